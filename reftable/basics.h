@@ -1,0 +1,134 @@
+#ifndef BASICS_H
+#define BASICS_H
+
+/* Internal: integer encodings, a growable byte buffer, allocation, errors. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "reftable-alloc.h"
+#include "reftable-error.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *reftable_malloc(size_t n);
+void *reftable_realloc(void *p, size_t n);
+void *reftable_calloc(size_t nmemb, size_t size);
+void reftable_free(void *p);
+char *reftable_strdup(const char *s);
+
+/*
+ * Grow *arr (of elements of elem_size bytes, capacity *cap) to hold at
+ * least want elements. 0 or REFTABLE_NOMEM_ERROR.
+ */
+int reftable_grow(void **arr, size_t *cap, size_t want, size_t elem_size);
+#define REFTABLE_GROW(arr, cap, want) \
+	reftable_grow((void **)&(arr), &(cap), (want), sizeof(*(arr)))
+
+/*
+ * Record err with a printf-style detail for reftable_error_detail() and
+ * return err, so failures read: return reftable_fail(ERR, "...", ...).
+ */
+int reftable_fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Big-endian fixed-width integers. */
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+static inline void put_be24(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 16;
+	p[1] = v >> 8;
+	p[2] = v;
+}
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, (uint32_t)v);
+}
+static inline uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t get_be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/*
+ * The format's varint: big-endian groups of 7 bits, each non-final group
+ * with the high bit set and stored minus one, so every value has exactly
+ * one encoding. At most 10 bytes.
+ */
+#define VARINT_MAX_LEN 10
+
+/* Bytes written to dst, or -1 if cap is too small. */
+int put_varint(uint8_t *dst, size_t cap, uint64_t v);
+/* Bytes read from src, or -1 if truncated or the value overflows 64 bits. */
+int get_varint(uint64_t *v, const uint8_t *src, size_t len);
+/* Bytes the encoding of v takes. */
+int varint_len(uint64_t v);
+
+/* A growable byte buffer, always NUL-terminated past len. */
+struct buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+
+int buf_grow(struct buf *b, size_t extra);
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_addstr(struct buf *b, const char *s);
+int buf_addch(struct buf *b, uint8_t c);
+int buf_set(struct buf *b, const void *data, size_t len);
+int buf_setlen(struct buf *b, size_t len);
+void buf_reset(struct buf *b);
+void buf_release(struct buf *b);
+/* Move the contents out; the caller frees with reftable_free(). */
+char *buf_detach(struct buf *b);
+
+/* memcmp of the common part, then the shorter first. */
+static inline int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
+			  size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
+static inline size_t common_prefix(const uint8_t *a, size_t alen,
+				   const uint8_t *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen, i = 0;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* Copy a C string into a record's owned string, reusing its storage. */
+int set_owned_str(char **dst, size_t *cap, const char *src, size_t len);
+
+#endif

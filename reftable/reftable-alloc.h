@@ -1,0 +1,15 @@
+#ifndef REFTABLE_ALLOC_H
+#define REFTABLE_ALLOC_H
+
+#include <stddef.h>
+
+/*
+ * Route every allocation of the library through these functions (NULL
+ * restores the C library's). Set them before any other call; tests use
+ * this to count allocations and to inject allocation failures.
+ */
+void reftable_set_alloc(void *(*malloc_fn)(size_t),
+			void *(*realloc_fn)(void *, size_t),
+			void (*free_fn)(void *));
+
+#endif

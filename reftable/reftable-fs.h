@@ -1,0 +1,42 @@
+#ifndef REFTABLE_FS_H
+#define REFTABLE_FS_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/*
+ * Every filesystem call the library makes goes through this table, so a
+ * test (or an embedding program) can replace any of them, for instance to
+ * inject failures, short writes or a crash at a chosen step. Each function
+ * behaves like the POSIX call of the same name: -1 (or NULL) and errno on
+ * failure. ctx is passed back unchanged.
+ *
+ * A replacement usually copies reftable_fs_posix() and overrides a few
+ * members, calling through to the originals.
+ */
+struct reftable_fs {
+	void *ctx;
+	int (*open)(void *ctx, const char *path, int flags, mode_t mode);
+	int (*close)(void *ctx, int fd);
+	ssize_t (*read)(void *ctx, int fd, void *buf, size_t len);
+	ssize_t (*write)(void *ctx, int fd, const void *buf, size_t len);
+	int (*fsync)(void *ctx, int fd);
+	int (*fstat)(void *ctx, int fd, struct stat *st);
+	int (*stat)(void *ctx, const char *path, struct stat *st);
+	int (*rename)(void *ctx, const char *from, const char *to);
+	int (*unlink)(void *ctx, const char *path);
+	int (*mkdir)(void *ctx, const char *path, mode_t mode);
+	/* Calls fn for each entry name of dir except "." and ".."; stops and
+	 * returns fn's value when it is non-zero. */
+	int (*list_dir)(void *ctx, const char *dir,
+			int (*fn)(void *arg, const char *name), void *arg);
+	/* Read-only private mapping of the first len bytes of fd. */
+	void *(*mmap)(void *ctx, int fd, size_t len);
+	int (*munmap)(void *ctx, void *addr, size_t len);
+};
+
+/* The real filesystem. */
+const struct reftable_fs *reftable_fs_posix(void);
+
+#endif

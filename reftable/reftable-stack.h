@@ -1,0 +1,140 @@
+#ifndef REFTABLE_STACK_H
+#define REFTABLE_STACK_H
+
+#include <stdint.h>
+
+#include "reftable-fs.h"
+#include "reftable-iterator.h"
+#include "reftable-merged.h"
+#include "reftable-writer.h"
+
+/*
+ * A stack: the directory of tables named, oldest first, in tables.list.
+ * Many processes may read and change one stack at once; see
+ * Documentation/protocol.md for the rules and why they are safe.
+ *
+ * Thread safety: a stack handle is not thread-safe; use one handle per
+ * thread, or serialize calls on a shared handle. Tables and merged views
+ * obtained from a handle are immutable and may be read from any thread
+ * while they are referenced.
+ */
+struct reftable_stack;
+
+struct reftable_stack_options {
+	struct reftable_write_options write;
+	/* Create the directory (and an empty tables.list) if missing. */
+	int create;
+	/* Skip every fsync. For tests and benchmarks only: a crash may then
+	 * lose or corrupt committed data. */
+	int disable_fsync;
+	/* How long to wait for tables.list.lock, in milliseconds:
+	 * 0 fails at once, negative waits forever. Default 100. */
+	int64_t lock_timeout_ms;
+	/* Do not compact after each addition. */
+	int disable_auto_compact;
+	/* Geometric factor of auto-compaction: 2 (default) to 256. */
+	unsigned auto_compaction_factor;
+	/* Decide whether tables.list changed by comparing its contents with
+	 * the tables loaded, instead of by its inode identity. Always on
+	 * where the platform has no inode numbers. */
+	int force_content_reload;
+	/* Called after a reload changed the loaded tables, so an embedding
+	 * program can drop caches. A non-zero return is passed on. */
+	int (*on_reload)(void *arg);
+	void *on_reload_arg;
+	/* The filesystem; NULL is reftable_fs_posix(). */
+	const struct reftable_fs *fs;
+	/* Permission bits of new files (masked by the umask); 0 is 0666. */
+	unsigned file_mode;
+};
+
+/* Fill opts with the defaults. Call this before setting fields. */
+void reftable_stack_options_init(struct reftable_stack_options *opts);
+
+/* Open the stack in dir. opts may be NULL for the defaults. */
+int reftable_stack_new(struct reftable_stack **out, const char *dir,
+		       const struct reftable_stack_options *opts);
+void reftable_stack_destroy(struct reftable_stack *st);
+
+/* Re-read tables.list if it changed; reuses the tables already open. */
+int reftable_stack_reload(struct reftable_stack *st);
+
+/* 1 if tables.list is what the handle loaded, 0 if it changed, < 0 on
+ * error. */
+int reftable_stack_up_to_date(struct reftable_stack *st);
+
+/* The merged view of the loaded tables; owned by the stack and replaced
+ * by a reload, so take references on its tables to keep them. */
+struct reftable_merged *reftable_stack_merged(struct reftable_stack *st);
+enum reftable_hash reftable_stack_hash(const struct reftable_stack *st);
+const char *reftable_stack_dir(const struct reftable_stack *st);
+
+/* The update index the next addition will use. */
+uint64_t reftable_stack_next_update_index(struct reftable_stack *st);
+
+/* Lookups in the loaded view, deletions suppressed: 0 found, 1 absent. */
+int reftable_stack_read_ref(struct reftable_stack *st, const char *name,
+			    struct reftable_ref_record *ref);
+int reftable_stack_read_log(struct reftable_stack *st, const char *name,
+			    struct reftable_log_record *log);
+int reftable_stack_init_ref_iterator(struct reftable_stack *st,
+				     struct reftable_iterator *it);
+int reftable_stack_init_log_iterator(struct reftable_stack *st,
+				     struct reftable_iterator *it);
+
+/*
+ * Additions. An addition holds tables.list.lock from creation until
+ * commit or destroy. The write_table callback is given a writer whose
+ * limits are already set to the addition's update index; it adds records.
+ */
+enum reftable_addition_flags {
+	/* If the stack changed since the handle loaded it, reload under the
+	 * lock instead of failing with REFTABLE_OUTDATED_ERROR. */
+	REFTABLE_ADDITION_RELOAD = 1 << 0,
+};
+
+struct reftable_addition;
+typedef int (*reftable_write_table_fn)(struct reftable_writer *w, void *arg);
+
+int reftable_stack_new_addition(struct reftable_addition **out,
+				struct reftable_stack *st, unsigned flags);
+/* The update index tables of this addition should use. */
+uint64_t reftable_addition_update_index(const struct reftable_addition *add);
+int reftable_addition_add(struct reftable_addition *add,
+			  reftable_write_table_fn write_table, void *arg);
+/* Publish the tables; an addition with no records writes nothing. Then
+ * auto-compacts unless disabled. */
+int reftable_addition_commit(struct reftable_addition *add);
+/* Abort (if not committed), release the lock, free. */
+void reftable_addition_destroy(struct reftable_addition *add);
+
+/* new_addition + add + commit + destroy. */
+int reftable_stack_add(struct reftable_stack *st,
+		       reftable_write_table_fn write_table, void *arg,
+		       unsigned flags);
+
+/* Log expiry for a full compaction: drop log entries older than time
+ * (seconds) or with an update index below min_update_index; 0 = no limit. */
+struct reftable_log_expiry {
+	uint64_t time;
+	uint64_t min_update_index;
+};
+
+int reftable_stack_compact_all(struct reftable_stack *st,
+			       const struct reftable_log_expiry *expiry);
+int reftable_stack_auto_compact(struct reftable_stack *st);
+
+/* Remove *.ref files that tables.list does not name, except additions in
+ * flight (update index beyond the stack's newest). Holds the list lock. */
+int reftable_stack_clean(struct reftable_stack *st);
+
+struct reftable_compaction_stats {
+	uint64_t bytes;            /* bytes of tables written by compaction */
+	uint64_t entries_written;  /* records written by compaction */
+	uint64_t attempts;
+	uint64_t failures;         /* gave up, e.g. locks held by others */
+};
+const struct reftable_compaction_stats *
+reftable_stack_compaction_stats(const struct reftable_stack *st);
+
+#endif

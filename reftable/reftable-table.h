@@ -1,0 +1,67 @@
+#ifndef REFTABLE_TABLE_H
+#define REFTABLE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reftable-iterator.h"
+#include "reftable-record.h"
+
+/*
+ * One reftable, read-only. Opening checks the header and footer (magic,
+ * version, hash id, CRC-32, section positions inside the file); blocks are
+ * checked as they are read, so corrupt bytes give REFTABLE_FORMAT_ERROR,
+ * never a crash.
+ *
+ * Tables are reference counted: iterators and merged views hold a
+ * reference, so a table outlives a reload that drops it from a stack.
+ */
+struct reftable_table;
+
+/* Map the file at path (read-only). name is the base name of path. */
+int reftable_table_open(struct reftable_table **out, const char *path);
+
+/* The same, through a replaceable filesystem (see reftable-fs.h). */
+struct reftable_fs;
+int reftable_table_open_fs(struct reftable_table **out,
+			   const struct reftable_fs *fs, const char *path);
+
+/*
+ * Read a table from memory. The bytes are not copied: they must stay
+ * valid and unchanged while the table lives. name is for messages.
+ */
+int reftable_table_from_buffer(struct reftable_table **out, const void *data,
+			       size_t len, const char *name);
+
+void reftable_table_incref(struct reftable_table *t);
+void reftable_table_decref(struct reftable_table *t);
+
+const char *reftable_table_name(const struct reftable_table *t);
+uint64_t reftable_table_min_update_index(const struct reftable_table *t);
+uint64_t reftable_table_max_update_index(const struct reftable_table *t);
+enum reftable_hash reftable_table_hash(const struct reftable_table *t);
+int reftable_table_version(const struct reftable_table *t);
+uint32_t reftable_table_block_size(const struct reftable_table *t);
+uint64_t reftable_table_size(const struct reftable_table *t);
+
+/*
+ * The ref record named name, deletions included. 0: found; 1: no record;
+ * < 0: error. ref is filled as by an iterator.
+ */
+int reftable_table_read_ref(struct reftable_table *t, const char *name,
+			    struct reftable_ref_record *ref);
+
+int reftable_table_init_ref_iterator(struct reftable_table *t,
+				     struct reftable_iterator *it);
+int reftable_table_init_log_iterator(struct reftable_table *t,
+				     struct reftable_iterator *it);
+
+/*
+ * An iterator over the refs whose value or peeled value is oid, in name
+ * order (through the object index when the table has one). Already
+ * positioned: call next.
+ */
+int reftable_table_refs_for(struct reftable_table *t, const uint8_t *oid,
+			    struct reftable_iterator *it);
+
+#endif
