@@ -1,0 +1,202 @@
+#ifndef CLI_H
+#define CLI_H
+
+/*
+ * Shared pieces of the reftable command-line tool: exit codes, error
+ * reporting, option parsing, a growable string, and the records text
+ * format used by `dump --records` and `write`.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reftable.h"
+
+/* Exit codes, documented in the man page. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,    /* bad option, malformed input, bad ref name */
+	EXIT_DATA = 2,     /* missing or corrupt file, I/O error, problems */
+	EXIT_CONFLICT = 3, /* lock held, compare-and-swap failed */
+};
+
+/* State shared by every command. */
+struct cli {
+	const char *cmd;      /* the command's name, for messages */
+	const char *chdir_to; /* -C PATH, or NULL */
+};
+
+/* ---- messages (util.c) ---- */
+
+/* "reftable CMD: error: ..." on stderr. Returns EXIT_USAGE. */
+int cli_usage_error(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same text with any exit code the caller picks; returns code. */
+int cli_error(const struct cli *cli, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Report a library failure: what, the code's description and the
+ * library's detail. Returns the exit code that the code maps to.
+ */
+int cli_lib_error(const struct cli *cli, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Exit code for a library error code. */
+int cli_exit_code(int err);
+
+/* Flush stdout; EXIT_DATA (with a message) if writing it failed. */
+int cli_finish_output(const struct cli *cli, int code);
+
+/* ---- a growable NUL-terminated string (util.c) ---- */
+struct sbuf {
+	char *buf;
+	size_t len, cap;
+};
+#define SBUF_INIT { NULL, 0, 0 }
+void sbuf_add(struct sbuf *sb, const void *data, size_t len);
+void sbuf_addch(struct sbuf *sb, char c);
+void sbuf_addstr(struct sbuf *sb, const char *s);
+void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sbuf_reset(struct sbuf *sb);
+void sbuf_release(struct sbuf *sb);
+/* Hand the string to the caller (free with free()); never NULL. */
+char *sbuf_detach(struct sbuf *sb);
+
+/* Allocation that exits on failure: the tool has nothing to salvage. */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* dir + "/" + name, freshly allocated. */
+char *path_join(const char *dir, const char *name);
+
+/* Parse a whole string as a decimal unsigned number. 0 ok, -1 bad. */
+int parse_u64(const char *s, uint64_t *out);
+int parse_i64(const char *s, int64_t *out);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(char *out, const uint8_t *bytes, size_t n);
+/* Exactly 2n hex digits (either case) into bytes. 0 ok, -1 bad. */
+int hex_decode(uint8_t *bytes, size_t n, const char *hex, size_t hexlen);
+
+/* ---- options (opts.c) ---- */
+enum opt_type {
+	OPT_FLAG,   /* int, set to 1 (or to 0 by --no-NAME for OPT_BOOL) */
+	OPT_BOOL,   /* int, --NAME sets 1, --no-NAME sets 0 */
+	OPT_STRING, /* const char * */
+	OPT_U64,    /* uint64_t */
+	OPT_COUNT,  /* int, incremented per use */
+	OPT_LIST,   /* struct strlist, appended per use */
+};
+
+struct opt {
+	const char *long_name; /* without "--" */
+	char short_name;       /* 0 if none */
+	enum opt_type type;
+	void *value;
+	const char *arg_name;  /* for help, e.g. "N" */
+	const char *help;
+};
+
+struct strlist {
+	const char **items;
+	size_t n, cap;
+};
+void strlist_add(struct strlist *l, const char *s);
+/* Free the array; the _owned variant frees the strings too. */
+void strlist_release(struct strlist *l);
+void strlist_release_owned(struct strlist *l);
+
+/* What `COMMAND --help` prints. */
+struct cmd_help {
+	const char *usage;       /* lines after "usage: ", '\n'-separated */
+	const char *description; /* a paragraph or two */
+};
+
+/*
+ * Parse argv[1..argc) (argv[0] is the command name) against opts.
+ * Positional arguments go to args in order; "--" ends options. -h and
+ * --help print the help and return -1 with *code EXIT_OK; a bad option
+ * prints a message and returns -1 with *code EXIT_USAGE.
+ */
+int parse_options(const struct cli *cli, int argc, char **argv,
+		  const struct opt *opts, const struct cmd_help *help,
+		  struct strlist *args, int *code);
+void print_help(FILE *out, const struct cli *cli, const struct opt *opts,
+		const struct cmd_help *help);
+
+/* ---- the records text format (text.c) ---- */
+
+/*
+ * Escape a message, name or email: backslash as \\, newline \n, tab \t,
+ * other bytes below 0x20 and 0x7f as \xHH. With also_space, space is
+ * escaped as \x20 too (used for ref names, whose fields are split on
+ * spaces).
+ */
+void text_escape(struct sbuf *out, const char *s, int also_space);
+/*
+ * The reverse; ok on the escapes above. Returns 0, or -1 with *why set
+ * (a bad escape, or \x00 which no C string can hold).
+ */
+int text_unescape(struct sbuf *out, const char *s, size_t len,
+		  const char **why);
+
+/* One record a line, as in t/fixtures/git/README.md. */
+void format_ref(struct sbuf *out, const struct reftable_ref_record *ref,
+		size_t hash_size);
+void format_log(struct sbuf *out, const struct reftable_log_record *log,
+		size_t hash_size);
+
+/* A parsed line of the records format; strings are owned (malloc). */
+enum text_line_kind { LINE_TABLE, LINE_REF, LINE_LOG };
+struct text_line {
+	enum text_line_kind kind;
+	char *table_name;
+	uint64_t min_ui, max_ui; /* LINE_TABLE */
+	struct reftable_ref_record ref;
+	struct reftable_log_record log;
+};
+
+/*
+ * Parse one line (without its newline). hash_size gives the expected
+ * object id length. 0 ok; -1 with *why a static or sbuf-held message.
+ */
+int parse_line(struct text_line *out, const char *line, size_t hash_size,
+	       struct sbuf *why);
+/* Free the strings of a parsed line. */
+void text_line_release(struct text_line *l);
+
+/* ---- table and stack helpers (tables.c) ---- */
+
+/* A table or a stack directory opened for reading, without locking. */
+struct opened {
+	struct reftable_table **tables;
+	size_t n;
+	struct reftable_merged *merged; /* only for a directory */
+	int is_dir;
+};
+
+/* 1 if path is a directory, 0 if not, -1 if it does not exist. */
+int path_is_dir(const char *path);
+/*
+ * Read dir/tables.list into names (each malloc'ed). Library-style result:
+ * 0 or a negative reftable error (with a message already printed).
+ */
+int read_tables_list(const struct cli *cli, const char *dir,
+		     struct strlist *names);
+/* Open a .ref file or every table a directory's tables.list names, and
+ * (for a directory) their merged view with deletions suppressed. Exit
+ * code; on failure a message was printed. */
+int open_path(const struct cli *cli, const char *path, struct opened *o);
+void opened_release(struct opened *o);
+
+/* "sha1" or "sha256". Exit code (EXIT_USAGE with a message if neither). */
+int parse_hash_name(const struct cli *cli, const char *name,
+		    enum reftable_hash *out);
+
+/* ---- commands ---- */
+int cmd_dump(struct cli *cli, int argc, char **argv);
+int cmd_write(struct cli *cli, int argc, char **argv);
+
+#endif
