@@ -44,13 +44,13 @@ PUBLIC_HEADERS = $(sort $(wildcard reftable/reftable*.h))
 
 STATIC_LIB = $(B)/libreftable.a
 SHARED_LIB = $(B)/libreftable.so.$(VERSION)
-TOOL = $(B)/reftable
+TOOL = $(B)/bin/reftable
 
 .PHONY: all test unit-test cli-test test-normal test-san clean install bench \
 	bench-scale stress deps
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOL)
-	@ln -sf $(B)/reftable reftable-tool 2>/dev/null || true
+	@ln -sf $(B)/bin/reftable reftable-tool 2>/dev/null || true
 
 $(B)/%.o: %.c $(wildcard reftable/*.h cli/*.h t/lib/*.h)
 	@mkdir -p $(dir $@)
@@ -91,6 +91,9 @@ test:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MAKE) B=build-san SAN=1 OPT=-O1 test-variant
 	@echo "all tests passed (normal and sanitizer builds)"
+
+# Extra targets of the benchmark, stress and contrib parts.
+include $(sort $(wildcard mk/*.mk))
 
 deps:
 	sh ci/install-deps.sh

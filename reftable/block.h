@@ -1,0 +1,117 @@
+#ifndef BLOCK_H
+#define BLOCK_H
+
+/*
+ * Internal: one block of a table. A block is a type byte, a 24-bit length,
+ * prefix-compressed records, a table of 24-bit restart offsets and a 16-bit
+ * restart count. The first block of a file also holds the file header, so
+ * its length and restart offsets count from the start of the file. Log
+ * blocks are deflated after their 4-byte header; their length field gives
+ * the inflated size.
+ */
+
+#include <zlib.h>
+
+#include "basics.h"
+#include "record.h"
+
+#define MAX_RESTARTS 65535
+
+struct block_writer {
+	uint8_t *buf; /* block_size bytes, owned by the table writer */
+	uint32_t block_size;
+	uint32_t header_off;
+	uint32_t next;
+	uint8_t type;
+	uint16_t restart_interval;
+	uint32_t *restarts;
+	size_t restart_len, restart_cap;
+	struct buf last_key;
+	uint64_t entries;
+	/* log blocks: the deflate stream and its output */
+	z_stream zs;
+	int zs_ready;
+	struct buf zout;
+};
+
+void block_writer_init(struct block_writer *bw, uint8_t type, uint8_t *buf,
+		       uint32_t block_size, uint32_t header_off,
+		       uint16_t restart_interval);
+/* 0: added; 1: the block is full (nothing added). */
+int block_writer_add(struct block_writer *bw, const uint8_t *key,
+		     size_t key_len, uint8_t extra, const uint8_t *val,
+		     size_t val_len);
+/* Write the restart table and the length; deflate log blocks. Sets *out
+ * to the finished bytes (the block buffer, or the deflated copy). */
+int block_writer_finish(struct block_writer *bw, const uint8_t **out,
+			size_t *out_len);
+void block_writer_release(struct block_writer *bw);
+
+/* A block ready to read. For log blocks data points to an inflated copy. */
+struct block {
+	const uint8_t *data;   /* the block; for the first block, the file */
+	uint32_t header_off;   /* bytes of file header before the block */
+	uint8_t type;
+	uint32_t len;          /* block_len: end of the restart count */
+	uint32_t records_end;  /* where the restart table starts */
+	uint16_t restart_count;
+	uint32_t full_size;    /* bytes the block takes in the file */
+	size_t hash_size;
+};
+
+/* Reusable inflate state for reading log blocks. */
+struct inflater {
+	z_stream zs;
+	int ready;
+	struct buf out;
+};
+void inflater_release(struct inflater *z);
+
+/*
+ * Check and open the block at src (avail bytes up to the end of its
+ * section). block_size is the table's, used to find where padding ends.
+ * Log blocks are inflated into z->out. REFTABLE_FORMAT_ERROR,
+ * REFTABLE_ZLIB_ERROR on bad data.
+ */
+int block_open(struct block *b, const uint8_t *src, size_t avail,
+	       uint32_t header_off, uint32_t block_size, size_t hash_size,
+	       struct inflater *z);
+
+/* A cursor on a record of a block. */
+struct block_iter {
+	struct block blk;
+	uint32_t off;       /* the current record */
+	uint32_t next_off;  /* the record after it */
+	int valid;          /* 0: past the end */
+	struct buf key;     /* the current record's key */
+	uint8_t extra;
+	uint32_t val_off, val_len;
+};
+
+/* Position on the first record. 0, or < 0 on bad data. */
+int block_iter_start(struct block_iter *it, const struct block *b);
+/* Move to the next record (valid = 0 past the end). */
+int block_iter_advance(struct block_iter *it);
+/* Where a key search ended: the record's offset (records_end if every key
+ * is smaller), whether its key equals want, and how many leading bytes of
+ * want its key shares via its prefix (the key is want[0:prefix] + suffix).
+ */
+struct block_pos {
+	uint32_t off;
+	size_t prefix;
+	int exact;
+};
+int block_find(const struct block *b, const uint8_t *want, size_t want_len,
+	       struct block_pos *pos);
+
+/* Position on the first record with key >= want (valid = 0 if none). */
+int block_iter_seek(struct block_iter *it, const struct block *b,
+		    const uint8_t *want, size_t want_len);
+void block_iter_release(struct block_iter *it);
+
+static inline const uint8_t *block_iter_value(const struct block_iter *it)
+{
+	return it->blk.data + it->val_off;
+}
+
+#endif

@@ -1,0 +1,130 @@
+/* The real filesystem behind struct reftable_fs. */
+
+#include "reftable-fs.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int posix_open(void *ctx, const char *path, int flags, mode_t mode)
+{
+	int fd;
+	do
+		fd = open(path, flags | O_CLOEXEC, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+static int posix_close(void *ctx, int fd)
+{
+	return close(fd);
+}
+
+static ssize_t posix_read(void *ctx, int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static ssize_t posix_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static int posix_fsync(void *ctx, int fd)
+{
+	int r;
+	do
+		r = fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static int posix_fstat(void *ctx, int fd, struct stat *st)
+{
+	return fstat(fd, st);
+}
+
+static int posix_stat(void *ctx, const char *path, struct stat *st)
+{
+	return stat(path, st);
+}
+
+static int posix_rename(void *ctx, const char *from, const char *to)
+{
+	return rename(from, to);
+}
+
+static int posix_unlink(void *ctx, const char *path)
+{
+	return unlink(path);
+}
+
+static int posix_mkdir(void *ctx, const char *path, mode_t mode)
+{
+	return mkdir(path, mode);
+}
+
+static int posix_list_dir(void *ctx, const char *dir,
+			  int (*fn)(void *arg, const char *name), void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		ret = fn(arg, e->d_name);
+		if (ret)
+			break;
+	}
+	closedir(d);
+	return ret;
+}
+
+static void *posix_mmap(void *ctx, int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int posix_munmap(void *ctx, void *addr, size_t len)
+{
+	return munmap(addr, len);
+}
+
+static const struct reftable_fs posix_fs = {
+	.ctx = NULL,
+	.open = posix_open,
+	.close = posix_close,
+	.read = posix_read,
+	.write = posix_write,
+	.fsync = posix_fsync,
+	.fstat = posix_fstat,
+	.stat = posix_stat,
+	.rename = posix_rename,
+	.unlink = posix_unlink,
+	.mkdir = posix_mkdir,
+	.list_dir = posix_list_dir,
+	.mmap = posix_mmap,
+	.munmap = posix_munmap,
+};
+
+const struct reftable_fs *reftable_fs_posix(void)
+{
+	return &posix_fs;
+}

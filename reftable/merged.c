@@ -1,0 +1,436 @@
+/* The merged view of several tables: newest table wins for equal keys. */
+
+#include <stdlib.h>
+
+#include "iter.h"
+#include "merged.h"
+#include "table.h"
+
+int reftable_merged_new(struct reftable_merged **out,
+			struct reftable_table *const *tables, size_t n,
+			enum reftable_hash hash)
+{
+	struct reftable_merged *m;
+	size_t i;
+
+	if (!hash)
+		hash = REFTABLE_HASH_SHA1;
+	for (i = 0; i < n; i++)
+		if (reftable_table_hash(tables[i]) != hash)
+			return reftable_fail(REFTABLE_FORMAT_ERROR,
+					     "%s: hash differs from the stack's",
+					     reftable_table_name(tables[i]));
+	m = reftable_calloc(1, sizeof(*m));
+	if (!m)
+		return REFTABLE_NOMEM_ERROR;
+	m->tables = reftable_calloc(n ? n : 1, sizeof(*m->tables));
+	if (!m->tables) {
+		reftable_free(m);
+		return REFTABLE_NOMEM_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		m->tables[i] = tables[i];
+		reftable_table_incref(tables[i]);
+	}
+	m->n = n;
+	m->hash = hash;
+	*out = m;
+	return 0;
+}
+
+void reftable_merged_free(struct reftable_merged *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n; i++)
+		reftable_table_decref(m->tables[i]);
+	reftable_free(m->tables);
+	merged_scratch_release(&m->scratch);
+	reftable_free(m);
+}
+
+void reftable_merged_suppress_deletions(struct reftable_merged *m, int on)
+{
+	m->suppress_deletions = on;
+}
+
+size_t reftable_merged_table_count(const struct reftable_merged *m)
+{
+	return m->n;
+}
+
+struct reftable_table *reftable_merged_table(const struct reftable_merged *m,
+					     size_t i)
+{
+	return i < m->n ? m->tables[i] : NULL;
+}
+
+enum reftable_hash reftable_merged_hash(const struct reftable_merged *m)
+{
+	return m->hash;
+}
+
+uint64_t reftable_merged_min_update_index(const struct reftable_merged *m)
+{
+	return m->n ? reftable_table_min_update_index(m->tables[0]) : 0;
+}
+
+uint64_t reftable_merged_max_update_index(const struct reftable_merged *m)
+{
+	return m->n ? reftable_table_max_update_index(m->tables[m->n - 1]) : 0;
+}
+
+/*
+ * The merged iterator keeps one cursor per table and, at each step, takes
+ * the smallest key (the newest table's record on ties) and steps every
+ * cursor past that key. Stacks hold few tables, so a linear scan for the
+ * minimum beats a heap.
+ */
+struct merged_iter {
+	struct reftable_table **tables;
+	struct table_cursor *cur;
+	size_t n;
+	uint8_t type;
+	int suppress;
+	struct buf key;
+};
+
+static int mi_seek(struct merged_iter *mi, const uint8_t *key, size_t len)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < mi->n; i++)
+		if ((err = table_cursor_seek(&mi->cur[i], key, len)) < 0)
+			return err;
+	return 0;
+}
+
+static int mi_seek_ref(void *impl, const char *name)
+{
+	struct merged_iter *mi = impl;
+	if (mi->type != BLOCK_TYPE_REF)
+		return reftable_fail(REFTABLE_API_ERROR, "not a ref iterator");
+	return mi_seek(mi, (const uint8_t *)name, strlen(name));
+}
+
+static int mi_seek_log(void *impl, const char *name, uint64_t update_index)
+{
+	struct merged_iter *mi = impl;
+	int err;
+
+	if (mi->type != BLOCK_TYPE_LOG)
+		return reftable_fail(REFTABLE_API_ERROR, "not a log iterator");
+	if ((err = log_key(&mi->key, name, update_index)) < 0)
+		return err;
+	return mi_seek(mi, mi->key.data, mi->key.len);
+}
+
+/* The cursor holding the next key to return, or -1 at the end. */
+static ssize_t mi_pick(struct merged_iter *mi)
+{
+	ssize_t best = -1;
+	size_t i;
+
+	for (i = 0; i < mi->n; i++) {
+		const struct buf *k = &mi->cur[i].bi.key;
+		if (!table_cursor_valid(&mi->cur[i]))
+			continue;
+		if (best >= 0) {
+			const struct buf *bk = &mi->cur[best].bi.key;
+			if (key_cmp(k->data, k->len, bk->data, bk->len) > 0)
+				continue;
+		}
+		best = i;
+	}
+	return best;
+}
+
+/* Step every cursor past the key of cursor best (best itself last). */
+static int mi_skip(struct merged_iter *mi, size_t best)
+{
+	const struct buf *bk = &mi->cur[best].bi.key;
+	size_t i;
+	int err;
+
+	for (i = 0; i < mi->n; i++) {
+		struct table_cursor *c = &mi->cur[i];
+		if (i == best || !table_cursor_valid(c) ||
+		    key_cmp(c->bi.key.data, c->bi.key.len, bk->data, bk->len))
+			continue;
+		if ((err = table_cursor_advance(c)) < 0)
+			return err;
+	}
+	return table_cursor_advance(&mi->cur[best]);
+}
+
+static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
+{
+	struct merged_iter *mi = impl;
+	int err;
+
+	if (mi->type != BLOCK_TYPE_REF)
+		return reftable_fail(REFTABLE_API_ERROR, "not a ref iterator");
+	for (;;) {
+		ssize_t best = mi_pick(mi);
+		if (best < 0)
+			return 1;
+		if ((err = table_cursor_ref(&mi->cur[best], ref)) < 0 ||
+		    (err = mi_skip(mi, best)) < 0)
+			return err;
+		if (!mi->suppress || ref->value_type != REFTABLE_REF_DELETION)
+			return 0;
+	}
+}
+
+static int mi_next_log(void *impl, struct reftable_log_record *log)
+{
+	struct merged_iter *mi = impl;
+	int err;
+
+	if (mi->type != BLOCK_TYPE_LOG)
+		return reftable_fail(REFTABLE_API_ERROR, "not a log iterator");
+	for (;;) {
+		ssize_t best = mi_pick(mi);
+		if (best < 0)
+			return 1;
+		if ((err = table_cursor_log(&mi->cur[best], log)) < 0 ||
+		    (err = mi_skip(mi, best)) < 0)
+			return err;
+		if (!mi->suppress || log->value_type != REFTABLE_LOG_DELETION)
+			return 0;
+	}
+}
+
+static void mi_destroy(void *impl)
+{
+	struct merged_iter *mi = impl;
+	size_t i;
+
+	for (i = 0; i < mi->n; i++) {
+		table_cursor_release(&mi->cur[i]);
+		reftable_table_decref(mi->tables[i]);
+	}
+	reftable_free(mi->cur);
+	reftable_free(mi->tables);
+	buf_release(&mi->key);
+	reftable_free(mi);
+}
+
+static const struct reftable_iterator_ops merged_iter_ops = {
+	.seek_ref = mi_seek_ref,
+	.seek_log = mi_seek_log,
+	.next_ref = mi_next_ref,
+	.next_log = mi_next_log,
+	.destroy = mi_destroy,
+};
+
+static int merged_iter_new(struct reftable_merged *m, uint8_t type,
+			   struct reftable_iterator *it)
+{
+	struct merged_iter *mi = reftable_calloc(1, sizeof(*mi));
+	size_t i;
+
+	if (!mi)
+		return REFTABLE_NOMEM_ERROR;
+	mi->cur = reftable_calloc(m->n ? m->n : 1, sizeof(*mi->cur));
+	mi->tables = reftable_calloc(m->n ? m->n : 1, sizeof(*mi->tables));
+	if (!mi->cur || !mi->tables) {
+		reftable_free(mi->cur);
+		reftable_free(mi->tables);
+		reftable_free(mi);
+		return REFTABLE_NOMEM_ERROR;
+	}
+	for (i = 0; i < m->n; i++) {
+		struct reftable_table *t = m->tables[i];
+		mi->tables[i] = t;
+		reftable_table_incref(t);
+		table_cursor_init(&mi->cur[i], t,
+				  type == BLOCK_TYPE_REF ? &t->refs : &t->logs);
+	}
+	mi->n = m->n;
+	mi->type = type;
+	mi->suppress = m->suppress_deletions;
+	iterator_set(it, &merged_iter_ops, mi);
+	return 0;
+}
+
+int reftable_merged_init_ref_iterator(struct reftable_merged *m,
+				      struct reftable_iterator *it)
+{
+	return merged_iter_new(m, BLOCK_TYPE_REF, it);
+}
+
+int reftable_merged_init_log_iterator(struct reftable_merged *m,
+				      struct reftable_iterator *it)
+{
+	return merged_iter_new(m, BLOCK_TYPE_LOG, it);
+}
+
+int reftable_merged_read_ref(struct reftable_merged *m, const char *name,
+			     struct reftable_ref_record *ref)
+{
+	size_t len = strlen(name), i = m->n;
+	int err;
+
+	while (i-- > 0) {
+		err = table_lookup_ref(m->tables[i], name, len, ref);
+		if (err == 1)
+			continue;
+		if (err < 0)
+			return err;
+		if (m->suppress_deletions &&
+		    ref->value_type == REFTABLE_REF_DELETION)
+			return 1;
+		return 0;
+	}
+	return 1;
+}
+
+void merged_scratch_release(struct merged_scratch *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->cap; i++)
+		table_cursor_release(&s->cur[i]);
+	reftable_free(s->cur);
+	buf_release(&s->key);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The newest visible log entry of name. Each table's first entry at or
+ * after (name, newest) is its newest for name; the highest update index
+ * wins, the newer table on ties. A deletion there hides that entry, so
+ * then the search goes on below it.
+ */
+int merged_read_log_with(struct reftable_merged *m, const char *name,
+			 struct reftable_log_record *log,
+			 struct merged_scratch *s)
+{
+	uint64_t below = UINT64_MAX;
+	size_t i;
+	int err;
+
+	if (s->cap < m->n) {
+		merged_scratch_release(s);
+		s->cur = reftable_calloc(m->n, sizeof(*s->cur));
+		if (!s->cur)
+			return REFTABLE_NOMEM_ERROR;
+		s->cap = m->n;
+	}
+	for (;;) {
+		ssize_t best = -1;
+		uint64_t best_ui = 0;
+
+		if ((err = log_key(&s->key, name, below)) < 0)
+			return err;
+		for (i = 0; i < m->n; i++) {
+			struct table_cursor *c = &s->cur[i];
+			struct reftable_table *t = m->tables[i];
+			size_t nlen = s->key.len - LOG_KEY_SUFFIX;
+			uint64_t ui;
+
+			if (c->t != t) {
+				table_cursor_release(c);
+				table_cursor_init(c, t, &t->logs);
+			}
+			if ((err = table_cursor_seek(c, s->key.data,
+						     s->key.len)) < 0)
+				return err;
+			if (!table_cursor_valid(c) ||
+			    c->bi.key.len != s->key.len ||
+			    memcmp(c->bi.key.data, s->key.data, nlen + 1))
+				continue;
+			ui = ~get_be64(c->bi.key.data + nlen + 1);
+			if (best < 0 || ui >= best_ui) {
+				best = i;
+				best_ui = ui;
+			}
+		}
+		if (best < 0)
+			return 1;
+		if ((err = table_cursor_log(&s->cur[best], log)) < 0)
+			return err;
+		if (!m->suppress_deletions ||
+		    log->value_type != REFTABLE_LOG_DELETION)
+			return 0;
+		if (best_ui == 0)
+			return 1;
+		below = best_ui - 1;
+	}
+}
+
+int reftable_merged_read_log(struct reftable_merged *m, const char *name,
+			     struct reftable_log_record *log)
+{
+	struct merged_scratch s = { 0 };
+	int err = merged_read_log_with(m, name, log, &s);
+	merged_scratch_release(&s);
+	return err;
+}
+
+static int cmp_refname(const void *a, const void *b)
+{
+	return strcmp(((const struct reftable_ref_record *)a)->refname,
+		      ((const struct reftable_ref_record *)b)->refname);
+}
+
+/*
+ * Each table names candidates; a candidate counts only if the merged
+ * view's current value of that ref still points at oid.
+ */
+int reftable_merged_refs_for(struct reftable_merged *m, const uint8_t *oid,
+			     struct reftable_iterator *it)
+{
+	struct reftable_ref_record *found = NULL, cand = { 0 };
+	size_t n = 0, cap = 0, i, j;
+	size_t hs = reftable_hash_size(m->hash);
+	int err = 0;
+
+	for (i = 0; i < m->n && !err; i++) {
+		struct reftable_iterator ti = { 0 };
+		err = reftable_table_refs_for(m->tables[i], oid, &ti);
+		while (!err && !(err = reftable_iterator_next_ref(&ti, &cand))) {
+			struct reftable_ref_record cur = { 0 };
+			const uint8_t *v1, *v2;
+
+			err = reftable_merged_read_ref(m, cand.refname, &cur);
+			v1 = reftable_ref_record_val1(&cur);
+			v2 = reftable_ref_record_val2(&cur);
+			if (!err && ((v1 && !memcmp(v1, oid, hs)) ||
+				     (v2 && !memcmp(v2, oid, hs)))) {
+				if (REFTABLE_GROW(found, cap, n + 1) < 0)
+					err = REFTABLE_NOMEM_ERROR;
+				else
+					found[n++] = cur;
+				continue;
+			}
+			reftable_ref_record_release(&cur);
+			if (err == 1)
+				err = 0;
+		}
+		if (err == 1)
+			err = 0;
+		reftable_iterator_destroy(&ti);
+	}
+	reftable_ref_record_release(&cand);
+	if (err < 0) {
+		for (i = 0; i < n; i++)
+			reftable_ref_record_release(&found[i]);
+		reftable_free(found);
+		return err;
+	}
+	if (n)
+		qsort(found, n, sizeof(*found), cmp_refname);
+	for (i = j = 0; i < n; i++) {
+		if (j && !strcmp(found[j - 1].refname, found[i].refname)) {
+			reftable_ref_record_release(&found[i]);
+			continue;
+		}
+		found[j++] = found[i];
+	}
+	return list_ref_iterator(it, found, j);
+}

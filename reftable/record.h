@@ -1,0 +1,86 @@
+#ifndef RECORD_H
+#define RECORD_H
+
+/*
+ * Internal: how records are encoded inside blocks.
+ *
+ * Every record starts with its key, prefix-compressed against the previous
+ * key of the block: varint(prefix_len), varint(suffix_len << 3 | extra),
+ * suffix. The 3-bit extra is the record's value type. A record whose key
+ * shares no prefix is a restart point: its key stands whole in the block.
+ */
+
+#include "basics.h"
+#include "reftable-record.h"
+
+enum block_type {
+	BLOCK_TYPE_REF = 'r',
+	BLOCK_TYPE_LOG = 'g',
+	BLOCK_TYPE_OBJ = 'o',
+	BLOCK_TYPE_INDEX = 'i',
+};
+
+static inline int is_block_type(uint8_t t)
+{
+	return t == BLOCK_TYPE_REF || t == BLOCK_TYPE_LOG ||
+	       t == BLOCK_TYPE_OBJ || t == BLOCK_TYPE_INDEX;
+}
+
+/* Encode key, sharing its first prefix bytes with the previous key. Bytes
+ * written, -1 if cap is too small. */
+int encode_key(uint8_t *dst, size_t cap, size_t prefix, const uint8_t *key,
+	       size_t key_len, uint8_t extra);
+
+/*
+ * Parse a key header: prefix length, suffix length, extra. Bytes consumed
+ * (the suffix starts there), -1 if malformed.
+ */
+int decode_key_header(const uint8_t *src, size_t len, uint64_t *prefix_len,
+		      uint64_t *suffix_len, uint8_t *extra);
+
+/*
+ * Decode a key into key, which holds the previous key on entry. Bytes
+ * consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR.
+ */
+int decode_key(struct buf *key, uint8_t *extra, const uint8_t *src, size_t len);
+
+/* Length of the value that follows a key, without decoding it; -1 if
+ * malformed. */
+int value_len(uint8_t type, uint8_t extra, const uint8_t *src, size_t len,
+	      size_t hash_size);
+
+/* Ref values. update_index is stored relative to the table's minimum. */
+int ref_value_encode(uint8_t *dst, size_t cap,
+		     const struct reftable_ref_record *ref, uint64_t min_ui,
+		     size_t hash_size);
+int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
+		     size_t key_len, uint8_t extra, const uint8_t *src,
+		     size_t len, uint64_t min_ui, size_t hash_size);
+
+/* Log keys: refname, NUL, then the update index reversed (~ui) big-endian,
+ * so that newer entries sort first. */
+#define LOG_KEY_SUFFIX 9
+int log_key(struct buf *key, const char *refname, uint64_t update_index);
+int log_value_encode(uint8_t *dst, size_t cap,
+		     const struct reftable_log_record *log, size_t hash_size);
+int log_value_decode(struct reftable_log_record *log, const uint8_t *key,
+		     size_t key_len, uint8_t extra, const uint8_t *src,
+		     size_t len, size_t hash_size);
+
+/* Object index records: an abbreviated object id and the positions of the
+ * ref blocks that mention it (none: scan the whole table). */
+struct obj_value {
+	uint64_t *offsets;
+	size_t len, cap;
+};
+uint8_t obj_extra(size_t n_offsets);
+int obj_value_encode(uint8_t *dst, size_t cap, const uint64_t *offsets,
+		     size_t n);
+int obj_value_decode(struct obj_value *v, uint8_t extra, const uint8_t *src,
+		     size_t len);
+
+/* Index records: the last key of a block and the block's position. */
+int index_value_encode(uint8_t *dst, size_t cap, uint64_t offset);
+int index_value_decode(uint64_t *offset, const uint8_t *src, size_t len);
+
+#endif

@@ -1,0 +1,582 @@
+/* Opening tables and reading their sections. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "constants.h"
+#include "iter.h"
+#include "table.h"
+
+static int corrupt(const struct reftable_table *t, const char *what)
+{
+	return reftable_fail(REFTABLE_FORMAT_ERROR, "%s: %s",
+			     t->name ? t->name : "table", what);
+}
+
+/* The smallest non-zero position among the candidates, or fallback. */
+static uint64_t first_nonzero(const uint64_t *pos, size_t n, uint64_t fallback)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (pos[i])
+			return pos[i];
+	return fallback;
+}
+
+static int parse_header(struct reftable_table *t, const uint8_t *h)
+{
+	uint32_t hash_id;
+
+	if (memcmp(h, REFTABLE_MAGIC, 4))
+		return corrupt(t, "bad magic");
+	t->version = h[4];
+	if (t->version != 1 && t->version != 2)
+		return reftable_fail(REFTABLE_UNSUPPORTED_ERROR,
+				     "%s: unknown version %d", t->name,
+				     t->version);
+	t->header_size = header_size(t->version);
+	if (t->size < t->header_size + (size_t)footer_size(t->version))
+		return corrupt(t, "too short");
+	t->block_size = get_be24(h + 5);
+	t->min_ui = get_be64(h + 8);
+	t->max_ui = get_be64(h + 16);
+	t->hash = REFTABLE_HASH_SHA1;
+	if (t->version == 2) {
+		hash_id = get_be32(h + 24);
+		if (hash_id == HASH_ID_SHA256)
+			t->hash = REFTABLE_HASH_SHA256;
+		else if (hash_id != HASH_ID_SHA1)
+			return reftable_fail(REFTABLE_UNSUPPORTED_ERROR,
+					     "%s: unknown hash id %08x",
+					     t->name, (unsigned)hash_id);
+	}
+	t->hash_size = reftable_hash_size(t->hash);
+	return 0;
+}
+
+static void set_section(struct section *s, uint8_t type, int present,
+			uint64_t start, uint64_t end, uint64_t index_start,
+			uint64_t index_end)
+{
+	s->type = type;
+	s->present = present;
+	s->start = start;
+	s->end = end;
+	s->index_start = index_start;
+	s->index_end = index_start ? index_end : 0;
+}
+
+static int parse_footer(struct reftable_table *t)
+{
+	const uint8_t *f, *h = t->data;
+	uint64_t pos[5], obj_field, footer;
+	uint8_t first_type = 0;
+	size_t i, fsize = footer_size(t->version);
+
+	footer = t->size - fsize;
+	f = t->data + footer;
+	if (memcmp(f, h, t->header_size))
+		return corrupt(t, "footer does not repeat the header");
+	if (crc32(0, f, fsize - 4) != get_be32(f + fsize - 4))
+		return reftable_fail(REFTABLE_CHECKSUM_ERROR,
+				     "%s: footer CRC-32 mismatch", t->name);
+	f += t->header_size;
+	pos[0] = get_be64(f);          /* ref index */
+	obj_field = get_be64(f + 8);
+	pos[1] = obj_field >> 5;       /* obj blocks */
+	t->obj_id_len = obj_field & 0x1f;
+	pos[2] = get_be64(f + 16);     /* obj index */
+	pos[3] = get_be64(f + 24);     /* log blocks */
+	pos[4] = get_be64(f + 32);     /* log index */
+
+	/* Sections come in this order; each position inside the file. */
+	for (i = 0; i < 5; i++) {
+		if (pos[i] && (pos[i] < t->header_size || pos[i] >= footer))
+			return corrupt(t, "section position outside file");
+		if (i && pos[i] && pos[i - 1] && pos[i] <= pos[i - 1])
+			return corrupt(t, "section positions out of order");
+	}
+	if (pos[1] && (!t->obj_id_len || (size_t)t->obj_id_len > t->hash_size))
+		return corrupt(t, "bad object id length");
+	t->footer_start = footer;
+
+	if (footer > t->header_size) {
+		first_type = t->data[t->header_size];
+		if (first_type != BLOCK_TYPE_REF && first_type != BLOCK_TYPE_LOG)
+			return corrupt(t, "bad first block type");
+	}
+	set_section(&t->refs, BLOCK_TYPE_REF, first_type == BLOCK_TYPE_REF, 0,
+		    first_nonzero(pos, 5, footer), pos[0],
+		    first_nonzero(pos + 1, 4, footer));
+	set_section(&t->objs, BLOCK_TYPE_OBJ, pos[1] != 0, pos[1],
+		    first_nonzero(pos + 2, 3, footer), pos[2],
+		    first_nonzero(pos + 3, 2, footer));
+	set_section(&t->logs, BLOCK_TYPE_LOG,
+		    pos[3] != 0 || first_type == BLOCK_TYPE_LOG, pos[3],
+		    first_nonzero(pos + 4, 1, footer), pos[4], footer);
+	if (first_type == BLOCK_TYPE_LOG && (pos[0] || pos[1] || pos[2] ||
+					     pos[3]))
+		return corrupt(t, "log-only table with other sections");
+	return 0;
+}
+
+static int table_init(struct reftable_table *t, const char *name)
+{
+	int err;
+
+	t->refcount = 1;
+	pthread_mutex_init(&t->build_lock, NULL);
+	t->name = reftable_strdup(name);
+	if (!t->name)
+		return REFTABLE_NOMEM_ERROR;
+	if (t->size < HEADER_SIZE_V1)
+		return corrupt(t, "too short");
+	err = parse_header(t, t->data);
+	if (!err)
+		err = parse_footer(t);
+	return err;
+}
+
+int reftable_table_from_buffer(struct reftable_table **out, const void *data,
+			       size_t len, const char *name)
+{
+	struct reftable_table *t = reftable_calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return REFTABLE_NOMEM_ERROR;
+	t->data = data;
+	t->size = len;
+	err = table_init(t, name ? name : "(memory)");
+	if (err < 0) {
+		reftable_table_decref(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int reftable_table_open_fs(struct reftable_table **out,
+			   const struct reftable_fs *fs, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	struct reftable_table *t;
+	struct stat st;
+	int fd, err;
+
+	if (!fs)
+		fs = reftable_fs_posix();
+	fd = fs->open(fs->ctx, path, O_RDONLY, 0);
+	if (fd < 0)
+		return reftable_fail(errno == ENOENT ? REFTABLE_NOT_EXIST_ERROR :
+						       REFTABLE_IO_ERROR,
+				     "%s: %s", path, strerror(errno));
+	if (fs->fstat(fs->ctx, fd, &st) < 0) {
+		err = reftable_fail(REFTABLE_IO_ERROR, "%s: %s", path,
+				    strerror(errno));
+		fs->close(fs->ctx, fd);
+		return err;
+	}
+	t = reftable_calloc(1, sizeof(*t));
+	if (!t) {
+		fs->close(fs->ctx, fd);
+		return REFTABLE_NOMEM_ERROR;
+	}
+	t->size = (size_t)st.st_size;
+	if (t->size) {
+		t->data = fs->mmap(fs->ctx, fd, t->size);
+		if (!t->data) {
+			err = reftable_fail(REFTABLE_IO_ERROR, "%s: mmap: %s",
+					    path, strerror(errno));
+			fs->close(fs->ctx, fd);
+			reftable_free(t);
+			return err;
+		}
+		t->fs = fs;
+	}
+	fs->close(fs->ctx, fd);
+	err = table_init(t, base ? base + 1 : path);
+	if (err < 0) {
+		reftable_table_decref(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int reftable_table_open(struct reftable_table **out, const char *path)
+{
+	return reftable_table_open_fs(out, NULL, path);
+}
+
+void reftable_table_incref(struct reftable_table *t)
+{
+	atomic_fetch_add(&t->refcount, 1);
+}
+
+static void section_release(struct section *s)
+{
+	reftable_free(s->dir);
+	buf_release(&s->keys);
+}
+
+void reftable_table_decref(struct reftable_table *t)
+{
+	if (!t || atomic_fetch_sub(&t->refcount, 1) != 1)
+		return;
+	if (t->fs)
+		t->fs->munmap(t->fs->ctx, (void *)t->data, t->size);
+	section_release(&t->refs);
+	section_release(&t->objs);
+	section_release(&t->logs);
+	pthread_mutex_destroy(&t->build_lock);
+	reftable_free(t->name);
+	reftable_free(t);
+}
+
+const char *reftable_table_name(const struct reftable_table *t)
+{
+	return t->name;
+}
+uint64_t reftable_table_min_update_index(const struct reftable_table *t)
+{
+	return t->min_ui;
+}
+uint64_t reftable_table_max_update_index(const struct reftable_table *t)
+{
+	return t->max_ui;
+}
+enum reftable_hash reftable_table_hash(const struct reftable_table *t)
+{
+	return t->hash;
+}
+int reftable_table_version(const struct reftable_table *t)
+{
+	return t->version;
+}
+uint32_t reftable_table_block_size(const struct reftable_table *t)
+{
+	return t->block_size;
+}
+uint64_t reftable_table_size(const struct reftable_table *t)
+{
+	return t->size;
+}
+
+/* Open any block at offset whose bytes lie before limit. */
+static int load_block_at(struct reftable_table *t, uint64_t offset,
+			 uint64_t limit, struct block *b, struct inflater *z)
+{
+	uint32_t header_off = offset ? 0 : t->header_size;
+	int err;
+
+	if (offset >= limit || limit > t->footer_start)
+		return corrupt(t, "block position outside its section");
+	err = block_open(b, t->data + offset, limit - offset, header_off,
+			 t->block_size, t->hash_size, z);
+	if (err == REFTABLE_FORMAT_ERROR)
+		return corrupt(t, "bad block");
+	if (err == REFTABLE_ZLIB_ERROR)
+		return reftable_fail(err, "%s: bad log block", t->name);
+	return err;
+}
+
+int table_load_block(struct reftable_table *t, const struct section *s,
+		     uint64_t offset, struct block *b, struct inflater *z)
+{
+	int err;
+
+	if (offset < s->start)
+		return corrupt(t, "block before its section");
+	err = load_block_at(t, offset, s->end, b, z);
+	if (!err && b->type != s->type)
+		return corrupt(t, "block of the wrong type");
+	return err;
+}
+
+static int dir_add(struct section *s, uint64_t offset, const uint8_t *key,
+		   size_t key_len)
+{
+	struct dir_entry *e;
+
+	if (s->dir_len && key_cmp(s->keys.data + s->dir[s->dir_len - 1].key_off,
+				  s->dir[s->dir_len - 1].key_len, key,
+				  key_len) >= 0)
+		return REFTABLE_FORMAT_ERROR;
+	if (REFTABLE_GROW(s->dir, s->dir_cap, s->dir_len + 1) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	e = &s->dir[s->dir_len++];
+	e->offset = offset;
+	e->key_off = s->keys.len;
+	e->key_len = key_len;
+	return buf_add(&s->keys, key, key_len);
+}
+
+/* List the data blocks below an index block, depth-first. */
+static int dir_from_index(struct reftable_table *t, struct section *s,
+			  const struct block *ib, uint64_t ib_off, int depth)
+{
+	struct block_iter it = { 0 };
+	int err;
+
+	if (depth > 16)
+		return corrupt(t, "index too deep");
+	for (err = block_iter_start(&it, ib); !err && it.valid;
+	     err = block_iter_advance(&it)) {
+		uint64_t child;
+		struct block cb;
+
+		err = index_value_decode(&child, block_iter_value(&it),
+					 it.val_len);
+		if (err < 0)
+			break;
+		if (child >= t->footer_start) {
+			err = corrupt(t, "index points outside the file");
+			break;
+		}
+		if (t->data[child ? child : t->header_size] == BLOCK_TYPE_INDEX) {
+			/* Lower levels are written first: pointing only
+			 * backwards, the walk cannot loop. */
+			if (child >= ib_off || child < s->start) {
+				err = corrupt(t, "index points forward");
+				break;
+			}
+			err = load_block_at(t, child, s->index_end, &cb, NULL);
+			if (!err)
+				err = dir_from_index(t, s, &cb, child,
+						     depth + 1);
+		} else if (child < s->start || child >= s->end ||
+			   t->data[child ? child : t->header_size] != s->type) {
+			err = corrupt(t, "index points to a wrong block");
+		} else {
+			err = dir_add(s, child, it.key.data, it.key.len);
+		}
+	}
+	block_iter_release(&it);
+	return err;
+}
+
+/* Without an index: walk the blocks, reading each one's last key. */
+static int dir_from_walk(struct reftable_table *t, struct section *s)
+{
+	struct block_iter it = { 0 };
+	struct inflater z = { 0 };
+	uint64_t off = s->start;
+	int err = 0;
+
+	while (!err && off < s->end) {
+		struct block b;
+
+		err = table_load_block(t, s, off, &b, &z);
+		if (err < 0)
+			break;
+		for (err = block_iter_start(&it, &b); !err && it.valid;)
+			if (it.next_off >= b.records_end)
+				break;
+			else
+				err = block_iter_advance(&it);
+		if (!err)
+			err = dir_add(s, off, it.key.data, it.key.len);
+		off += b.full_size;
+	}
+	block_iter_release(&it);
+	inflater_release(&z);
+	return err;
+}
+
+int section_dir(struct reftable_table *t, struct section *s)
+{
+	int err;
+
+	if (atomic_load_explicit(&s->built, memory_order_acquire))
+		return s->build_err;
+	pthread_mutex_lock(&t->build_lock);
+	if (!atomic_load_explicit(&s->built, memory_order_relaxed)) {
+		err = 0;
+		if (s->present && s->index_start) {
+			uint64_t off = s->index_start;
+			while (!err && off < s->index_end) {
+				struct block ib;
+				err = load_block_at(t, off, s->index_end, &ib,
+						    NULL);
+				if (!err && ib.type != BLOCK_TYPE_INDEX)
+					err = corrupt(t, "expected an index");
+				if (!err)
+					err = dir_from_index(t, s, &ib, off,
+							     0);
+				if (!err)
+					off += ib.full_size;
+			}
+		} else if (s->present) {
+			err = dir_from_walk(t, s);
+		}
+		if (err == REFTABLE_FORMAT_ERROR &&
+		    !strstr(reftable_error_detail(), t->name))
+			err = corrupt(t, "bad block list");
+		s->build_err = err;
+		atomic_store_explicit(&s->built, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&t->build_lock);
+	return s->build_err;
+}
+
+/* The first block whose last key is >= want: the only one that can hold
+ * the first record >= want. dir_len if none. */
+static size_t dir_search(const struct section *s, const uint8_t *want,
+			 size_t want_len)
+{
+	size_t lo = 0, hi = s->dir_len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct dir_entry *e = &s->dir[mid];
+		if (key_cmp(s->keys.data + e->key_off, e->key_len, want,
+			    want_len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void table_cursor_init(struct table_cursor *c, struct reftable_table *t,
+		       struct section *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->t = t;
+	c->s = s;
+}
+
+static int cursor_enter_block(struct table_cursor *c)
+{
+	struct block b;
+	int err;
+
+	for (; c->block < c->s->dir_len; c->block++) {
+		err = table_load_block(c->t, c->s, c->s->dir[c->block].offset,
+				       &b, &c->z);
+		if (err < 0)
+			return err;
+		err = block_iter_start(&c->bi, &b);
+		if (err < 0)
+			return corrupt(c->t, "bad record");
+		if (c->bi.valid)
+			return 0;
+	}
+	c->bi.valid = 0;
+	return 0;
+}
+
+int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
+		      size_t want_len)
+{
+	struct block b;
+	int err = section_dir(c->t, c->s);
+
+	c->bi.valid = 0;
+	if (err < 0)
+		return err;
+	c->block = dir_search(c->s, want, want_len);
+	if (c->block >= c->s->dir_len)
+		return 0;
+	err = table_load_block(c->t, c->s, c->s->dir[c->block].offset, &b,
+			       &c->z);
+	if (err < 0)
+		return err;
+	err = block_iter_seek(&c->bi, &b, want, want_len);
+	if (err < 0)
+		return corrupt(c->t, "bad record");
+	if (!c->bi.valid) {
+		c->block++;
+		return cursor_enter_block(c);
+	}
+	return 0;
+}
+
+int table_cursor_advance(struct table_cursor *c)
+{
+	int err = block_iter_advance(&c->bi);
+
+	if (err < 0)
+		return corrupt(c->t, "bad record");
+	if (c->bi.valid)
+		return 0;
+	c->block++;
+	return cursor_enter_block(c);
+}
+
+int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref)
+{
+	int n = ref_value_decode(ref, c->bi.key.data, c->bi.key.len,
+				 c->bi.extra, block_iter_value(&c->bi),
+				 c->bi.val_len, c->t->min_ui, c->t->hash_size);
+	if (n == REFTABLE_FORMAT_ERROR)
+		return corrupt(c->t, "bad ref record");
+	return n < 0 ? n : 0;
+}
+
+int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log)
+{
+	int n = log_value_decode(log, c->bi.key.data, c->bi.key.len,
+				 c->bi.extra, block_iter_value(&c->bi),
+				 c->bi.val_len, c->t->hash_size);
+	if (n == REFTABLE_FORMAT_ERROR)
+		return corrupt(c->t, "bad log record");
+	return n < 0 ? n : 0;
+}
+
+void table_cursor_release(struct table_cursor *c)
+{
+	block_iter_release(&c->bi);
+	inflater_release(&c->z);
+}
+
+int table_lookup_ref(struct reftable_table *t, const char *name,
+		     size_t name_len, struct reftable_ref_record *ref)
+{
+	const uint8_t *want = (const uint8_t *)name;
+	struct block_pos pos;
+	struct block b;
+	const uint8_t *rec;
+	uint64_t prefix, suffix;
+	uint8_t extra;
+	size_t i;
+	int err, n, v;
+
+	if (!t->refs.present)
+		return 1;
+	if ((err = section_dir(t, &t->refs)) < 0)
+		return err;
+	i = dir_search(&t->refs, want, name_len);
+	if (i >= t->refs.dir_len)
+		return 1;
+	err = table_load_block(t, &t->refs, t->refs.dir[i].offset, &b, NULL);
+	if (err < 0)
+		return err;
+	if ((err = block_find(&b, want, name_len, &pos)) < 0)
+		return corrupt(t, "bad ref block");
+	if (!pos.exact)
+		return 1;
+	rec = b.data + pos.off;
+	n = decode_key_header(rec, b.records_end - pos.off, &prefix, &suffix,
+			      &extra);
+	rec += n + suffix;
+	v = value_len(BLOCK_TYPE_REF, extra, rec,
+		      b.records_end - pos.off - n - suffix, t->hash_size);
+	if (v < 0)
+		return corrupt(t, "bad ref record");
+	err = ref_value_decode(ref, want, name_len, extra, rec, v, t->min_ui,
+			       t->hash_size);
+	if (err == REFTABLE_FORMAT_ERROR)
+		return corrupt(t, "bad ref record");
+	return err < 0 ? err : 0;
+}
+
+int reftable_table_read_ref(struct reftable_table *t, const char *name,
+			    struct reftable_ref_record *ref)
+{
+	return table_lookup_ref(t, name, strlen(name), ref);
+}

@@ -1,0 +1,90 @@
+#ifndef TABLE_H
+#define TABLE_H
+
+/* Internal: an open table, its sections, and cursors over them. */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "block.h"
+#include "reftable-fs.h"
+#include "reftable-table.h"
+
+/* A data block of a section and the last key it holds. */
+struct dir_entry {
+	uint64_t offset;
+	size_t key_off, key_len; /* in section.keys */
+};
+
+/*
+ * One kind of blocks (refs, objects or logs): where its blocks lie, where
+ * its top-level index lies, and, built on first use, the list of its data
+ * blocks with their last keys, so a seek is a binary search in memory.
+ */
+struct section {
+	uint8_t type;
+	int present;
+	uint64_t start, end;             /* the data blocks */
+	uint64_t index_start, index_end; /* top-level index, 0 if none */
+	atomic_int built;
+	int build_err;
+	struct dir_entry *dir;
+	size_t dir_len, dir_cap;
+	struct buf keys;
+};
+
+struct reftable_table {
+	atomic_int refcount;
+	char *name;
+	const uint8_t *data;
+	size_t size;
+	const struct reftable_fs *fs; /* non-NULL if data is mapped */
+	int version;
+	enum reftable_hash hash;
+	size_t hash_size;
+	uint32_t block_size;
+	uint64_t min_ui, max_ui;
+	uint32_t header_size;
+	uint64_t footer_start;
+	int obj_id_len;
+	struct section refs, objs, logs;
+	pthread_mutex_t build_lock;
+};
+
+/* Load the data block at offset of a section. */
+int table_load_block(struct reftable_table *t, const struct section *s,
+		     uint64_t offset, struct block *b, struct inflater *z);
+/* The section's block list, built on first use (thread-safe). */
+int section_dir(struct reftable_table *t, struct section *s);
+
+/*
+ * A cursor over the records of one section of one table. The current
+ * record's key is in bi.key; its value is decoded only on demand.
+ */
+struct table_cursor {
+	struct reftable_table *t;
+	struct section *s;
+	size_t block; /* index into s->dir */
+	struct block_iter bi;
+	struct inflater z;
+};
+
+void table_cursor_init(struct table_cursor *c, struct reftable_table *t,
+		       struct section *s);
+/* Position on the first key >= want. */
+int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
+		      size_t want_len);
+int table_cursor_advance(struct table_cursor *c);
+static inline int table_cursor_valid(const struct table_cursor *c)
+{
+	return c->bi.valid;
+}
+int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref);
+int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log);
+void table_cursor_release(struct table_cursor *c);
+
+/* The ref record named name, without allocating: 0 found, 1 absent. */
+int table_lookup_ref(struct reftable_table *t, const char *name,
+		     size_t name_len, struct reftable_ref_record *ref);
+
+#endif
