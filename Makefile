@@ -67,6 +67,7 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libreftable.so.$(SOVERSION) $(B)/libreftable.so
 
 $(TOOL): $(CLI_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC_LIB) $(ZLIB_LIBS)
 
 $(B)/t/test-%: t/unit/test-%.c $(TESTLIB_OBJS) $(STATIC_LIB) $(wildcard reftable/*.h t/lib/*.h)
