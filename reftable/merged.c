@@ -47,7 +47,6 @@ void reftable_merged_free(struct reftable_merged *m)
 	for (i = 0; i < m->n; i++)
 		reftable_table_decref(m->tables[i]);
 	reftable_free(m->tables);
-	merged_scratch_release(&m->scratch);
 	reftable_free(m);
 }
 

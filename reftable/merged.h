@@ -21,7 +21,6 @@ struct reftable_merged {
 	size_t n;
 	enum reftable_hash hash;
 	int suppress_deletions;
-	struct merged_scratch scratch;
 };
 
 /* reftable_merged_read_log with the caller's scratch. */

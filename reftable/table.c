@@ -219,6 +219,11 @@ void reftable_table_incref(struct reftable_table *t)
 
 static void section_release(struct section *s)
 {
+	size_t i;
+
+	for (i = 0; s->inflated && i < s->dir_len; i++)
+		reftable_free(atomic_load(&s->inflated[i]));
+	reftable_free(s->inflated);
 	reftable_free(s->dir);
 	buf_release(&s->keys);
 }
@@ -416,6 +421,12 @@ int section_dir(struct reftable_table *t, struct section *s)
 		if (err == REFTABLE_FORMAT_ERROR &&
 		    !strstr(reftable_error_detail(), t->name))
 			err = corrupt(t, "bad block list");
+		if (!err && s->type == BLOCK_TYPE_LOG && s->dir_len) {
+			s->inflated = reftable_calloc(s->dir_len,
+						      sizeof(*s->inflated));
+			if (!s->inflated)
+				err = REFTABLE_NOMEM_ERROR;
+		}
 		s->build_err = err;
 		atomic_store_explicit(&s->built, 1, memory_order_release);
 	}
@@ -450,14 +461,53 @@ void table_cursor_init(struct table_cursor *c, struct reftable_table *t,
 	c->s = s;
 }
 
+/*
+ * Keep an inflated log block for later readers. The block struct and its
+ * bytes share one allocation, published with a compare-and-swap.
+ */
+static void cache_log_block(struct section *s, size_t i, const struct block *b)
+{
+	struct block *copy, *expected = NULL;
+	size_t bytes = sizeof(*copy) + b->len;
+
+	if (atomic_load(&s->inflated_bytes) + bytes > LOG_CACHE_MAX_BYTES)
+		return;
+	copy = reftable_malloc(bytes);
+	if (!copy)
+		return;
+	*copy = *b;
+	memcpy(copy + 1, b->data, b->len);
+	copy->data = (const uint8_t *)(copy + 1);
+	if (atomic_compare_exchange_strong(&s->inflated[i], &expected, copy))
+		atomic_fetch_add(&s->inflated_bytes, bytes);
+	else
+		reftable_free(copy);
+}
+
+/* Load the block at dir entry i of the cursor's section. */
+static int cursor_load(struct table_cursor *c, size_t i, struct block *b)
+{
+	struct section *s = c->s;
+	struct block *cached;
+	int err;
+
+	if (s->inflated && (cached = atomic_load(&s->inflated[i])) != NULL) {
+		*b = *cached;
+		return 0;
+	}
+	err = table_load_block(c->t, s, s->dir[i].offset, b, &c->z);
+	if (!err && s->inflated)
+		cache_log_block(s, i, b);
+	return err;
+}
+
 static int cursor_enter_block(struct table_cursor *c)
 {
 	struct block b;
 	int err;
 
 	for (; c->block < c->s->dir_len; c->block++) {
-		err = table_load_block(c->t, c->s, c->s->dir[c->block].offset,
-				       &b, &c->z);
+		err = cursor_load(c, c->block, &b);
 		if (err < 0)
 			return err;
 		err = block_iter_start(&c->bi, &b);
@@ -482,8 +532,7 @@ int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
 	c->block = dir_search(c->s, want, want_len);
 	if (c->block >= c->s->dir_len)
 		return 0;
-	err = table_load_block(c->t, c->s, c->s->dir[c->block].offset, &b,
-			       &c->z);
+	err = cursor_load(c, c->block, &b);
 	if (err < 0)
 		return err;
 	err = block_iter_seek(&c->bi, &b, want, want_len);

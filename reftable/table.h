@@ -31,7 +31,14 @@ struct section {
 	struct dir_entry *dir;
 	size_t dir_len, dir_cap;
 	struct buf keys;
+	/* Log blocks inflated once and kept for the table's life, one slot
+	 * per dir entry, filled with a compare-and-swap so readers need no
+	 * lock; capped by LOG_CACHE_MAX_BYTES per table. */
+	_Atomic(struct block *) *inflated;
+	atomic_size_t inflated_bytes;
 };
+
+#define LOG_CACHE_MAX_BYTES (64u << 20)
 
 struct reftable_table {
 	atomic_int refcount;
