@@ -399,16 +399,69 @@ static int finish_section(struct reftable_writer *w, uint8_t type)
 	return write_index_levels(w, type);
 }
 
-/* Sort positions of w->oids by object id, then by offset. */
-static int cmp_oid_pos(const void *a, const void *b, void *arg)
+/*
+ * Sort the positions of w->oids by object id, then by position (which is
+ * the order they were added, so offsets come out ascending). A stable LSD
+ * radix sort on the first 8 bytes does the bulk; runs sharing those bytes
+ * are rare and short, and are finished by insertion sort on the whole id.
+ */
+struct oid_pos {
+	uint64_t key;
+	size_t pos;
+};
+
+static int oid_pos_less(const struct reftable_writer *w,
+			const struct oid_pos *a, const struct oid_pos *b)
 {
-	const struct reftable_writer *w = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = memcmp(w->oids + i * w->hash_size, w->oids + j * w->hash_size,
-		       w->hash_size);
-	if (c)
-		return c;
-	return (i > j) - (i < j);
+	int c = memcmp(w->oids + a->pos * w->hash_size,
+		       w->oids + b->pos * w->hash_size, w->hash_size);
+	return c < 0 || (c == 0 && a->pos < b->pos);
+}
+
+static int sort_oids(const struct reftable_writer *w, struct oid_pos **out)
+{
+	size_t n = w->oid_len, i, j, shift;
+	struct oid_pos *a = reftable_malloc(sizeof(*a) * (n ? n : 1));
+	struct oid_pos *tmp = reftable_malloc(sizeof(*tmp) * (n ? n : 1));
+
+	if (!a || !tmp) {
+		reftable_free(a);
+		reftable_free(tmp);
+		return REFTABLE_NOMEM_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		a[i].key = get_be64(w->oids + i * w->hash_size);
+		a[i].pos = i;
+	}
+	for (shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = { 0 };
+		struct oid_pos *swap;
+
+		for (i = 0; i < n; i++)
+			count[((a[i].key >> shift) & 0xff) + 1]++;
+		if (count[((a[0].key >> shift) & 0xff) + 1] == n)
+			continue; /* all share this byte */
+		for (i = 1; i < 257; i++)
+			count[i] += count[i - 1];
+		for (i = 0; i < n; i++)
+			tmp[count[(a[i].key >> shift) & 0xff]++] = a[i];
+		swap = a;
+		a = tmp;
+		tmp = swap;
+	}
+	for (i = 1; i < n; i++) {
+		struct oid_pos x = a[i];
+		if (x.key != a[i - 1].key)
+			continue;
+		for (j = i; j > 0 && a[j - 1].key == x.key &&
+			    oid_pos_less(w, &x, &a[j - 1]);
+		     j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+	reftable_free(tmp);
+	*out = a;
+	return 0;
 }
 
 static int add_obj_record(struct reftable_writer *w, const uint8_t *oid,
@@ -453,23 +506,19 @@ static int add_obj_record(struct reftable_writer *w, const uint8_t *oid,
 static int write_object_index(struct reftable_writer *w)
 {
 	size_t hs = w->hash_size, n = w->oid_len, i, j, max_common = 1;
-	size_t *order = NULL;
+	struct oid_pos *order = NULL;
 	uint64_t *offsets = NULL;
 	size_t offsets_cap = 0;
-	int err = 0;
+	int err = sort_oids(w, &order);
 
-	order = reftable_malloc(sizeof(*order) * (n ? n : 1));
-	if (!order)
-		return REFTABLE_NOMEM_ERROR;
-	for (i = 0; i < n; i++)
-		order[i] = i;
-	qsort_r(order, n, sizeof(*order), cmp_oid_pos, w);
+	if (err < 0)
+		return err;
 
 	/* The abbreviation: one byte more than the longest prefix two
 	 * distinct ids share, and at least 2. */
 	for (i = 1; i < n; i++) {
-		const uint8_t *a = w->oids + order[i - 1] * hs;
-		const uint8_t *b = w->oids + order[i] * hs;
+		const uint8_t *a = w->oids + order[i - 1].pos * hs;
+		const uint8_t *b = w->oids + order[i].pos * hs;
 		size_t c = common_prefix(a, hs, b, hs);
 		if (c < hs && c > max_common)
 			max_common = c;
@@ -477,12 +526,12 @@ static int write_object_index(struct reftable_writer *w)
 	w->stats.object_id_len = (int)max_common + 1;
 
 	for (i = 0; i < n && !err; i = j) {
-		const uint8_t *oid = w->oids + order[i] * hs;
+		const uint8_t *oid = w->oids + order[i].pos * hs;
 		size_t k = 0;
 
-		for (j = i; j < n && !memcmp(oid, w->oids + order[j] * hs, hs);
+		for (j = i; j < n && !memcmp(oid, w->oids + order[j].pos * hs, hs);
 		     j++) {
-			uint64_t off = w->oid_offsets[order[j]];
+			uint64_t off = w->oid_offsets[order[j].pos];
 			if (k && offsets[k - 1] == off)
 				continue;
 			if (REFTABLE_GROW(offsets, offsets_cap, k + 1) < 0) {
