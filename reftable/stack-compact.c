@@ -1,0 +1,491 @@
+/*
+ * Compaction: merging a run of adjacent tables into one, following the
+ * steps of the format document (see Documentation/protocol.md), and the
+ * geometric rule that picks the run after each addition.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "constants.h"
+#include "reftable-merged.h"
+#include "reftable-writer.h"
+#include "stack-internal.h"
+
+/* older < newer * factor, without overflowing. */
+static int breaks_sequence(uint64_t older, uint64_t newer, unsigned factor)
+{
+	if (newer > UINT64_MAX / factor)
+		return 1;
+	return older < newer * factor;
+}
+
+struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
+					  unsigned factor)
+{
+	struct segment seg = { 0, 0, 0 };
+	uint64_t acc = 0;
+	size_t i;
+
+	if (n < 2)
+		return seg;
+	/*
+	 * Walk from the newest table towards the oldest, looking for the
+	 * first table whose older neighbour is not factor times larger.
+	 * That table ends the run; the tables newer than it already form
+	 * a valid geometric tail and are left alone.
+	 */
+	for (i = n - 1; i > 0; i--)
+		if (breaks_sequence(sizes[i - 1], sizes[i], factor))
+			break;
+	if (i == 0)
+		return seg;
+	seg.end = i + 1;
+	acc = sizes[i];
+	/*
+	 * Grow the run downwards: an older table joins if it is not factor
+	 * times larger than everything merged above it. Keep looking past
+	 * a table that does not join, since an even older one may still
+	 * be too small for the merged result.
+	 */
+	for (; i > 0; i--) {
+		uint64_t above = acc;
+
+		acc += sizes[i - 1];
+		if (breaks_sequence(sizes[i - 1], above, factor)) {
+			seg.start = i - 1;
+			seg.bytes = acc;
+		}
+	}
+	return seg;
+}
+
+/* Table sizes without the fixed header and footer, as Git measures them. */
+static struct segment stack_segment(struct reftable_stack *st)
+{
+	struct segment seg = { 0, 0, 0 };
+	uint64_t *sizes;
+	uint64_t overhead;
+	size_t i;
+
+	if (st->len < 2)
+		return seg;
+	sizes = reftable_calloc(st->len, sizeof(*sizes));
+	if (!sizes)
+		return seg; /* no compaction is always a safe answer */
+	overhead = (uint64_t)header_size(st->hash == REFTABLE_HASH_SHA256 ? 2 : 1) - 1;
+	for (i = 0; i < st->len; i++) {
+		uint64_t sz = reftable_table_size(st->tables[i]);
+		sizes[i] = sz > overhead ? sz - overhead : 0;
+	}
+	seg = suggest_compaction_segment(sizes, st->len,
+					 st->opts.auto_compaction_factor);
+	reftable_free(sizes);
+	return seg;
+}
+
+enum compact_mode { COMPACT_AUTO, COMPACT_ALL };
+
+struct compaction {
+	struct reftable_stack *st;
+	enum compact_mode mode;
+	const struct reftable_log_expiry *expiry;
+	struct lockfile list_lock;
+
+	/* The inputs, oldest first, each with its NAME.lock. */
+	char **names;
+	struct reftable_table **tables;
+	struct lockfile *locks;
+	size_t len;
+	int bottom; /* the inputs start at the bottom of the stack */
+
+	struct buf tmp;
+	int tmp_fd;
+	uint64_t min, max;
+	uint64_t bytes, entries;
+	char *new_name;
+};
+
+static void compaction_release(struct compaction *c)
+{
+	const struct reftable_fs *fs = c->st->fs;
+	size_t i;
+
+	if (c->tmp_fd >= 0)
+		fs->close(fs->ctx, c->tmp_fd);
+	if (c->tmp.len)
+		fs->unlink(fs->ctx, (const char *)c->tmp.data);
+	buf_release(&c->tmp);
+	for (i = 0; i < c->len; i++) {
+		if (c->locks)
+			lockfile_release(&c->locks[i]);
+		if (c->tables && c->tables[i])
+			reftable_table_decref(c->tables[i]);
+	}
+	names_free(c->names, c->len);
+	reftable_free(c->tables);
+	reftable_free(c->locks);
+	reftable_free(c->new_name);
+	lockfile_release(&c->list_lock);
+}
+
+/* Which tables to merge, under the list lock. first > last: nothing. */
+static void choose_range(struct compaction *c, size_t *first, size_t *last)
+{
+	struct reftable_stack *st = c->st;
+	int expire = c->expiry &&
+		     (c->expiry->time || c->expiry->min_update_index);
+
+	*first = 1;
+	*last = 0;
+	if (c->mode == COMPACT_ALL) {
+		if (st->len >= 2 || (st->len == 1 && expire)) {
+			*first = 0;
+			*last = st->len - 1;
+		}
+		return;
+	}
+	{
+		struct segment seg = stack_segment(st);
+		if (seg.end >= seg.start + 2) {
+			*first = seg.start;
+			*last = seg.end - 1;
+		}
+	}
+}
+
+/*
+ * Step 2: lock the chosen tables, newest first, without waiting. In
+ * automatic mode a table locked by another compactor ends the run: the
+ * newer tables above it are merged alone. An explicit full compaction
+ * fails instead.
+ */
+static int lock_inputs(struct compaction *c, size_t first, size_t last)
+{
+	struct reftable_stack *st = c->st;
+	size_t n = last - first + 1, i, got = 0;
+	struct buf path = BUF_INIT;
+	int err = 0;
+
+	c->locks = reftable_calloc(n, sizeof(*c->locks));
+	c->names = reftable_calloc(n, sizeof(*c->names));
+	c->tables = reftable_calloc(n, sizeof(*c->tables));
+	if (!c->locks || !c->names || !c->tables)
+		return REFTABLE_NOMEM_ERROR;
+	for (i = 0; i < n; i++)
+		c->locks[i].fd = -1;
+
+	/* Fill from the end of the arrays, so they stay oldest first. */
+	for (i = n; i-- > 0;) {
+		err = stack_path(&path, st, st->names[first + i]);
+		if (!err && buf_addstr(&path, ".lock") < 0)
+			err = REFTABLE_NOMEM_ERROR;
+		if (!err)
+			err = lockfile_acquire(&c->locks[i], st->fs,
+					       (const char *)path.data,
+					       (mode_t)st->opts.file_mode, 0);
+		if (err)
+			break;
+		got++;
+	}
+	buf_release(&path);
+	if (err && !(err == REFTABLE_LOCK_ERROR && c->mode == COMPACT_AUTO))
+		goto unwind;
+	err = 0;
+	/* Nothing left worth merging (a full compaction may rewrite a
+	 * single table, to expire its logs). */
+	if (got < 2 && !(c->mode == COMPACT_ALL && got == n))
+		goto unwind;
+	/* Keep only the locked tail [n - got, n). */
+	if (got < n) {
+		memmove(c->locks, c->locks + (n - got), got * sizeof(*c->locks));
+		for (i = got; i < n; i++)
+			c->locks[i].path = NULL, c->locks[i].fd = -1;
+	}
+	c->len = got;
+	first = first + (n - got);
+	for (i = 0; i < got; i++) {
+		c->names[i] = reftable_strdup(st->names[first + i]);
+		if (!c->names[i]) {
+			c->len = got;
+			return REFTABLE_NOMEM_ERROR;
+		}
+		c->tables[i] = st->tables[first + i];
+		reftable_table_incref(c->tables[i]);
+	}
+	c->bottom = first == 0;
+	c->min = reftable_table_min_update_index(c->tables[0]);
+	c->max = reftable_table_max_update_index(c->tables[got - 1]);
+	for (i = 0; i < got; i++) {
+		uint64_t lo = reftable_table_min_update_index(c->tables[i]);
+		uint64_t hi = reftable_table_max_update_index(c->tables[i]);
+		if (lo < c->min)
+			c->min = lo;
+		if (hi > c->max)
+			c->max = hi;
+	}
+	return 0;
+unwind:
+	for (i = 0; i < n; i++)
+		lockfile_release(&c->locks[i]);
+	return err;
+}
+
+static int expired(const struct compaction *c,
+		   const struct reftable_log_record *log)
+{
+	const struct reftable_log_expiry *e = c->expiry;
+
+	if (!e)
+		return 0;
+	if (e->time && log->value_type == REFTABLE_LOG_UPDATE &&
+	    log->time < e->time)
+		return 1;
+	return e->min_update_index && log->update_index < e->min_update_index;
+}
+
+/*
+ * Copy the merged records. Deletions must survive a merge above the
+ * bottom, where they still hide records of older tables; at the bottom
+ * there is nothing left to hide, so they go.
+ */
+static int copy_records(struct compaction *c, struct reftable_merged *m,
+			struct reftable_writer *w)
+{
+	struct reftable_iterator it = { 0 };
+	struct reftable_ref_record ref = { 0 };
+	struct reftable_log_record log = { 0 };
+	int err;
+
+	err = reftable_merged_init_ref_iterator(m, &it);
+	if (!err)
+		err = reftable_iterator_seek_ref(&it, "");
+	while (!err && (err = reftable_iterator_next_ref(&it, &ref)) == 0) {
+		if (c->bottom && ref.value_type == REFTABLE_REF_DELETION)
+			continue;
+		err = reftable_writer_add_ref(w, &ref);
+		c->entries++;
+	}
+	reftable_iterator_destroy(&it);
+	if (err < 0)
+		goto done;
+
+	err = reftable_merged_init_log_iterator(m, &it);
+	if (!err)
+		err = reftable_iterator_seek_log(&it, "");
+	while (!err && (err = reftable_iterator_next_log(&it, &log)) == 0) {
+		if (c->bottom && log.value_type == REFTABLE_LOG_DELETION)
+			continue;
+		if (expired(c, &log))
+			continue;
+		err = reftable_writer_add_log(w, &log);
+		c->entries++;
+	}
+	reftable_iterator_destroy(&it);
+done:
+	reftable_ref_record_release(&ref);
+	reftable_log_record_release(&log);
+	return err < 0 ? err : 0;
+}
+
+/* Step 4: merge the inputs into a temporary file, made durable. */
+static int write_merged(struct compaction *c)
+{
+	struct reftable_stack *st = c->st;
+	struct reftable_write_options wopts = st->opts.write;
+	struct reftable_merged *m = NULL;
+	struct reftable_writer *w = NULL;
+	struct fd_sink sink = { 0 };
+	int err;
+
+	err = stack_create_temp(st, c->min, c->max, &c->tmp, &c->tmp_fd);
+	if (err)
+		return err;
+	sink.fs = st->fs;
+	sink.fd = c->tmp_fd;
+	wopts.hash_id = st->hash;
+	err = reftable_merged_new(&m, c->tables, c->len, st->hash);
+	if (!err) {
+		reftable_merged_suppress_deletions(m, c->bottom);
+		err = reftable_writer_new(&w, fd_sink_write, &sink, &wopts);
+	}
+	if (!err)
+		err = reftable_writer_set_limits(w, c->min, c->max);
+	if (!err)
+		err = copy_records(c, m, w);
+	if (!err)
+		err = reftable_writer_close(w);
+	if (err && sink.failed_errno) {
+		errno = sink.failed_errno;
+		err = reftable_io_fail("write", (const char *)c->tmp.data);
+	}
+	if (!err) {
+		c->bytes = reftable_writer_stats(w)->bytes;
+		err = stack_fsync_fd(st, c->tmp_fd, (const char *)c->tmp.data);
+	}
+	if (!err) {
+		int fd = c->tmp_fd;
+		c->tmp_fd = -1;
+		if (st->fs->close(st->fs->ctx, fd) < 0)
+			err = reftable_io_fail("close",
+					       (const char *)c->tmp.data);
+	}
+	reftable_writer_free(w);
+	if (m)
+		reftable_merged_free(m);
+	return err;
+}
+
+/*
+ * Step 6: where our inputs are in the current tables.list. We hold their
+ * locks, so no other compactor can have replaced them; additions only
+ * append. Anything else means someone broke the protocol.
+ */
+static int locate_inputs(struct compaction *c, char *const *names,
+			 size_t len, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i + c->len <= len; i++) {
+		if (names_equal(names + i, c->len, c->names, c->len)) {
+			*at = i;
+			return 0;
+		}
+	}
+	return reftable_fail(REFTABLE_OUTDATED_ERROR,
+			     "%s: the tables being compacted (%s..%s) are no "
+			     "longer listed together", c->st->list_path,
+			     c->names[0], c->names[c->len - 1]);
+}
+
+/* Steps 5 to 9: publish the merged table in place of the inputs. */
+static int publish(struct compaction *c, int *published)
+{
+	struct reftable_stack *st = c->st;
+	char **cur = NULL, **next = NULL;
+	size_t len = 0, at = 0, i, n = 0;
+	int err;
+
+	*published = 0;
+	err = stack_lock_list(st, &c->list_lock);
+	if (!err)
+		err = list_read_names(st, &cur, &len);
+	if (!err)
+		err = locate_inputs(c, cur, len, &at);
+	if (!err)
+		err = stack_rename_table(st, (const char *)c->tmp.data, c->min,
+					 c->max, &c->new_name);
+	if (err)
+		goto done;
+	buf_reset(&c->tmp); /* renamed: nothing temporary left to remove */
+
+	next = reftable_calloc(len - c->len + 1, sizeof(*next));
+	if (!next) {
+		err = REFTABLE_NOMEM_ERROR;
+		goto done;
+	}
+	for (i = 0; i < at; i++)
+		next[n++] = cur[i];
+	next[n++] = c->new_name;
+	for (i = at + c->len; i < len; i++)
+		next[n++] = cur[i];
+	err = stack_publish_list(st, &c->list_lock, next, n, published);
+done:
+	if (!*published && c->new_name) {
+		/* Renamed but never listed: remove it again. */
+		struct buf path = BUF_INIT;
+		if (!stack_path(&path, st, c->new_name))
+			st->fs->unlink(st->fs->ctx, (const char *)path.data);
+		buf_release(&path);
+	}
+	reftable_free(next);
+	names_free(cur, len);
+	return err;
+}
+
+/* Step 10: the inputs are unlisted; remove them, then their locks. */
+static void remove_inputs(struct compaction *c)
+{
+	struct reftable_stack *st = c->st;
+	struct buf path = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < c->len; i++) {
+		/*
+		 * A failure is harmless: where open files cannot be removed
+		 * (Windows), reftable_stack_clean() gets them later.
+		 */
+		if (!stack_path(&path, st, c->names[i]))
+			st->fs->unlink(st->fs->ctx, (const char *)path.data);
+		lockfile_release(&c->locks[i]);
+	}
+	buf_release(&path);
+}
+
+static int compact(struct reftable_stack *st, enum compact_mode mode,
+		   const struct reftable_log_expiry *expiry)
+{
+	struct compaction c;
+	size_t first, last;
+	int err, published = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.mode = mode;
+	c.expiry = expiry;
+	c.tmp_fd = -1;
+	c.list_lock.fd = -1;
+	st->stats.attempts++;
+
+	/* Steps 1 and 2, then 3: the list lock is not held while merging. */
+	err = stack_lock_list(st, &c.list_lock);
+	if (!err)
+		err = stack_refresh_locked(st);
+	if (err)
+		goto done;
+	choose_range(&c, &first, &last);
+	if (first > last) {
+		st->stats.attempts--; /* nothing to do is not an attempt */
+		goto done;
+	}
+	err = lock_inputs(&c, first, last);
+	if (err || !c.len) {
+		if (!err)
+			st->stats.failures++; /* others hold the tables */
+		goto done;
+	}
+	lockfile_release(&c.list_lock);
+
+	err = write_merged(&c);
+	if (!err)
+		err = publish(&c, &published);
+	if (published) {
+		remove_inputs(&c);
+		st->stats.bytes += c.bytes;
+		st->stats.entries_written += c.entries;
+	}
+	if (!err)
+		err = stack_reload_now(st);
+done:
+	if (err < 0)
+		st->stats.failures++;
+	compaction_release(&c);
+	return err;
+}
+
+int reftable_stack_compact_all(struct reftable_stack *st,
+			       const struct reftable_log_expiry *expiry)
+{
+	return compact(st, COMPACT_ALL, expiry);
+}
+
+int reftable_stack_auto_compact(struct reftable_stack *st)
+{
+	struct segment seg = stack_segment(st);
+
+	/* Decide on the loaded stack first: most additions need nothing,
+	 * and then should not touch the list lock again. */
+	if (seg.end < seg.start + 2)
+		return 0;
+	return compact(st, COMPACT_AUTO, NULL);
+}

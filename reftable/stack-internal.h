@@ -1,0 +1,153 @@
+#ifndef STACK_INTERNAL_H
+#define STACK_INTERNAL_H
+
+/* Internal: the stack handle, shared by stack.c, stack-compact.c and
+ * stack-files.c. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "basics.h"
+#include "lockfile.h"
+#include "reftable-stack.h"
+#include "reftable-table.h"
+
+#define TABLES_LIST "tables.list"
+#define TABLES_LIST_LOCK "tables.list.lock"
+
+/* How long a reader keeps retrying when a listed table vanished. */
+#define RELOAD_DEADLINE_MS 3000
+
+/* Identity of the tables.list that was read, from fstat on its fd. */
+struct list_identity {
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+};
+
+/* A tables.list as read: its names and, if kept, its descriptor. */
+struct list_snapshot {
+	int fd; /* -1 if tables.list did not exist */
+	struct list_identity ident;
+	char **names;
+	size_t len;
+};
+
+struct reftable_stack {
+	char *dir;
+	char *list_path;
+	char *lock_path;
+	struct reftable_stack_options opts;
+	const struct reftable_fs *fs;
+	enum reftable_hash hash;
+
+	/*
+	 * The descriptor of the tables.list that was loaded, kept open so
+	 * its inode cannot be freed and handed to a newer tables.list of
+	 * the same size while we still compare against it.
+	 */
+	int list_fd;
+	struct list_identity ident;
+
+	/* The loaded tables, oldest first; names[i] is tables[i]'s name. */
+	char **names;
+	struct reftable_table **tables;
+	size_t len;
+	struct reftable_merged *merged;
+
+	int loaded; /* a first load happened (on_reload is for later ones) */
+	struct reftable_compaction_stats stats;
+	uint64_t rand_state;
+};
+
+/* stack-files.c: names, paths, tables.list I/O. */
+void names_free(char **names, size_t len);
+int names_equal(char *const *a, size_t alen, char *const *b, size_t blen);
+int names_contain(char *const *names, size_t len, const char *name);
+/* Split the contents of tables.list into names; rejects names that are
+ * not plain file names. */
+int names_parse(char ***out, size_t *outlen, const char *data, size_t len,
+		const char *path);
+/* "name\n" for each name. */
+int names_format(struct buf *out, char *const *names, size_t len);
+
+/* dir/name into out. */
+int stack_path(struct buf *out, const struct reftable_stack *st,
+	       const char *name);
+
+/* Open, fstat and read tables.list, keeping the descriptor. A missing
+ * tables.list is an empty stack. */
+int list_read(struct reftable_stack *st, struct list_snapshot *snap);
+void list_snapshot_release(struct reftable_stack *st,
+			   struct list_snapshot *snap);
+/* Only the names of the current tables.list (descriptor closed). */
+int list_read_names(struct reftable_stack *st, char ***names, size_t *len);
+
+/* fsync the stack's directory, so renames in it are durable. */
+int stack_fsync_dir(struct reftable_stack *st);
+int stack_fsync_fd(struct reftable_stack *st, int fd, const char *path);
+
+uint32_t stack_random(struct reftable_stack *st);
+/* "0x{min:012x}-0x{max:012x}-{rnd:08x}.ref" into buf (>= 64 bytes). */
+void table_name_format(char *buf, size_t cap, uint64_t min, uint64_t max,
+		       uint32_t rnd);
+/* Parses the update indexes out of a table name of that form (the random
+ * part optional). 0 on success, -1 if the name has another form. */
+int table_name_parse(const char *name, uint64_t *min, uint64_t *max);
+
+/*
+ * Pick an unused final name for a table of [min, max] and rename tmp to
+ * it. The caller holds tables.list.lock, and every creator of *.ref files
+ * does too, so checking for an existing file first is race-free.
+ */
+int stack_rename_table(struct reftable_stack *st, const char *tmp,
+		       uint64_t min, uint64_t max, char **name_out);
+
+/* Create NAME.tmp (NAME as for a final table) exclusively, for writing a
+ * table that is renamed into place once complete. */
+int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,
+		      struct buf *path, int *fd);
+
+/* stack.c */
+int stack_reload_now(struct reftable_stack *st);
+int stack_lock_list(struct reftable_stack *st, struct lockfile *lk);
+/* Reload under the list lock if another process changed the stack. */
+int stack_refresh_locked(struct reftable_stack *st);
+/* Write names as the new tables.list through the held lock. */
+/* *published tells whether tables.list was replaced, even on error
+ * (the directory fsync after the rename can still fail). */
+int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
+		       char *const *names, size_t len, int *published);
+
+/*
+ * A writer whose bytes go to a file descriptor through the stack's fs.
+ * It keeps the header to learn the update indexes the table declares.
+ */
+struct fd_sink {
+	const struct reftable_fs *fs;
+	int fd;
+	int failed_errno;
+	uint8_t head[24];
+	size_t head_len;
+	uint64_t bytes;
+};
+ssize_t fd_sink_write(void *arg, const void *buf, size_t len);
+/* The update indexes of the header the sink saw; -1 if none. */
+int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max);
+
+/* stack-compact.c */
+struct segment {
+	size_t start, end; /* [start, end) */
+	uint64_t bytes;
+};
+/*
+ * The tables to merge so that, read from the newest, each table is at
+ * least factor times as large as the next newer one (Git's rule). An
+ * empty segment (start == end) when the sizes already form such a
+ * sequence.
+ */
+struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
+					  unsigned factor);
+
+#endif
