@@ -167,6 +167,12 @@ int parse_line(struct text_line *out, const char *line, size_t hash_size,
 /* Free the strings of a parsed line. */
 void text_line_release(struct text_line *l);
 
+/* ---- JSON output (json.c) ---- */
+
+/* A JSON string literal of len bytes (invalid UTF-8 becomes U+FFFD). */
+void json_string(struct sbuf *out, const char *s, size_t len);
+void json_str(struct sbuf *out, const char *s); /* NULL gives null */
+
 /* ---- table and stack helpers (tables.c) ---- */
 
 /* A table or a stack directory opened for reading, without locking. */
@@ -194,6 +200,21 @@ void opened_release(struct opened *o);
 /* "sha1" or "sha256". Exit code (EXIT_USAGE with a message if neither). */
 int parse_hash_name(const struct cli *cli, const char *name,
 		    enum reftable_hash *out);
+
+/* ---- finding the stack (repo.c) ---- */
+
+/*
+ * The reftable directory that -C PATH (or, without -C, the current
+ * directory or one above it) names: a directory holding tables.list, a
+ * Git directory holding reftable/, or a work tree whose .git holds it.
+ * *dir is malloc'ed. If hash is not NULL it gets the stack's hash: from
+ * the repository's extensions.objectFormat, else from the first table,
+ * else SHA-1. Exit code, with a message on failure.
+ */
+int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash);
+
+/* The hash of the first table named in dir/tables.list; 0 if none. */
+enum reftable_hash stack_hash_from_tables(const char *dir);
 
 /* ---- commands ---- */
 int cmd_dump(struct cli *cli, int argc, char **argv);
