@@ -219,5 +219,6 @@ enum reftable_hash stack_hash_from_tables(const char *dir);
 /* ---- commands ---- */
 int cmd_dump(struct cli *cli, int argc, char **argv);
 int cmd_write(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ "dump", cmd_dump, "print the records of a table or a stack" },
 	{ "write", cmd_write, "write one table from records in text form" },
+	{ "verify", cmd_verify, "check tables and the stack, report problems" },
 	{ NULL, NULL, NULL },
 };
 
