@@ -216,9 +216,46 @@ int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash);
 /* The hash of the first table named in dir/tables.list; 0 if none. */
 enum reftable_hash stack_hash_from_tables(const char *dir);
 
+/* ---- working with a stack (refs.c) ---- */
+
+/* find_stack, then open it with the right hash. Exit code. */
+int open_stack(const struct cli *cli, struct reftable_stack **st,
+	       char **dir, const struct reftable_stack_options *base);
+
+#define SYMREF_MAX_DEPTH 5
+
+/*
+ * Follow name through symrefs in st's merged view. On success (0) *final
+ * is the first non-symref record (value in ref), chain lists each symref
+ * met (malloc'ed names). 1: a name in the chain does not exist (*final
+ * names it). < 0: library error. REFTABLE_SYMREF_ERROR: too deep.
+ */
+int resolve_ref(struct reftable_stack *st, const char *name,
+		struct reftable_ref_record *ref, struct strlist *chain);
+
+/* The name the user meant: name itself, or Git's refs/, refs/tags/,
+ * refs/heads/, refs/remotes/ and refs/remotes/NAME/HEAD. malloc'ed, or
+ * NULL if none exists. */
+char *dwim_ref(struct reftable_stack *st, const char *name);
+
+/* Git's rules for ref names (git check-ref-format). NULL or why not. */
+const char *refname_problem(const char *name);
+
+/* Format a Git-style date: mode "default", "iso", "raw" or "unix". */
+void format_date(struct sbuf *out, uint64_t time, int16_t tz,
+		 const char *mode);
+
 /* ---- commands ---- */
 int cmd_dump(struct cli *cli, int argc, char **argv);
 int cmd_write(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_log(struct cli *cli, int argc, char **argv);
+int cmd_update(struct cli *cli, int argc, char **argv);
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_compact(struct cli *cli, int argc, char **argv);
+int cmd_clean(struct cli *cli, int argc, char **argv);
+int cmd_unlock(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -13,9 +13,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "dump", cmd_dump, "print the records of a table or a stack" },
-	{ "write", cmd_write, "write one table from records in text form" },
+	{ "list", cmd_list, "list refs, like git for-each-ref" },
+	{ "show", cmd_show, "print the object id a ref resolves to" },
+	{ "log", cmd_log, "print a ref's reflog, newest first" },
 	{ "verify", cmd_verify, "check tables and the stack, report problems" },
+	{ "dump", cmd_dump, "print records, blocks or statistics" },
+	{ "write", cmd_write, "write one table from records in text form" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,0 +1,169 @@
+/* Helpers for the commands that work on a stack's refs. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int open_stack(const struct cli *cli, struct reftable_stack **st,
+	       char **dir, const struct reftable_stack_options *base)
+{
+	struct reftable_stack_options opts;
+	enum reftable_hash hash;
+	int code = find_stack(cli, dir, &hash), err;
+
+	if (code)
+		return code;
+	if (base)
+		opts = *base;
+	else
+		reftable_stack_options_init(&opts);
+	opts.write.hash_id = hash;
+	err = reftable_stack_new(st, *dir, &opts);
+	if (err < 0) {
+		*st = NULL;
+		return cli_lib_error(cli, err, "cannot open the stack in %s",
+				     *dir);
+	}
+	return 0;
+}
+
+int resolve_ref(struct reftable_stack *st, const char *name,
+		struct reftable_ref_record *ref, struct strlist *chain)
+{
+	char *cur = xstrdup(name);
+
+	for (int depth = 0;; depth++) {
+		int err = reftable_stack_read_ref(st, cur, ref);
+		if (err) {
+			/* leave the missing name in the chain for messages */
+			strlist_add(chain, cur);
+			return err;
+		}
+		if (ref->value_type != REFTABLE_REF_SYMREF) {
+			free(cur);
+			return 0;
+		}
+		strlist_add(chain, cur);
+		if (depth >= SYMREF_MAX_DEPTH)
+			return REFTABLE_SYMREF_ERROR;
+		cur = xstrdup(ref->target);
+	}
+}
+
+char *dwim_ref(struct reftable_stack *st, const char *name)
+{
+	static const char *rules[] = {
+		"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s",
+		"refs/remotes/%s", "refs/remotes/%s/HEAD",
+	};
+	struct reftable_ref_record ref = { 0 };
+	struct reftable_log_record log = { 0 };
+	char *found = NULL;
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules) && !found; i++) {
+		struct sbuf sb = SBUF_INIT;
+		sbuf_addf(&sb, rules[i], name);
+		/* A ref, or a name that only has a reflog left, counts. */
+		if (!reftable_stack_read_ref(st, sb.buf, &ref) ||
+		    (!reftable_stack_read_log(st, sb.buf, &log) &&
+		     !strcmp(log.refname, sb.buf)))
+			found = sbuf_detach(&sb);
+		sbuf_release(&sb);
+	}
+	reftable_ref_record_release(&ref);
+	reftable_log_record_release(&log);
+	return found;
+}
+
+static int bad_char(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' ||
+	       c == ':' || c == '?' || c == '*' || c == '[' || c == '\\';
+}
+
+const char *refname_problem(const char *name)
+{
+	const char *comp = name;
+	size_t len = strlen(name);
+
+	if (!len)
+		return "empty name";
+	if (!strcmp(name, "@"))
+		return "'@' alone is not a ref name";
+	if (name[0] == '/' || name[len - 1] == '/')
+		return "begins or ends with '/'";
+	if (name[len - 1] == '.')
+		return "ends with '.'";
+	if (strstr(name, "//"))
+		return "contains '//'";
+	if (strstr(name, ".."))
+		return "contains '..'";
+	if (strstr(name, "@{"))
+		return "contains '@{'";
+	for (const char *p = name; *p; p++)
+		if (bad_char((unsigned char)*p))
+			return "contains a control character, space, or one "
+			       "of ~ ^ : ? * [ \\";
+	for (const char *p = name;; p++) {
+		if (*p == '/' || !*p) {
+			size_t n = (size_t)(p - comp);
+			if (comp[0] == '.')
+				return "a component begins with '.'";
+			if (n >= 5 && !strncmp(p - 5, ".lock", 5))
+				return "a component ends with '.lock'";
+			if (!*p)
+				break;
+			comp = p + 1;
+		}
+	}
+	/* One-level names are Git's pseudorefs: HEAD, FETCH_HEAD, ... */
+	if (strncmp(name, "refs/", 5)) {
+		for (const char *p = name; *p; p++)
+			if (!((*p >= 'A' && *p <= 'Z') || *p == '_'))
+				return "outside refs/ only upper-case names "
+				       "such as HEAD are allowed";
+	}
+	return NULL;
+}
+
+void format_date(struct sbuf *out, uint64_t time, int16_t tz,
+		 const char *mode)
+{
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed",
+				      "Thu", "Fri", "Sat" };
+	static const char *months[] = { "Jan", "Feb", "Mar", "Apr",
+					"May", "Jun", "Jul", "Aug",
+					"Sep", "Oct", "Nov", "Dec" };
+	/* The zone is stored the way Git writes it: -0530 as -530. */
+	int a = tz < 0 ? -tz : tz;
+	long off = (long)(a / 100 * 3600 + a % 100 * 60) * (tz < 0 ? -1 : 1);
+	time_t t = (time_t)time + off;
+	struct tm tm;
+
+	if (!strcmp(mode, "unix")) {
+		sbuf_addf(out, "%llu", (unsigned long long)time);
+		return;
+	}
+	if (!strcmp(mode, "raw")) {
+		sbuf_addf(out, "%llu %c%04d", (unsigned long long)time,
+			  tz < 0 ? '-' : '+', a);
+		return;
+	}
+	if (!gmtime_r(&t, &tm)) {
+		sbuf_addf(out, "%llu %c%04d", (unsigned long long)time,
+			  tz < 0 ? '-' : '+', a);
+		return;
+	}
+	if (!strcmp(mode, "iso"))
+		sbuf_addf(out, "%04d-%02d-%02d %02d:%02d:%02d %c%04d",
+			  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			  tm.tm_hour, tm.tm_min, tm.tm_sec, tz < 0 ? '-' : '+',
+			  a);
+	else
+		sbuf_addf(out, "%s %s %d %02d:%02d:%02d %d %c%04d",
+			  days[tm.tm_wday], months[tm.tm_mon], tm.tm_mday,
+			  tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900,
+			  tz < 0 ? '-' : '+', a);
+}
