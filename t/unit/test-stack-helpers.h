@@ -1,0 +1,471 @@
+#ifndef TEST_STACK_HELPERS_H
+#define TEST_STACK_HELPERS_H
+
+/*
+ * Helpers shared by the stack tests (each test file is its own program,
+ * so everything here is static inline).
+ */
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reftable.h"
+
+/* --- directories ------------------------------------------------------ */
+
+static inline char *test_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[4096];
+	char *dir;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/reftable-stack-XXXXXX",
+		 base && *base ? base : "/tmp");
+	dir = mkdtemp(tmpl);
+	ck_assert_msg(dir != NULL, "mkdtemp: %s", strerror(errno));
+	return strdup(dir);
+}
+
+/* Remove a flat directory (stack directories have no subdirectories). */
+static inline void test_rmdir(char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+	free(dir);
+}
+
+static inline char *test_path(const char *dir, const char *name)
+{
+	static char buf[4][4096];
+	static int next;
+	char *p = buf[next++ % 4];
+	int n = snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
+
+	ck_assert(n > 0 && (size_t)n < sizeof(buf[0]));
+	return p;
+}
+
+static inline int test_exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+static inline void test_write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(data, f);
+	fclose(f);
+}
+
+/* The whole file, NUL-terminated; *len without the NUL. */
+static inline char *test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t n = 0, cap = 0;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	for (;;) {
+		size_t got;
+		if (n + 4096 + 1 > cap) {
+			cap = (n + 4096 + 1) * 2;
+			data = realloc(data, cap);
+			ck_assert(data != NULL);
+		}
+		got = fread(data + n, 1, cap - n - 1, f);
+		if (!got)
+			break;
+		n += got;
+	}
+	fclose(f);
+	if (!data)
+		data = calloc(1, 1);
+	data[n] = '\0';
+	if (len)
+		*len = n;
+	return data;
+}
+
+/* Copy every regular file of src into dst (made writable). */
+static inline void test_copy_dir(const char *src, const char *dst)
+{
+	DIR *d = opendir(src);
+	struct dirent *e;
+
+	ck_assert_msg(d != NULL, "%s: %s", src, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char from[4096], to[4096];
+		size_t len;
+		char *data;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+		data = test_read_file(from, &len);
+		f = fopen(to, "wb");
+		ck_assert_msg(f != NULL, "%s: %s", to, strerror(errno));
+		ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+		fclose(f);
+		free(data);
+	}
+	closedir(d);
+}
+
+/* Number of directory entries whose name ends in suffix. */
+static inline int test_count_suffix(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t m = strlen(suffix);
+	int n = 0;
+
+	ck_assert(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (l >= m && !strcmp(e->d_name + l - m, suffix))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Lines of tables.list. */
+static inline int test_list_lines(const char *dir)
+{
+	char *data = test_read_file(test_path(dir, "tables.list"), NULL);
+	int n = 0;
+	char *p;
+
+	for (p = data; *p; p++)
+		n += *p == '\n';
+	free(data);
+	return n;
+}
+
+/* --- writing records ---------------------------------------------------- */
+
+/* What one table of a test addition holds. */
+struct test_write {
+	struct reftable_stack *st;     /* gives the update index ... */
+	struct reftable_addition *add; /* ... or this, if set */
+	const char *const *refs;       /* sorted names */
+	size_t n;
+	uint8_t fill;   /* object id bytes */
+	int deletion;   /* write deletions instead of values */
+	int logs;       /* also a reflog entry per ref */
+	uint64_t time;  /* of the log entries */
+};
+
+static inline uint64_t test_write_index(const struct test_write *tw)
+{
+	return tw->add ? reftable_addition_update_index(tw->add) :
+			 reftable_stack_next_update_index(tw->st);
+}
+
+static inline int test_write_fn(struct reftable_writer *w, void *arg)
+{
+	const struct test_write *tw = arg;
+	uint64_t idx = test_write_index(tw);
+	size_t i;
+	int err;
+
+	for (i = 0; i < tw->n; i++) {
+		struct reftable_ref_record ref = { 0 };
+
+		ref.refname = (char *)tw->refs[i];
+		ref.update_index = idx;
+		ref.value_type = tw->deletion ? REFTABLE_REF_DELETION :
+						REFTABLE_REF_VAL1;
+		if (!tw->deletion)
+			memset(ref.value, tw->fill, sizeof(ref.value));
+		err = reftable_writer_add_ref(w, &ref);
+		if (err)
+			return err;
+	}
+	for (i = 0; tw->logs && i < tw->n; i++) {
+		struct reftable_log_record log = { 0 };
+
+		log.refname = (char *)tw->refs[i];
+		log.update_index = idx;
+		log.value_type = REFTABLE_LOG_UPDATE;
+		memset(log.new_id, tw->fill, sizeof(log.new_id));
+		log.name = (char *)"Stack Tester";
+		log.email = (char *)"stack@example.com";
+		log.time = tw->time ? tw->time : 1700000000 + idx;
+		log.tz_offset = 100;
+		log.message = (char *)"test\n";
+		err = reftable_writer_add_log(w, &log);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One addition of one table setting (or deleting) one ref. */
+static inline int test_add_ref(struct reftable_stack *st, const char *name,
+			       uint8_t fill, unsigned flags)
+{
+	const char *refs[] = { name };
+	struct test_write tw = { 0 };
+
+	tw.st = st;
+	tw.refs = refs;
+	tw.n = 1;
+	tw.fill = fill;
+	tw.logs = 1;
+	return reftable_stack_add(st, test_write_fn, &tw, flags);
+}
+
+static inline int test_del_ref(struct reftable_stack *st, const char *name)
+{
+	const char *refs[] = { name };
+	struct test_write tw = { 0 };
+
+	tw.st = st;
+	tw.refs = refs;
+	tw.n = 1;
+	tw.deletion = 1;
+	return reftable_stack_add(st, test_write_fn, &tw, 0);
+}
+
+/* The first value byte of ref name, or -1 if absent. */
+static inline int test_ref_fill(struct reftable_stack *st, const char *name)
+{
+	struct reftable_ref_record ref = { 0 };
+	int r = reftable_stack_read_ref(st, name, &ref), fill = -1;
+
+	ck_assert_msg(r >= 0, "read %s: %s (%s)", name, reftable_error_str(r),
+		      reftable_error_detail());
+	if (r == 0) {
+		ck_assert_int_eq(ref.value_type, REFTABLE_REF_VAL1);
+		fill = ref.value[0];
+	}
+	reftable_ref_record_release(&ref);
+	return fill;
+}
+
+static inline size_t test_table_count(struct reftable_stack *st)
+{
+	return reftable_merged_table_count(reftable_stack_merged(st));
+}
+
+static inline struct reftable_stack_options test_options(void)
+{
+	struct reftable_stack_options o;
+
+	reftable_stack_options_init(&o);
+	o.create = 1;
+	o.disable_fsync = 1;
+	return o;
+}
+
+#define CHECK_OK(expr)                                                      \
+	do {                                                                \
+		int check_ok_err_ = (expr);                                 \
+		ck_assert_msg(check_ok_err_ == 0, "%s: %d %s (%s)", #expr,  \
+			      check_ok_err_,                                \
+			      reftable_error_str(check_ok_err_),            \
+			      reftable_error_detail());                     \
+	} while (0)
+
+/* --- a filesystem with hooks -------------------------------------------- */
+
+/*
+ * Calls through to the real filesystem, counting calls and letting a test
+ * run code right before an open or a rename, or make writes fail.
+ */
+struct hook_fs {
+	struct reftable_fs fs; /* what the stack is given; ctx = this */
+	const struct reftable_fs *real;
+	void (*before_open)(struct hook_fs *h, const char *path, int flags);
+	void (*before_rename)(struct hook_fs *h, const char *from,
+			      const char *to);
+	/* Fail writes to paths ending in this suffix with ENOSPC. */
+	const char *fail_write_suffix;
+	int fail_write_errno;
+	void *data;
+	int fsyncs, opens, lock_busy;
+	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
+	int unlock_after_busy;
+	struct { int fd; char path[512]; } fds[64];
+};
+
+static inline struct hook_fs *hook_of(void *ctx)
+{
+	return ctx;
+}
+
+static inline int has_end(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static inline int hook_open(void *ctx, const char *path, int flags,
+			    mode_t mode)
+{
+	struct hook_fs *h = hook_of(ctx);
+	int fd, i;
+
+	h->opens++;
+	if (h->before_open)
+		h->before_open(h, path, flags);
+	fd = h->real->open(h->real->ctx, path, flags, mode);
+	if (fd < 0 && errno == EEXIST && has_end(path, "tables.list.lock")) {
+		h->lock_busy++;
+		if (h->unlock_after_busy && h->lock_busy >= h->unlock_after_busy)
+			unlink(path); /* the other "process" finishes */
+		errno = EEXIST;
+	}
+	if (fd >= 0)
+		for (i = 0; i < 64; i++)
+			if (h->fds[i].fd < 0 || !h->fds[i].path[0]) {
+				h->fds[i].fd = fd;
+				snprintf(h->fds[i].path, sizeof(h->fds[i].path),
+					 "%s", path);
+				break;
+			}
+	return fd;
+}
+
+static inline int hook_close(void *ctx, int fd)
+{
+	struct hook_fs *h = hook_of(ctx);
+	int i;
+
+	for (i = 0; i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd)
+			h->fds[i].path[0] = '\0';
+	return h->real->close(h->real->ctx, fd);
+}
+
+static inline ssize_t hook_read(void *ctx, int fd, void *buf, size_t len)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->read(h->real->ctx, fd, buf, len);
+}
+
+static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
+				 size_t len)
+{
+	struct hook_fs *h = hook_of(ctx);
+	int i;
+
+	if (h->fail_write_suffix)
+		for (i = 0; i < 64; i++)
+			if (h->fds[i].path[0] && h->fds[i].fd == fd &&
+			    has_end(h->fds[i].path, h->fail_write_suffix)) {
+				errno = h->fail_write_errno ?
+						h->fail_write_errno : ENOSPC;
+				return -1;
+			}
+	return h->real->write(h->real->ctx, fd, buf, len);
+}
+
+static inline int hook_fsync(void *ctx, int fd)
+{
+	struct hook_fs *h = hook_of(ctx);
+	h->fsyncs++;
+	return h->real->fsync(h->real->ctx, fd);
+}
+
+static inline int hook_fstat(void *ctx, int fd, struct stat *sb)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->fstat(h->real->ctx, fd, sb);
+}
+
+static inline int hook_stat(void *ctx, const char *path, struct stat *sb)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->stat(h->real->ctx, path, sb);
+}
+
+static inline int hook_rename(void *ctx, const char *from, const char *to)
+{
+	struct hook_fs *h = hook_of(ctx);
+	if (h->before_rename)
+		h->before_rename(h, from, to);
+	return h->real->rename(h->real->ctx, from, to);
+}
+
+static inline int hook_unlink(void *ctx, const char *path)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->unlink(h->real->ctx, path);
+}
+
+static inline int hook_mkdir(void *ctx, const char *path, mode_t mode)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->mkdir(h->real->ctx, path, mode);
+}
+
+static inline int hook_list_dir(void *ctx, const char *dir,
+				int (*fn)(void *arg, const char *name),
+				void *arg)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->list_dir(h->real->ctx, dir, fn, arg);
+}
+
+static inline void *hook_mmap(void *ctx, int fd, size_t len)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->mmap(h->real->ctx, fd, len);
+}
+
+static inline int hook_munmap(void *ctx, void *addr, size_t len)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->munmap(h->real->ctx, addr, len);
+}
+
+static inline void hook_fs_init(struct hook_fs *h)
+{
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	h->real = reftable_fs_posix();
+	h->fs.ctx = h;
+	h->fs.open = hook_open;
+	h->fs.close = hook_close;
+	h->fs.read = hook_read;
+	h->fs.write = hook_write;
+	h->fs.fsync = hook_fsync;
+	h->fs.fstat = hook_fstat;
+	h->fs.stat = hook_stat;
+	h->fs.rename = hook_rename;
+	h->fs.unlink = hook_unlink;
+	h->fs.mkdir = hook_mkdir;
+	h->fs.list_dir = hook_list_dir;
+	h->fs.mmap = hook_mmap;
+	h->fs.munmap = hook_munmap;
+	for (i = 0; i < 64; i++)
+		h->fds[i].fd = -1;
+}
+
+#endif
