@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "list refs, like git for-each-ref" },
 	{ "show", cmd_show, "print the object id a ref resolves to" },
 	{ "log", cmd_log, "print a ref's reflog, newest first" },
+	{ "update", cmd_update, "change refs in one all-or-nothing transaction" },
 	{ "verify", cmd_verify, "check tables and the stack, report problems" },
 	{ "dump", cmd_dump, "print records, blocks or statistics" },
 	{ "write", cmd_write, "write one table from records in text form" },
