@@ -308,6 +308,7 @@ struct hook_fs {
 	int fail_write_errno;
 	void *data;
 	int fsyncs, opens, lock_busy;
+	uint64_t tmp_bytes; /* written to *.tmp files (new tables) */
 	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
 	int unlock_after_busy;
 	struct { int fd; char path[512]; } fds[64];
@@ -372,6 +373,7 @@ static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
 				 size_t len)
 {
 	struct hook_fs *h = hook_of(ctx);
+	ssize_t n;
 	int i;
 
 	if (h->fail_write_suffix)
@@ -382,7 +384,12 @@ static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
 						h->fail_write_errno : ENOSPC;
 				return -1;
 			}
-	return h->real->write(h->real->ctx, fd, buf, len);
+	n = h->real->write(h->real->ctx, fd, buf, len);
+	for (i = 0; n > 0 && i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd &&
+		    has_end(h->fds[i].path, ".tmp"))
+			h->tmp_bytes += (uint64_t)n;
+	return n;
 }
 
 static inline int hook_fsync(void *ctx, int fd)
