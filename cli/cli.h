@@ -71,6 +71,9 @@ char *xstrndup(const char *s, size_t n);
 /* dir + "/" + name, freshly allocated. */
 char *path_join(const char *dir, const char *name);
 
+/* A reftable_write_fn writing to the file descriptor *(int *)arg. */
+ssize_t fd_write_all(void *arg, const void *buf, size_t len);
+
 /* Parse a whole string as a decimal unsigned number. 0 ok, -1 bad. */
 int parse_u64(const char *s, uint64_t *out);
 int parse_i64(const char *s, int64_t *out);

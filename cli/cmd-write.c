@@ -126,38 +126,16 @@ static void default_limits(struct parsed_input *in)
 	}
 }
 
-struct out_file {
-	int fd;
-};
-
-static ssize_t write_all(void *arg, const void *data, size_t len)
-{
-	struct out_file *o = arg;
-	const char *p = data;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(o->fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return (ssize_t)len;
-}
-
 /* Feed the records to a writer on fd. Exit code. */
 static int write_records(const struct cli *cli, const char *fname,
 			 struct parsed_input *in, int fd,
 			 const struct reftable_write_options *wopts)
 {
-	struct out_file of = { fd };
 	struct reftable_writer *w = NULL;
 	int err;
 	size_t i;
 
-	err = reftable_writer_new(&w, write_all, &of, wopts);
+	err = reftable_writer_new(&w, fd_write_all, &fd, wopts);
 	if (err < 0)
 		return cli_lib_error(cli, err, "cannot start a table");
 	err = reftable_writer_set_limits(w, in->min_ui, in->max_ui);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -295,4 +296,21 @@ int hex_decode(uint8_t *bytes, size_t n, const char *hex, size_t hexlen)
 		bytes[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+ssize_t fd_write_all(void *arg, const void *data, size_t len)
+{
+	int fd = *(int *)arg;
+	const char *p = data;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
 }

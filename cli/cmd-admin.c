@@ -1,0 +1,568 @@
+/* reftable init, compact, clean and unlock: keeping a stack in shape. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- shared ---- */
+
+struct dir_tables {
+	struct strlist names; /* tables.list, in order */
+	uint64_t bytes;       /* their total size */
+};
+
+static void scan_tables(const char *dir, struct dir_tables *dt)
+{
+	memset(dt, 0, sizeof(*dt));
+	read_tables_list(NULL, dir, &dt->names);
+	for (size_t i = 0; i < dt->names.n; i++) {
+		char *p = path_join(dir, dt->names.items[i]);
+		struct stat st;
+		if (!stat(p, &st))
+			dt->bytes += (uint64_t)st.st_size;
+		free(p);
+	}
+}
+
+/* Names in dir ending in suffix, sorted. */
+static void list_suffix(const char *dir, const char *suffix,
+			struct strlist *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t sl = strlen(suffix);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len > sl && !strcmp(de->d_name + len - sl, suffix))
+			strlist_add(out, xstrdup(de->d_name));
+	}
+	closedir(d);
+	for (size_t i = 1; i < out->n; i++)
+		for (size_t j = i; j && strcmp(out->items[j - 1],
+					       out->items[j]) > 0; j--) {
+			const char *tmp = out->items[j];
+			out->items[j] = out->items[j - 1];
+			out->items[j - 1] = tmp;
+		}
+}
+
+static int contains(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i], s))
+			return 1;
+	return 0;
+}
+
+/* ---- init ---- */
+
+static const struct cmd_help init_help = {
+	"init [--hash=sha1|sha256] [DIR]",
+	"Create an empty stack in DIR (or the -C PATH directory): the\n"
+	"directory if missing, and an empty tables.list. An empty stack\n"
+	"cannot say which hash it uses, so with --hash=sha256 init also\n"
+	"writes one empty table (update index 1) whose header records it.\n"
+	"Fails if DIR already holds a tables.list.",
+};
+
+/* Write an empty table of the given hash into fd. Library error code. */
+static int write_empty_table(int fd, enum reftable_hash hash)
+{
+	struct reftable_write_options wopts = { 0 };
+	struct reftable_writer *w = NULL;
+	int err;
+
+	wopts.hash_id = hash;
+	err = reftable_writer_new(&w, fd_write_all, &fd, &wopts);
+	if (!err)
+		err = reftable_writer_set_limits(w, 1, 1);
+	if (!err)
+		err = reftable_writer_close(w);
+	reftable_writer_free(w);
+	return err;
+}
+
+/* The empty SHA-256 marker table, published under the list lock. */
+static int write_marker(const struct cli *cli, const char *dir)
+{
+	struct sbuf name = SBUF_INIT, path = SBUF_INIT, lock = SBUF_INIT;
+	struct sbuf list = SBUF_INIT;
+	int fd = -1, lfd, err, code = 0;
+
+	sbuf_addf(&name, "0x%012x-0x%012x-%08x.ref", 1, 1,
+		  (unsigned)(time(NULL) ^ getpid()) & 0xffffffffu);
+	sbuf_addf(&path, "%s/%s", dir, name.buf);
+	sbuf_addf(&lock, "%s/tables.list.lock", dir);
+	sbuf_addf(&list, "%s/tables.list", dir);
+	lfd = open(lock.buf, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	if (lfd < 0) {
+		code = cli_error(cli, EXIT_CONFLICT, "cannot lock %s: %s",
+				 lock.buf, strerror(errno));
+		goto out;
+	}
+	fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL, 0666);
+	if (fd < 0) {
+		code = cli_error(cli, EXIT_DATA, "%s: %s", path.buf,
+				 strerror(errno));
+		goto fail;
+	}
+	err = write_empty_table(fd, REFTABLE_HASH_SHA256);
+	if (err < 0) {
+		code = cli_lib_error(cli, err, "writing %s", path.buf);
+		goto fail;
+	}
+	sbuf_addch(&name, '\n');
+	if (fsync(fd) || fd_write_all(&lfd, name.buf, name.len) < 0 ||
+	    fsync(lfd) || rename(lock.buf, list.buf)) {
+		code = cli_error(cli, EXIT_DATA, "publishing %s: %s", list.buf,
+				 strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	close(lfd);
+	goto out;
+fail:
+	if (fd >= 0) {
+		close(fd);
+		unlink(path.buf);
+	}
+	close(lfd);
+	unlink(lock.buf);
+out:
+	sbuf_release(&name);
+	sbuf_release(&path);
+	sbuf_release(&lock);
+	sbuf_release(&list);
+	return code;
+}
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	const char *hash_name_opt = "sha1", *dir;
+	struct strlist args = { 0 };
+	struct reftable_stack_options opts;
+	struct reftable_stack *st = NULL;
+	enum reftable_hash hash;
+	char *list = NULL;
+	int code = 0, err;
+	const struct opt opts_def[] = {
+		{ "hash", 0, OPT_STRING, &hash_name_opt, "sha1|sha256",
+		  "object id hash (default sha1)" },
+		{ 0 },
+	};
+
+	if (parse_options(cli, argc, argv, opts_def, &init_help, &args,
+			  &code))
+		goto out;
+	if (args.n > 1 || (!args.n && !cli->chdir_to)) {
+		code = cli_usage_error(cli, "wants one DIR (or -C DIR)");
+		goto out;
+	}
+	if ((code = parse_hash_name(cli, hash_name_opt, &hash)))
+		goto out;
+	dir = args.n ? args.items[0] : cli->chdir_to;
+	list = path_join(dir, "tables.list");
+	if (!access(list, F_OK)) {
+		code = cli_usage_error(cli, "%s already exists", list);
+		goto out;
+	}
+	reftable_stack_options_init(&opts);
+	opts.create = 1;
+	opts.write.hash_id = hash;
+	err = reftable_stack_new(&st, dir, &opts);
+	if (err < 0) {
+		code = cli_lib_error(cli, err, "cannot create a stack in %s",
+				     dir);
+		goto out;
+	}
+	if (hash == REFTABLE_HASH_SHA256)
+		code = write_marker(cli, dir);
+	if (!code)
+		printf("initialized an empty %s stack in %s\n",
+		       hash == REFTABLE_HASH_SHA256 ? "sha256" : "sha1", dir);
+	code = cli_finish_output(cli, code);
+out:
+	if (st)
+		reftable_stack_destroy(st);
+	free(list);
+	strlist_release(&args);
+	return code;
+}
+
+/* ---- compact ---- */
+
+static const struct cmd_help compact_help = {
+	"compact [--auto] [--expire-logs=WHEN] [--expire-logs-before=INDEX]",
+	"Merge the stack's tables into one (or, with --auto, only as many as\n"
+	"the geometric rule that every update applies asks for). Readers are\n"
+	"never disturbed: the new table is written aside and published by\n"
+	"replacing tables.list. The merged view stays the same, except that\n"
+	"deletions are dropped when nothing older is left to hide, and that\n"
+	"reflog entries can be expired:\n"
+	"  --expire-logs=WHEN          drop entries older than WHEN: seconds\n"
+	"                              since 1970 (or @SECONDS), or an age\n"
+	"                              such as 90d, 12h, 2w or 90.days\n"
+	"  --expire-logs-before=INDEX  drop entries of update index < INDEX\n"
+	"Exit code 3 if another process holds the locks.",
+};
+
+/* WHEN as seconds since 1970. 0 ok, -1 bad. */
+static int parse_when(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	uint64_t unit = 0;
+	time_t now = time(NULL);
+
+	if (*s == '@')
+		return parse_u64(s + 1, out);
+	if (!parse_u64(s, out))
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == '.')
+		end++;
+	if (!strcmp(end, "s") || !strcmp(end, "seconds"))
+		unit = 1;
+	else if (!strcmp(end, "m") || !strcmp(end, "minutes"))
+		unit = 60;
+	else if (!strcmp(end, "h") || !strcmp(end, "hours"))
+		unit = 3600;
+	else if (!strcmp(end, "d") || !strcmp(end, "days"))
+		unit = 86400;
+	else if (!strcmp(end, "w") || !strcmp(end, "weeks"))
+		unit = 7 * 86400;
+	else
+		return -1;
+	*out = n * unit > (uint64_t)now ? 0 : (uint64_t)now - n * unit;
+	/* "0" would mean "no limit" to the library: expire from 1 s on */
+	if (!*out)
+		*out = 1;
+	return 0;
+}
+
+static int progress_start(const char *what)
+{
+	if (!isatty(STDERR_FILENO))
+		return 0;
+	fprintf(stderr, "%s...", what);
+	fflush(stderr);
+	return 1;
+}
+
+static void progress_end(int shown)
+{
+	if (shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+int cmd_compact(struct cli *cli, int argc, char **argv)
+{
+	struct strlist args = { 0 };
+	struct reftable_stack *st = NULL;
+	struct reftable_log_expiry expiry = { 0, 0 };
+	struct dir_tables before, after;
+	const char *expire = NULL;
+	uint64_t before_index = 0;
+	char *dir = NULL;
+	int autoc = 0, code = 0, err, shown;
+	const struct opt opts[] = {
+		{ "auto", 0, OPT_FLAG, &autoc, NULL,
+		  "compact only what the geometric rule asks for" },
+		{ "expire-logs", 0, OPT_STRING, &expire, "WHEN",
+		  "drop reflog entries older than WHEN" },
+		{ "expire-logs-before", 0, OPT_U64, &before_index, "INDEX",
+		  "drop reflog entries below update index INDEX" },
+		{ 0 },
+	};
+
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
+	if (parse_options(cli, argc, argv, opts, &compact_help, &args, &code))
+		goto out;
+	if (args.n) {
+		code = cli_usage_error(cli, "takes no arguments (use -C PATH)");
+		goto out;
+	}
+	if (autoc && (expire || before_index)) {
+		code = cli_usage_error(cli, "--auto does not expire reflogs");
+		goto out;
+	}
+	if (expire && parse_when(expire, &expiry.time)) {
+		code = cli_usage_error(cli, "bad --expire-logs '%s' (want "
+					    "SECONDS, @SECONDS or an age like "
+					    "90d)",
+				       expire);
+		goto out;
+	}
+	expiry.min_update_index = before_index;
+	if ((code = open_stack(cli, &st, &dir, NULL)))
+		goto out;
+	scan_tables(dir, &before);
+	shown = progress_start("compacting");
+	err = autoc ? reftable_stack_auto_compact(st)
+		    : reftable_stack_compact_all(st, &expiry);
+	progress_end(shown);
+	if (err < 0) {
+		code = cli_lib_error(cli, err, "compacting %s", dir);
+		goto out;
+	}
+	scan_tables(dir, &after);
+	printf("%zu table%s (%llu bytes) -> %zu table%s (%llu bytes)\n",
+	       before.names.n, before.names.n == 1 ? "" : "s",
+	       (unsigned long long)before.bytes, after.names.n,
+	       after.names.n == 1 ? "" : "s", (unsigned long long)after.bytes);
+	code = cli_finish_output(cli, 0);
+out:
+	strlist_release_owned(&before.names);
+	strlist_release_owned(&after.names);
+	if (st)
+		reftable_stack_destroy(st);
+	free(dir);
+	strlist_release(&args);
+	return code;
+}
+
+/* ---- clean ---- */
+
+static const struct cmd_help clean_help = {
+	"clean [-n | --dry-run]",
+	"Remove the .ref files in the stack's directory that tables.list does\n"
+	"not name: tables left behind by a writer or compaction that died.\n"
+	"Tables that an addition is writing right now (newer than the stack)\n"
+	"are kept. Holds tables.list.lock while it works; exit code 3 if\n"
+	"another process holds it. Prints each file removed.",
+};
+
+int cmd_clean(struct cli *cli, int argc, char **argv)
+{
+	struct strlist args = { 0 }, before = { 0 }, after = { 0 };
+	struct dir_tables dt;
+	struct reftable_stack *st = NULL;
+	char *dir = NULL;
+	int dry = 0, code = 0, err;
+	const struct opt opts[] = {
+		{ "dry-run", 'n', OPT_FLAG, &dry, NULL,
+		  "only say what would be removed" },
+		{ 0 },
+	};
+
+	memset(&dt, 0, sizeof(dt));
+	if (parse_options(cli, argc, argv, opts, &clean_help, &args, &code))
+		goto out;
+	if (args.n) {
+		code = cli_usage_error(cli, "takes no arguments (use -C PATH)");
+		goto out;
+	}
+	if ((code = open_stack(cli, &st, &dir, NULL)))
+		goto out;
+	list_suffix(dir, ".ref", &before);
+	if (dry) {
+		/* What clean would remove: unlisted and not newer. */
+		uint64_t next = reftable_stack_next_update_index(st);
+		scan_tables(dir, &dt);
+		for (size_t i = 0; i < before.n; i++) {
+			unsigned long long min = 0;
+			if (contains(&dt.names, before.items[i]))
+				continue;
+			if (sscanf(before.items[i], "0x%12llx", &min) == 1 &&
+			    min >= next)
+				continue;
+			printf("would remove %s\n", before.items[i]);
+		}
+	} else {
+		err = reftable_stack_clean(st);
+		if (err < 0) {
+			code = cli_lib_error(cli, err, "cleaning %s", dir);
+			goto out;
+		}
+		list_suffix(dir, ".ref", &after);
+		for (size_t i = 0; i < before.n; i++)
+			if (!contains(&after, before.items[i]))
+				printf("removed %s\n", before.items[i]);
+	}
+	code = cli_finish_output(cli, 0);
+out:
+	strlist_release_owned(&dt.names);
+	strlist_release_owned(&before);
+	strlist_release_owned(&after);
+	if (st)
+		reftable_stack_destroy(st);
+	free(dir);
+	strlist_release(&args);
+	return code;
+}
+
+/* ---- unlock ---- */
+
+static const struct cmd_help unlock_help = {
+	"unlock [--min-age=SECONDS] [-n | --dry-run] [--force]",
+	"Remove stale locks: tables.list.lock and NAME.ref.lock files left by\n"
+	"a process that died while it changed or compacted the stack. Such a\n"
+	"lock blocks every writer until it is removed.\n"
+	"\n"
+	"A lock is judged stale, and removed, only if both hold:\n"
+	"  1. it has not changed for --min-age seconds (default 60); a live\n"
+	"     writer holds its lock for well under a second, a large\n"
+	"     compaction for seconds;\n"
+	"  2. no process on this machine has it open: its owner keeps the\n"
+	"     lock file open until it commits or gives up, and the processes\n"
+	"     of the lock's owner are checked in /proc. If any of them cannot\n"
+	"     be checked, the lock is kept.\n"
+	"A writer on another machine (a shared network filesystem) cannot be\n"
+	"seen; only the age protects it. Even so, a live writer whose lock\n"
+	"was removed publishes nothing and fails, so no update is lost\n"
+	"silently. --force skips both checks: use it only when you know the\n"
+	"owner is gone.\n"
+	"\n"
+	"Exit code 0 if no lock is left, 3 if a lock was kept.",
+};
+
+/* Is path open in a process of uid? 1 yes (pid), 0 no, -1 cannot tell. */
+static int lock_in_use(const char *path, uid_t uid, long *pid)
+{
+	struct stat target, st;
+	DIR *proc, *fds;
+	struct dirent *pe, *fe;
+	int unknown = 0;
+
+	if (stat(path, &target))
+		return 0;
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((pe = readdir(proc))) {
+		char fddir[300], fdpath[600];
+		if (pe->d_name[0] < '0' || pe->d_name[0] > '9')
+			continue;
+		snprintf(fddir, sizeof(fddir), "/proc/%s", pe->d_name);
+		if (stat(fddir, &st))
+			continue;
+		snprintf(fddir, sizeof(fddir), "/proc/%s/fd", pe->d_name);
+		fds = opendir(fddir);
+		if (!fds) {
+			/* only a process of the lock's owner matters */
+			if (st.st_uid == uid && errno != ENOENT)
+				unknown = 1;
+			continue;
+		}
+		while ((fe = readdir(fds))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir,
+				 fe->d_name);
+			if (!stat(fdpath, &st) && st.st_dev == target.st_dev &&
+			    st.st_ino == target.st_ino) {
+				*pid = strtol(pe->d_name, NULL, 10);
+				closedir(fds);
+				closedir(proc);
+				return 1;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return unknown ? -1 : 0;
+}
+
+int cmd_unlock(struct cli *cli, int argc, char **argv)
+{
+	struct strlist args = { 0 }, locks = { 0 };
+	struct reftable_stack *st = NULL;
+	uint64_t min_age = 60;
+	char *dir = NULL;
+	int dry = 0, force = 0, code = 0, kept = 0, stale = 0;
+	const struct opt opts[] = {
+		{ "min-age", 0, OPT_U64, &min_age, "SECONDS",
+		  "only locks unchanged this long (default 60)" },
+		{ "dry-run", 'n', OPT_FLAG, &dry, NULL,
+		  "only say what would be removed" },
+		{ "force", 0, OPT_FLAG, &force, NULL,
+		  "remove every lock, without the checks" },
+		{ 0 },
+	};
+
+	if (parse_options(cli, argc, argv, opts, &unlock_help, &args, &code))
+		goto out;
+	if (args.n) {
+		code = cli_usage_error(cli, "takes no arguments (use -C PATH)");
+		goto out;
+	}
+	if ((code = open_stack(cli, &st, &dir, NULL)))
+		goto out;
+	list_suffix(dir, ".lock", &locks);
+	for (size_t i = 0; i < locks.n; i++) {
+		char *path = path_join(dir, locks.items[i]);
+		struct stat sb;
+		long pid = 0;
+		long long age;
+		int use;
+
+		if (stat(path, &sb)) {
+			free(path);
+			continue; /* gone meanwhile */
+		}
+		age = (long long)(time(NULL) - sb.st_mtime);
+		use = force ? 0 : lock_in_use(path, sb.st_uid, &pid);
+		if (!force && age < (long long)min_age) {
+			printf("kept %s: changed %lld s ago, less than %llu\n",
+			       locks.items[i], age,
+			       (unsigned long long)min_age);
+			kept++;
+		} else if (use > 0) {
+			printf("kept %s: held open by process %ld\n",
+			       locks.items[i], pid);
+			kept++;
+		} else if (use < 0) {
+			printf("kept %s: cannot check every process of its "
+			       "owner (run as root, or --force)\n",
+			       locks.items[i]);
+			kept++;
+		} else {
+			printf("%s %s (unchanged for %lld s)\n",
+			       dry ? "would remove" : "stale", locks.items[i],
+			       age);
+			stale++;
+		}
+		free(path);
+	}
+	/* Remove only when every old lock proved stale: the library breaks
+	 * all locks older than the age at once. */
+	if (stale && !dry && (!kept || force)) {
+		int n = reftable_stack_break_stale_locks(st, force ? 0 : min_age);
+		if (n < 0) {
+			code = cli_lib_error(cli, n, "removing locks in %s", dir);
+			goto out;
+		}
+		printf("removed %d lock%s\n", n, n == 1 ? "" : "s");
+	} else if (stale && !dry) {
+		printf("removed nothing: some locks are in use\n");
+		kept += stale;
+	}
+	if (!locks.n)
+		printf("no locks in %s\n", dir);
+	code = cli_finish_output(cli, kept ? EXIT_CONFLICT : 0);
+out:
+	strlist_release_owned(&locks);
+	if (st)
+		reftable_stack_destroy(st);
+	free(dir);
+	strlist_release(&args);
+	return code;
+}
