@@ -138,12 +138,13 @@ const struct reftable_compaction_stats *
 reftable_stack_compaction_stats(const struct reftable_stack *st);
 
 /*
- * Remove tables.list.lock and per-table NAME.ref.lock files whose last
- * change is at least min_age_seconds old: locks left by a killed process.
- * Returns how many were removed, or < 0. Only safe when no live process
- * can hold a lock that long; see "Stale locks" in Documentation/protocol.md.
- * A live owner whose lock was broken notices at commit and publishes
- * nothing (REFTABLE_LOCK_ERROR).
+ * Remove tables.list.lock, per-table NAME.ref.lock files and temporary
+ * NAME.ref.tmp tables whose last change is at least min_age_seconds old:
+ * what a killed process leaves behind. Returns how many files were
+ * removed, or < 0. Only safe when no live process can hold a lock that
+ * long; see "Stale locks" in Documentation/protocol.md. A live owner whose
+ * lock was broken notices at commit and publishes nothing
+ * (REFTABLE_LOCK_ERROR).
  */
 int reftable_stack_break_stale_locks(struct reftable_stack *st,
 				     uint64_t min_age_seconds);

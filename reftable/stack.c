@@ -305,6 +305,15 @@ static int install(struct reftable_stack *st, struct list_snapshot *snap,
 	st->list_fd = snap->fd;
 	st->ident = snap->ident;
 	snap->fd = -1;
+	/*
+	 * Comparing contents needs no pinned inode, and where that mode is
+	 * forced (Windows) an open tables.list would block the writers'
+	 * rename over it.
+	 */
+	if (st->opts.force_content_reload && st->list_fd >= 0) {
+		st->fs->close(st->fs->ctx, st->list_fd);
+		st->list_fd = -1;
+	}
 	snap->names = NULL;
 	snap->len = 0;
 	return 0;
@@ -859,7 +868,9 @@ static int break_if_stale(void *arg, const char *name)
 	struct buf path = BUF_INIT;
 	struct stat sb;
 
-	if (strcmp(name, TABLES_LIST_LOCK) && !has_suffix(name, ".ref.lock"))
+	/* Locks, and temporary tables a killed writer left half-written. */
+	if (strcmp(name, TABLES_LIST_LOCK) && !has_suffix(name, ".ref.lock") &&
+	    !has_suffix(name, ".ref.tmp"))
 		return 0;
 	if (stack_path(&path, ss->st, name) < 0) {
 		ss->err = REFTABLE_NOMEM_ERROR;

@@ -1087,6 +1087,16 @@ START_TEST(race5_stale_lock)
 		ck_assert_int_eq(reftable_stack_break_stale_locks(st, 3600), 1);
 		ck_assert(!test_exists(tl));
 	}
+	/* And a temporary table of a killed writer. */
+	{
+		const char *tmp = test_path(
+			dir, "0x000000000009-0x000000000009-00000000.ref.tmp");
+		test_write_file(tmp, "REFT half-written");
+		ck_assert_int_eq(reftable_stack_break_stale_locks(st, 3600), 0);
+		age_file(tmp, 7200);
+		ck_assert_int_eq(reftable_stack_break_stale_locks(st, 3600), 1);
+		ck_assert(!test_exists(tmp));
+	}
 	reftable_stack_destroy(st);
 	test_rmdir(dir);
 }
