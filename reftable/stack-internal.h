@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "basics.h"
+#include "merged.h"
 #include "lockfile.h"
 #include "reftable-stack.h"
 #include "reftable-table.h"
@@ -55,6 +56,8 @@ struct reftable_stack {
 	struct reftable_table **tables;
 	size_t len;
 	struct reftable_merged *merged;
+	/* Cursors reused by reflog lookups (a handle is single-threaded). */
+	struct merged_scratch log_scratch;
 
 	int loaded; /* a first load happened (on_reload is for later ones) */
 	struct reftable_compaction_stats stats;

@@ -160,6 +160,8 @@ static void stack_drop_tables(struct reftable_stack *st)
 	if (st->merged)
 		reftable_merged_free(st->merged);
 	st->merged = NULL;
+	/* Its cursors point into the tables being dropped. */
+	merged_scratch_release(&st->log_scratch);
 	for (i = 0; i < st->len; i++)
 		if (st->tables && st->tables[i])
 			reftable_table_decref(st->tables[i]);
@@ -461,7 +463,7 @@ int reftable_stack_read_ref(struct reftable_stack *st, const char *name,
 int reftable_stack_read_log(struct reftable_stack *st, const char *name,
 			    struct reftable_log_record *log)
 {
-	return reftable_merged_read_log(st->merged, name, log);
+	return merged_read_log_with(st->merged, name, log, &st->log_scratch);
 }
 
 int reftable_stack_init_ref_iterator(struct reftable_stack *st,
