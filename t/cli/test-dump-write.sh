@@ -101,8 +101,8 @@ expect_fail "dump a stack with a missing table" 2 "0x000000000001"
 
 run dump "$T1"
 expect_fail "dump without a kind" 1 "--records"
-run dump --records
-expect_fail "dump without a path" 1 "PATH"
+run -C "$TMP/nolist" dump --records
+expect_fail "dump without a path outside any stack" 1 "not a reftable stack"
 run dump --records "$T1" "$T1"
 expect_fail "dump with two paths" 1 "PATH"
 run dump --bogus "$T1"

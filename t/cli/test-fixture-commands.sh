@@ -1,0 +1,74 @@
+#!/bin/sh
+# list, show, log, verify and compact on a copy of every Git fixture
+# stack must agree with what Git's own reader saw (expected-stack.txt).
+. "$(dirname "$0")/lib.sh"
+
+for fdir in "$FIXTURES"/*/; do
+	fixture=$(basename "$fdir")
+	s=$TMP/$fixture
+	rm -rf "$s"
+	cp -r "${fdir}reftable" "$s"
+	expected=${fdir}expected-stack.txt
+
+	grep '^ref ' "$expected" >"$TMP/refs.txt"
+	run -C "$s" list --format='%(record)'
+	expect_output "$fixture: list --format=%(record) is the merged refs" \
+		"$TMP/refs.txt"
+
+	# show: every symref and the first 40 other refs (a process each).
+	{ grep ' symref ' "$TMP/refs.txt"; grep -v ' symref ' "$TMP/refs.txt" |
+		head -40; } >"$TMP/some.txt"
+	bad=""
+	while read -r _ name _ type val _; do
+		want=$val
+		# a symref shows the id of what it leads to (one level here)
+		if [ "$type" = symref ]; then
+			want=$(awk -v n="$val" '$2 == n { print $5 }' "$TMP/refs.txt")
+		fi
+		if [ -z "$want" ]; then
+			# a symref to a missing ref (an unborn HEAD) is an error
+			"$REFTABLE" -C "$s" show "$name" >/dev/null 2>"$ERR"
+			[ $? -eq 1 ] && grep -q "does not exist" "$ERR" ||
+				bad="$bad $name(dangling: not refused)"
+			continue
+		fi
+		got=$("$REFTABLE" -C "$s" show "$name" 2>&1)
+		[ "$got" = "$want" ] || bad="$bad $name($got!=$want)"
+	done <"$TMP/some.txt"
+	if [ -z "$bad" ]; then
+		ok "$fixture: show resolves refs like Git"
+	else
+		not_ok "$fixture: show resolves refs like Git" "$bad"
+	fi
+
+	# log: each ref's reflog, newest first, equals Git's.
+	bad=""
+	for name in $(grep '^log ' "$expected" | cut -d' ' -f2 | uniq); do
+		grep "^log $name " "$expected" >"$TMP/want.txt"
+		"$REFTABLE" -C "$s" log --format='%(record)' "$name" \
+			>"$TMP/got.txt" 2>"$ERR" || bad="$bad $name(exit)"
+		cmp -s "$TMP/got.txt" "$TMP/want.txt" || bad="$bad $name"
+	done
+	if [ -z "$bad" ]; then
+		ok "$fixture: log of every ref equals Git's reflog"
+	else
+		not_ok "$fixture: log of every ref equals Git's reflog" "$bad"
+	fi
+
+	run -C "$s" verify
+	expect_rc "$fixture: verify passes" 0
+
+	run -C "$s" compact
+	expect_rc "$fixture: compact" 0
+	n=$(grep -c . "$s/tables.list")
+	if [ "$n" -eq 1 ]; then
+		ok "$fixture: compact leaves one table"
+	else
+		not_ok "$fixture: compact leaves one table" "$n tables"
+	fi
+	run dump --records "$s"
+	expect_output "$fixture: compact keeps the merged view" "$expected"
+	run -C "$s" verify
+	expect_rc "$fixture: verify passes after compact" 0
+done
+finish
