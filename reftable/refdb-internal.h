@@ -19,6 +19,13 @@ struct reftable_refdb {
 	uint32_t block_size;
 };
 
+/* Copy s into a record's string that the record then owns (its _cap set),
+ * so reftable_*_record_release frees it. */
+static inline int refdb_own_str(char **dst, size_t *cap, const char *s)
+{
+	return set_owned_str(dst, cap, s ? s : "", s ? strlen(s) : 0);
+}
+
 size_t refdb_hash_size(const struct reftable_refdb *db);
 int refdb_is_null(const struct reftable_refdb *db, const uint8_t *oid);
 

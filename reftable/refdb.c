@@ -1207,12 +1207,11 @@ static int update_logs(struct reftable_refdb_txn *txn,
 		err = refdb_normalize_message(db, &msg, u->message);
 	if (!err)
 		err = refdb_fill_ident(db, log, update_ident(txn, u, &id));
-	if (!err) {
-		log->refname = reftable_strdup(u->refname);
-		log->message = buf_detach(&msg);
-		if (!log->refname || !log->message)
-			err = REFTABLE_NOMEM_ERROR;
-	}
+	if (!err &&
+	    (refdb_own_str(&log->refname, &log->refname_cap, u->refname) < 0 ||
+	     refdb_own_str(&log->message, &log->message_cap,
+			   (const char *)msg.data) < 0))
+		err = REFTABLE_NOMEM_ERROR;
 	if (!err) {
 		log->update_index = txn->update_index;
 		log->value_type = REFTABLE_LOG_UPDATE;

@@ -64,9 +64,8 @@ int refdb_fill_ident(const struct reftable_refdb *db,
 	const char *email = who ? who->email : db->committer_email;
 	uint64_t when = who ? who->time : db->committer_time;
 
-	log->name = reftable_strdup(name ? name : "");
-	log->email = reftable_strdup(email ? email : "");
-	if (!log->name || !log->email)
+	if (refdb_own_str(&log->name, &log->name_cap, name) < 0 ||
+	    refdb_own_str(&log->email, &log->email_cap, email) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	log->time = when ? when : (uint64_t)time(NULL);
 	log->tz_offset = who ? who->tz_offset : db->committer_tz;
@@ -140,8 +139,7 @@ int refdb_push_log_deletion(struct reftable_log_record **logs, size_t *n,
 		return REFTABLE_NOMEM_ERROR;
 	log = &(*logs)[(*n)++];
 	memset(log, 0, sizeof(*log));
-	log->refname = reftable_strdup(name);
-	if (!log->refname)
+	if (refdb_own_str(&log->refname, &log->refname_cap, name) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	log->update_index = update_index;
 	log->value_type = REFTABLE_LOG_DELETION;
@@ -310,11 +308,10 @@ static int push_marker(struct reftable_log_record **logs, size_t *n,
 		return REFTABLE_NOMEM_ERROR;
 	log = &(*logs)[(*n)++];
 	memset(log, 0, sizeof(*log));
-	log->refname = reftable_strdup(name);
-	log->name = reftable_strdup("");
-	log->email = reftable_strdup("");
-	log->message = reftable_strdup("");
-	if (!log->refname || !log->name || !log->email || !log->message)
+	if (refdb_own_str(&log->refname, &log->refname_cap, name) < 0 ||
+	    refdb_own_str(&log->name, &log->name_cap, "") < 0 ||
+	    refdb_own_str(&log->email, &log->email_cap, "") < 0 ||
+	    refdb_own_str(&log->message, &log->message_cap, "") < 0)
 		return REFTABLE_NOMEM_ERROR;
 	log->update_index = ts;
 	log->value_type = REFTABLE_LOG_UPDATE;
