@@ -11,8 +11,8 @@
  * ORIG_HEAD, refs that live only in packed-refs, only as loose files or
  * in both (the loose file wins), reflogs with many entries (identities
  * with non-ASCII names, time zones east and west of UTC, a clock that
- * jumps back, an empty message and a non-ASCII one) and the reflog of a
- * deleted branch.
+ * jumps back, an empty message and a non-ASCII one), the reflog of a
+ * deleted branch and an empty reflog.
  *
  * N is the number of refs (at least the 19 every fixture has), M the
  * number of reflog entries in all.
@@ -633,7 +633,10 @@ static size_t write_reflogs(void)
 		write_reflog(&plans[i]);
 		written++;
 	}
-	return written;
+	/* a reflog that exists without entries */
+	check(git_reference_ensure_log(fx.repo, "refs/tags/v1.0"),
+	      "empty reflog");
+	return written + 1;
 }
 
 /* --- setup --- */

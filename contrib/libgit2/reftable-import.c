@@ -11,7 +11,8 @@
  *   as SYMREF; a ref to an annotated tag as VAL2 with the tag's id and the
  *   object reached by peeling tags until one is not a tag; any other ref
  *   as VAL1;
- * - every reflog entry, the reflogs of deleted refs included. As the
+ * - every reflog entry, the reflogs of deleted refs included (an empty
+ *   reflog as Git's marker entry with two null ids). As the
  *   format's "Importing logs" section asks, each entry gets its own update
  *   index, unique in the import and rising with time, while the entries
  *   of one reflog keep their file order. Times in a reflog may go back
@@ -82,6 +83,7 @@ struct import {
 	size_t new_logs;           /* entries imported (not deletions) */
 	size_t nreflogs;           /* reflogs with at least one entry */
 	size_t nsymrefs, npeeled;
+	size_t nempty;             /* empty reflogs: a marker each */
 	size_t old_refs, old_logs; /* contents of a replaced stack */
 	uint64_t min_index, max_index;
 };
@@ -365,6 +367,20 @@ static void read_entry(struct ilog *l, const git_reflog_entry *e)
 		die(2, "out of memory");
 }
 
+/*
+ * An empty reflog file still says the reflog exists. Git's reftables say
+ * so with one entry of two null ids and empty strings; it sorts first.
+ */
+static void add_marker(const char *name)
+{
+	struct ilog *l = new_log(name);
+
+	l->name = xstrdup("");
+	l->email = xstrdup("");
+	l->message = xstrdup("");
+	im.nempty++;
+}
+
 /* Append the entries of one reflog in file order, oldest first. */
 static void read_reflog(const char *name)
 {
@@ -384,8 +400,10 @@ static void read_reflog(const char *name)
 			eff = l->time;
 		l->eff_time = eff;
 	}
+	if (!n)
+		add_marker(name);
 	im.new_logs += n;
-	im.nreflogs += n > 0;
+	im.nreflogs++;
 	git_reflog_free(rl);
 }
 
@@ -693,6 +711,9 @@ static void summary(void)
 		printf(", update indexes %" PRIu64 "..%" PRIu64,
 		       im.min_index, im.max_index);
 	printf("\n");
+	if (im.nempty)
+		printf("%zu empty reflogs, each written as Git's "
+		       "existence marker\n", im.nempty);
 	if (im.old_refs || im.old_logs)
 		printf("replaced %zu refs and %zu reflog entries of the "
 		       "previous stack\n", im.old_refs, im.old_logs);

@@ -10,6 +10,12 @@
  * the indexes follow time (the running maximum of each reflog's times, so
  * a reflog whose clock went back keeps its order).
  *
+ * Both layers are asked: the stack as stored (ref and log iterators,
+ * point lookups) and the ref database API over it (its ref iterator,
+ * symref resolution, reflog reading and existence). An empty reflog file
+ * must come out as a reflog that exists with no entries (Git's marker
+ * entry with two null ids, which the ref database hides).
+ *
  * The expectations are computed here from libgit2 alone, on purpose
  * without the importer's code. Each difference is printed with the ref
  * named; the exit code is 0 if there is none, 1 otherwise, 2 if either
@@ -28,6 +34,7 @@
 #include <git2.h>
 
 #include "reftable.h"
+#include "reftable-refdb.h"
 
 #define OID_LEN 20
 #define MAX_SHOWN 50
@@ -51,7 +58,8 @@ struct seen_log {
 
 static struct {
 	git_repository *repo;
-	struct reftable_stack *st;
+	struct reftable_refdb *db;
+	struct reftable_stack *st; /* the refdb's */
 	struct want_ref *refs;
 	size_t nrefs, refs_cap;
 	char **log_names;
@@ -333,54 +341,94 @@ static void compare_value(const struct want_ref *w,
 		       hex(got->peeled, b));
 }
 
-static void compare_resolution(const struct want_ref *w)
+static void check_resolved(const struct want_ref *w, const char *who,
+			   int found, const uint8_t *got)
 {
-	uint8_t got[OID_LEN];
-	int found = stack_resolve(w->name, got);
 	char a[41], b[41];
 
 	if (found != w->resolves)
-		differ(w->name, "libgit2 %s, the stack %s",
-		       w->resolves ? "resolves it" : "cannot resolve it",
+		differ(w->name, "libgit2 %s, %s %s",
+		       w->resolves ? "resolves it" : "cannot resolve it", who,
 		       found ? "resolves it" : "cannot");
 	else if (found && memcmp(got, w->resolved, OID_LEN))
-		differ(w->name, "resolves to %s, stack to %s",
-		       hex(w->resolved, a), hex(got, b));
+		differ(w->name, "resolves to %s, %s to %s",
+		       hex(w->resolved, a), who, hex(got, b));
 }
 
-static void compare_refs(void)
+/* Through symrefs: by hand on the stack, and by the ref database. */
+static void compare_resolution(const struct want_ref *w)
 {
-	struct reftable_iterator it = { 0 };
-	struct reftable_ref_record got = { 0 };
-	size_t i = 0;
+	struct reftable_ref_record rec = { 0 };
+	uint8_t got[OID_LEN];
 	int err;
 
-	rt_ok(reftable_stack_init_ref_iterator(c.st, &it), "ref iterator");
-	rt_ok(reftable_iterator_seek_ref(&it, ""), "seek");
-	err = reftable_iterator_next_ref(&it, &got);
+	check_resolved(w, "the stack", stack_resolve(w->name, got), got);
+	err = reftable_refdb_resolve(c.db, w->name, &rec);
+	if (err < 0)
+		differ(w->name, "refdb_resolve fails: %s (%s)",
+		       reftable_error_str(err), reftable_error_detail());
+	else
+		check_resolved(w, "refdb_resolve", err == 0, rec.value);
+	reftable_ref_record_release(&rec);
+}
+
+/* The point lookup must give what the iteration gave. */
+static void compare_lookup(const struct reftable_ref_record *it_rec)
+{
+	struct reftable_ref_record rec = { 0 };
+	int err = reftable_refdb_read_ref(c.db, it_rec->refname, &rec);
+
+	if (err != 0 || !reftable_ref_record_equal(&rec, it_rec, OID_LEN))
+		differ(it_rec->refname, "refdb_read_ref differs from the "
+		       "stack's iterator (returned %d)", err);
+	reftable_ref_record_release(&rec);
+}
+
+/* Every ref of an iterator against libgit2's list; full: also resolve
+ * and look up each one. */
+static void compare_refs(const char *label, struct reftable_iterator *it,
+			 int full)
+{
+	struct reftable_ref_record got = { 0 };
+	size_t i = 0;
+	int err = reftable_iterator_next_ref(it, &got);
+
 	while (err == 0 || i < c.nrefs) {
 		int cmp;
 
-		rt_ok(err, "next ref");
+		rt_ok(err, label);
 		cmp = err ? -1 : i == c.nrefs ? 1 :
 			strcmp(c.refs[i].name, got.refname);
 		if (cmp < 0) {
-			differ(c.refs[i].name, "missing from the stack");
-			i++;
+			differ(c.refs[i++].name, "missing from %s", label);
 			continue;
 		}
 		if (cmp > 0) {
-			differ(got.refname, "in the stack, not in libgit2");
+			differ(got.refname, "in %s, not in libgit2", label);
 		} else {
 			compare_value(&c.refs[i], &got);
-			compare_resolution(&c.refs[i]);
+			if (full) {
+				compare_resolution(&c.refs[i]);
+				compare_lookup(&got);
+			}
 			i++;
 		}
-		err = reftable_iterator_next_ref(&it, &got);
+		err = reftable_iterator_next_ref(it, &got);
 	}
-	rt_ok(err, "next ref");
+	rt_ok(err, label);
 	reftable_ref_record_release(&got);
-	reftable_iterator_destroy(&it);
+	reftable_iterator_destroy(it);
+}
+
+static void compare_all_refs(void)
+{
+	struct reftable_iterator it = { 0 };
+
+	rt_ok(reftable_stack_init_ref_iterator(c.st, &it), "ref iterator");
+	rt_ok(reftable_iterator_seek_ref(&it, ""), "seek");
+	compare_refs("the stack", &it, 1);
+	rt_ok(reftable_refdb_init_ref_iterator(c.db, &it, ""), "refdb refs");
+	compare_refs("the refdb's iterator", &it, 0);
 }
 
 /* --- reflogs --- */
@@ -443,30 +491,89 @@ static void note_times(const struct reftable_log_record *ents, size_t n)
 	}
 }
 
-/* One reflog: the stack's entries of name (newest first) against
- * libgit2's. */
+static int is_marker(const struct reftable_log_record *l)
+{
+	static const uint8_t null_id[OID_LEN];
+
+	return l->value_type == REFTABLE_LOG_UPDATE &&
+	       !memcmp(l->old_id, null_id, OID_LEN) &&
+	       !memcmp(l->new_id, null_id, OID_LEN);
+}
+
+static void compare_entries(const char *name, const char *who,
+			    git_reflog *rl,
+			    const struct reftable_log_record *ents, size_t n)
+{
+	size_t want = git_reflog_entrycount(rl), k;
+
+	if (want != n)
+		differ(name, "%zu log entries, %s has %zu", want, who, n);
+	for (k = 0; k < want && k < n; k++)
+		compare_entry(name, k, git_reflog_entry_byindex(rl, k),
+			      &ents[k]);
+}
+
+/* The ref database's view of one reflog. */
+static void compare_refdb_reflog(const char *name, git_reflog *rl)
+{
+	struct reftable_log_record *ents;
+	size_t n;
+	int err = reftable_refdb_reflog_exists(c.db, name);
+
+	if (err != 1)
+		differ(name, "refdb_reflog_exists says %d, libgit2 has a "
+		       "reflog", err);
+	rt_ok(reftable_refdb_read_reflog(c.db, name, &ents, &n), name);
+	compare_entries(name, "refdb_read_reflog", rl, ents, n);
+	reftable_refdb_reflog_free(ents, n);
+}
+
+/*
+ * One reflog: the stack's records of name (newest first) against
+ * libgit2's entries. An empty reflog is one marker record.
+ */
 static void compare_reflog(const char *name,
 			   const struct reftable_log_record *ents, size_t n)
 {
 	git_reflog *rl;
-	size_t want, k;
 	struct reftable_log_record newest = { 0 };
+	size_t want;
 
 	git_ok(git_reflog_read(&rl, c.repo, name), name);
 	want = git_reflog_entrycount(rl);
-	if (want != n)
-		differ(name, "%zu log entries, stack has %zu", want, n);
-	for (k = 0; k < want && k < n; k++)
-		compare_entry(name, k, git_reflog_entry_byindex(rl, k),
-			      &ents[k]);
+	if (!want && !(n == 1 && is_marker(&ents[0])))
+		differ(name, "an empty reflog, the stack has %zu records "
+		       "instead of one marker", n);
+	if (want)
+		compare_entries(name, "the stack", rl, ents, n);
 	/* the point lookup must agree with the iteration */
 	if (n && (reftable_stack_read_log(c.st, name, &newest) != 0 ||
 		  newest.update_index != ents[0].update_index))
 		differ(name, "read_log does not give the newest entry");
 	reftable_log_record_release(&newest);
+	compare_refdb_reflog(name, rl);
 	git_reflog_free(rl);
 	note_times(ents, n);
-	c.log_entries += n;
+	c.log_entries += want;
+}
+
+/* A ref without a reflog file has no reflog in the ref database. */
+static void check_no_reflogs(void)
+{
+	size_t i;
+
+	for (i = 0; i < c.nrefs; i++) {
+		const char *name = c.refs[i].name;
+		int err;
+
+		if (c.nlog_names && bsearch(&name, c.log_names, c.nlog_names,
+					    sizeof(char *), by_str))
+			continue;
+		err = reftable_refdb_reflog_exists(c.db, name);
+		if (err != 0)
+			differ(name, "no reflog in libgit2, "
+			       "refdb_reflog_exists says %d", err);
+	}
 }
 
 static void release_logs(struct reftable_log_record *ents, size_t n)
@@ -567,7 +674,7 @@ static void cleanup(void)
 	free(c.refs);
 	free(c.log_names);
 	free(c.seen);
-	reftable_stack_destroy(c.st);
+	reftable_refdb_close(c.db);
 	git_repository_free(c.repo);
 	git_libgit2_shutdown();
 }
@@ -582,15 +689,17 @@ int main(int argc, char **argv)
 	}
 	git_libgit2_init();
 	git_ok(git_repository_open(&c.repo, argv[1]), argv[1]);
-	rt_ok(reftable_stack_new(&c.st, argv[2], NULL), argv[2]);
+	rt_ok(reftable_refdb_open(&c.db, argv[2], NULL), argv[2]);
+	c.st = reftable_refdb_stack(c.db);
 	want_refs();
 	if (asprintf(&logs, "%slogs", git_repository_commondir(c.repo)) < 0)
 		fatal("out of memory");
 	find_logs(logs, "");
 	free(logs);
 	sort(c.log_names, c.nlog_names, sizeof(char *), by_str);
-	compare_refs();
+	compare_all_refs();
 	compare_logs();
+	check_no_reflogs();
 	check_numbering();
 	if (c.differences > MAX_SHOWN)
 		printf("... and %zu more differences\n",

@@ -137,7 +137,7 @@ fi
 echo "# the importer's counts"
 run "$IMPORT" "$TMP/few/.git" "$TMP/few-again.stack"
 expect "summary counts the special refs" 0 \
-	"imported 19 refs \(4 symrefs, 5 tags peeled\) and 60 reflog entries of 7 reflogs"
+	"imported 19 refs \(4 symrefs, 5 tags peeled\) and 60 reflog entries of 8 reflogs"
 
 echo "# refusing and replacing"
 cp "$TMP/medium.stack/tables.list" "$TMP/list-before"
