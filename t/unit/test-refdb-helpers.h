@@ -99,15 +99,18 @@ static inline void rt_copy_dir(const char *src, const char *dst)
 
 	ck_assert_msg(d != NULL, "%s: %s", src, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
-		char from[4096], to[4096];
+		char from[8192], to[8192];
 		size_t len;
 		char *data;
 		FILE *f;
+		int n1, n2;
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
-		snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+		n1 = snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+		n2 = snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+		ck_assert(n1 > 0 && (size_t)n1 < sizeof(from));
+		ck_assert(n2 > 0 && (size_t)n2 < sizeof(to));
 		data = rt_read_file(from, &len);
 		f = fopen(to, "wb");
 		ck_assert_msg(f != NULL, "%s: %s", to, strerror(errno));
