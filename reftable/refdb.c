@@ -1033,7 +1033,10 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 	if (cur.value_type == REFTABLE_REF_SYMREF) {
 		u->is_symref = 1;
 		err = resolve_loaded(db, u->refname, &res);
-		if (err < 0 && err != REFTABLE_SYMREF_ERROR)
+		/* Following a cycle or a too deep chain is an error; writing
+		 * the symref itself (NO_DEREF) is the way to repair it. */
+		if (err < 0 && (err != REFTABLE_SYMREF_ERROR ||
+				!(u->flags & REFTABLE_REFDB_NO_DEREF)))
 			goto done;
 		if (err == 0)
 			memcpy(u->current, ref_value(&res), hs);

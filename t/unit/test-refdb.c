@@ -657,6 +657,12 @@ START_TEST(symref_depth_limit)
 		 REFTABLE_SYMREF_ERROR);
 	rt_detail_has("refs/s/5");
 	rt_detail_has("levels");
+	/* Updates follow the same limit. */
+	rt_ok(rt_update(db, "refs/s/4", rt_oid(2), rt_oid(1), NULL));
+	rt_assert_ref(db, "refs/heads/end", 2);
+	rt_fails(rt_update(db, "refs/s/5", rt_oid(3), NULL, NULL),
+		 REFTABLE_SYMREF_ERROR);
+	rt_assert_ref(db, "refs/heads/end", 2);
 	reftable_ref_record_release(&ref);
 }
 END_TEST
@@ -674,9 +680,23 @@ START_TEST(symref_cycles)
 	rt_fails(reftable_refdb_resolve(db, "refs/c/self", &ref),
 		 REFTABLE_SYMREF_ERROR);
 	rt_detail_has("cycle");
-	/* Following the cycle comes back to a ref already updated. */
+	/* An update cannot follow the cycle... */
 	rt_fails(rt_update(db, "refs/c/a", rt_oid(1), rt_oid(2), NULL),
-		 REFTABLE_NAME_CONFLICT_ERROR);
+		 REFTABLE_SYMREF_ERROR);
+	rt_detail_has("cycle");
+	rt_fails(rt_update(db, "refs/c/self", rt_oid(1), NULL, NULL),
+		 REFTABLE_SYMREF_ERROR);
+	/* ...but can repair it by writing the symref itself. */
+	{
+		struct reftable_refdb_txn *txn = NULL;
+		rt_ok(reftable_refdb_txn_begin(&txn, db, NULL));
+		rt_ok(reftable_refdb_txn_update(txn, "refs/c/self", rt_oid(1),
+						NULL, REFTABLE_REFDB_NO_DEREF,
+						NULL));
+		rt_ok(reftable_refdb_txn_commit(txn));
+		reftable_refdb_txn_free(txn);
+		rt_assert_ref(db, "refs/c/self", 1);
+	}
 	/* Without following, the old value cannot be checked. */
 	{
 		struct reftable_refdb_txn *txn = NULL;
