@@ -27,6 +27,22 @@ static inline int refdb_own_str(char **dst, size_t *cap, const char *s)
 }
 
 size_t refdb_hash_size(const struct reftable_refdb *db);
+
+/* *dst = a copy of src, "" for NULL. */
+int refdb_dup_or_empty(char **dst, const char *src);
+
+/* Lower-case hex of an object id, into buf of REFDB_HEX_BUF bytes. */
+#define REFDB_HEX_BUF (2 * REFTABLE_HASH_SIZE_MAX + 1)
+const char *refdb_hex(const struct reftable_refdb *db, const uint8_t *oid,
+		      char *buf);
+
+/*
+ * Resolve symrefs in the loaded view, without reloading: a transaction
+ * resolves under its lock. Reads at most REFTABLE_REFDB_SYMREF_MAX_DEPTH
+ * records, like Git. Results as reftable_refdb_resolve.
+ */
+int refdb_resolve_loaded(struct reftable_refdb *db, const char *name,
+			 struct reftable_ref_record *ref);
 int refdb_is_null(const struct reftable_refdb *db, const uint8_t *oid);
 
 /*
