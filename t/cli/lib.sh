@@ -71,6 +71,18 @@ expect_fail() {
 	fi
 }
 
+# expect_report NAME CODE PATTERN: like expect_fail, for commands whose
+# findings are their output (verify): PATTERN must match stdout.
+expect_report() {
+	if [ "$rc" -ne "$2" ]; then
+		not_ok "$1" "exit code $rc, expected $2" "$(head -5 "$OUT")"
+	elif ! grep -Eq -- "$3" "$OUT"; then
+		not_ok "$1" "stdout does not match /$3/" "$(head -5 "$OUT")"
+	else
+		ok "$1"
+	fi
+}
+
 # expect_output NAME FILE: the last run succeeded and printed FILE.
 expect_output() {
 	if [ "$rc" -ne 0 ]; then
