@@ -59,6 +59,9 @@ struct txn_update {
 	int is_symref;
 	uint8_t current[REFTABLE_HASH_SIZE_MAX]; /* resolved old value */
 	int queued;
+	/* A split symref update: the index of the update of its target, + 1
+	 * (0: none). */
+	size_t child;
 };
 
 struct reftable_refdb_txn {
@@ -679,6 +682,7 @@ static int split_symref_update(struct reftable_refdb_txn *txn, size_t i,
 	if (err)
 		return err;
 	/* The symref itself: log only, its expectation moved on. */
+	u->child = ti + 1;
 	u->flags |= UPD_LOG_ONLY | REFTABLE_REFDB_NO_DEREF;
 	u->old_kind = REFTABLE_REFDB_OLD_ANY;
 	return names_insert(txn, t->refname);
@@ -717,16 +721,6 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 	char a[REFDB_HEX_BUF];
 	int err;
 
-	if (head_target && !(u->flags & (UPD_LOG_ONLY | UPD_VIA_HEAD)) &&
-	    !strcmp(u->refname, head_target) &&
-	    (u->new_kind == REFTABLE_REFDB_NEW_OID ||
-	     u->new_kind == REFTABLE_REFDB_NEW_DELETE)) {
-		err = add_head_log(txn, i);
-		if (err)
-			goto done;
-		u = &txn->u[i];
-	}
-
 	err = reftable_stack_read_ref(db->st, u->refname, &cur);
 	if (err < 0)
 		goto done;
@@ -746,7 +740,7 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 			goto done;
 		u->queued = u->new_kind == REFTABLE_REFDB_NEW_OID ||
 			    u->new_kind == REFTABLE_REFDB_NEW_SYMREF;
-		goto done;
+		goto head_log;
 	}
 
 	if (cur.value_type == REFTABLE_REF_SYMREF) {
@@ -772,6 +766,15 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 	if (err)
 		goto done;
 	decide_queue(txn, u);
+head_log:
+	/* The branch HEAD points to changes: HEAD logs it too. A no-op
+	 * update logs nowhere. */
+	if (u->queued && head_target &&
+	    !(u->flags & (UPD_LOG_ONLY | UPD_VIA_HEAD)) &&
+	    !strcmp(u->refname, head_target) &&
+	    (u->new_kind == REFTABLE_REFDB_NEW_OID ||
+	     u->new_kind == REFTABLE_REFDB_NEW_DELETE))
+		err = add_head_log(txn, i);
 done:
 	reftable_ref_record_release(&cur);
 	reftable_ref_record_release(&res);
@@ -948,6 +951,16 @@ static int update_logs(struct reftable_refdb_txn *txn,
 	return err;
 }
 
+/* A symref's log-only update whose target (at the end of the chain) is
+ * left as it is logs nothing either. */
+static int symref_target_unchanged(const struct reftable_refdb_txn *txn,
+				   const struct txn_update *u)
+{
+	while (u->child)
+		u = &txn->u[u->child - 1];
+	return !u->queued;
+}
+
 static int write_txn_table(struct reftable_writer *w, void *arg)
 {
 	struct reftable_refdb_txn *txn = arg;
@@ -960,7 +973,8 @@ static int write_txn_table(struct reftable_writer *w, void *arg)
 	if (!sorted)
 		return REFTABLE_NOMEM_ERROR;
 	for (i = 0; i < txn->n; i++)
-		if (txn->u[i].queued)
+		if (txn->u[i].queued &&
+		    !symref_target_unchanged(txn, &txn->u[i]))
 			sorted[n++] = &txn->u[i];
 	qsort(sorted, n, sizeof(*sorted), cmp_update_name);
 

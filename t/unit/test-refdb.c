@@ -388,11 +388,16 @@ START_TEST(noop_update_writes_nothing)
 	size_t n = 0;
 	uint64_t idx;
 
+	rt_ok(rt_symref(db, "HEAD", "refs/heads/main"));
 	rt_ok(rt_update(db, "refs/heads/main", rt_oid(1), NULL, "one"));
 	idx = rt_next_index(db);
 	rt_ok(rt_update(db, "refs/heads/main", rt_oid(1), rt_oid(1), "same"));
+	rt_ok(rt_update(db, "HEAD", rt_oid(1), NULL, "same via HEAD"));
 	ck_assert_uint_eq(rt_next_index(db), idx);
 	rt_ok(reftable_refdb_read_reflog(db, "refs/heads/main", &logs, &n));
+	ck_assert_uint_eq(n, 1);
+	reftable_refdb_reflog_free(logs, n);
+	rt_ok(reftable_refdb_read_reflog(db, "HEAD", &logs, &n));
 	ck_assert_uint_eq(n, 1);
 	reftable_refdb_reflog_free(logs, n);
 }
