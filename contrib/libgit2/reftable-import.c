@@ -329,9 +329,11 @@ static void walk_logs(const char *dir, const char *rel)
 			     e->d_name) < 0 ||
 		    asprintf(&full, "%s/%s", path, e->d_name) < 0)
 			die(2, "out of memory");
-		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+		if (stat(full, &st) != 0)
+			die(2, "%s: %s", full, strerror(errno));
+		if (S_ISDIR(st.st_mode))
 			walk_logs(dir, sub);
-		else if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+		else if (S_ISREG(st.st_mode))
 			add_log_name(sub);
 		free(sub);
 		free(full);
