@@ -41,9 +41,10 @@ for fdir in "$FIXTURES"/*/; do
 		not_ok "$fixture: show resolves refs like Git" "$bad"
 	fi
 
-	# log: each ref's reflog, newest first, equals Git's.
+	# log: each ref's reflog, newest first, equals Git's (for at most
+	# 25 refs: a process and a grep each; dump covers all of them).
 	bad=""
-	for name in $(grep '^log ' "$expected" | cut -d' ' -f2 | uniq); do
+	for name in $(grep '^log ' "$expected" | cut -d' ' -f2 | uniq | head -25); do
 		grep "^log $name " "$expected" >"$TMP/want.txt"
 		"$REFTABLE" -C "$s" log --format='%(record)' "$name" \
 			>"$TMP/got.txt" 2>"$ERR" || bad="$bad $name(exit)"
