@@ -1012,8 +1012,10 @@ static void check_obj_index(struct walk *w)
 
 	if (!f->obj_pos)
 		return;
-	qsort(w->from_refs, w->nrefs, sizeof(*w->from_refs), cmp_obj);
-	qsort(w->from_objs, w->nobjs, sizeof(*w->from_objs), cmp_obj);
+	if (w->nrefs)
+		qsort(w->from_refs, w->nrefs, sizeof(*w->from_refs), cmp_obj);
+	if (w->nobjs)
+		qsort(w->from_objs, w->nobjs, sizeof(*w->from_objs), cmp_obj);
 	w->nrefs = dedupe(w->from_refs, w->nrefs);
 	w->nobjs = dedupe(w->from_objs, w->nobjs);
 	while (i < w->nrefs || j < w->nobjs) {
@@ -1077,14 +1079,24 @@ void tfile_walk(struct tfile *f, struct problems *p)
 			start = walk_block(&w, start);
 		while (start && start < f->footer_start);
 	}
-	check_block_order(&w);
-	check_index(&w);
-	check_top_index(&w, f->ref_index_pos, 'r');
-	check_top_index(&w, f->obj_index_pos, 'o');
-	check_top_index(&w, f->log_index_pos, 'g');
-	check_section_start(&w, f->obj_pos, 'o');
-	check_section_start(&w, f->log_pos, 'g');
-	check_obj_index(&w);
+	/*
+	 * A walk that stopped early saw only part of the blocks: checks
+	 * across blocks would only repeat that damage in other words.
+	 */
+	if (!start && f->footer_start > f->header_len) {
+		problem(p, f, f->nblocks ? f->blocks[f->nblocks - 1].start : 0,
+			"cannot find the blocks after this one; the rest of "
+			"the table was not checked");
+	} else {
+		check_block_order(&w);
+		check_index(&w);
+		check_top_index(&w, f->ref_index_pos, 'r');
+		check_top_index(&w, f->obj_index_pos, 'o');
+		check_top_index(&w, f->log_index_pos, 'g');
+		check_section_start(&w, f->obj_pos, 'o');
+		check_section_start(&w, f->log_pos, 'g');
+		check_obj_index(&w);
+	}
 	count_blocks(f);
 
 	for (size_t i = 0; i < w.nidx; i++)

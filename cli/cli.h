@@ -241,9 +241,6 @@ int resolve_ref(struct reftable_stack *st, const char *name,
  * NULL if none exists. */
 char *dwim_ref(struct reftable_stack *st, const char *name);
 
-/* Git's rules for ref names (git check-ref-format). NULL or why not. */
-const char *refname_problem(const char *name);
-
 /* Format a Git-style date: mode "default", "iso", "raw" or "unix". */
 void format_date(struct sbuf *out, uint64_t time, int16_t tz,
 		 const char *mode);

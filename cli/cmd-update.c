@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "reftable-refdb.h"
 
 static const struct cmd_help update_help = {
 	"update [OPTIONS] REF NEWID [OLDID]\n"
@@ -87,14 +88,6 @@ struct txn {
 	const char *message;
 	int log_mode; /* 0 Git's default set, 1 all, -1 none */
 	int no_deref;
-	const char *who_name, *who_email;
-	uint64_t time;
-	int16_t tz;
-	/* what the transaction writes */
-	struct reftable_ref_record *refs;
-	size_t nrefs, refs_cap;
-	struct reftable_log_record *logs;
-	size_t nlogs, logs_cap;
 };
 
 static void change_release(struct change *c)
@@ -168,13 +161,12 @@ static int parse_oid(struct txn *t, const char *s, uint8_t *oid,
 
 static int check_name(struct txn *t, const char *name, unsigned lineno)
 {
-	const char *why = refname_problem(name);
 	struct sbuf w = SBUF_INIT;
 	int code = 0;
-	if (why) {
+	if (reftable_refname_check_writable(name, 0)) {
 		where(&w, lineno);
-		code = cli_usage_error(t->cli, "%sbad ref name '%s': %s",
-				       w.buf, name, why);
+		code = cli_usage_error(t->cli, "%sbad ref name '%s' (%s)",
+				       w.buf, name, reftable_error_detail());
 	}
 	sbuf_release(&w);
 	return code;
@@ -402,429 +394,109 @@ static char *default_email(void)
 	return sbuf_detach(&sb);
 }
 
-/* ---- building the records ---- */
+/* ---- running the transaction through the ref database ---- */
 
-static struct reftable_ref_record *add_ref(struct txn *t, const char *name)
+/* The update a parsed change asks the database for. */
+static void to_update(const struct txn *t, const struct change *c,
+		      struct reftable_refdb_update *u)
 {
-	struct reftable_ref_record *r;
-	if (t->nrefs == t->refs_cap) {
-		t->refs_cap = t->refs_cap ? 2 * t->refs_cap : 8;
-		t->refs = xrealloc(t->refs, t->refs_cap * sizeof(*t->refs));
+	memset(u, 0, sizeof(*u));
+	u->refname = c->ref;
+	u->message = t->message;
+	u->flags = (c->no_deref ? REFTABLE_REFDB_NO_DEREF : 0) |
+		   (t->log_mode < 0 ? REFTABLE_REFDB_SKIP_LOG : 0);
+	switch (c->op) {
+	case OP_UPDATE:
+		u->new_kind = is_zero(c->new_oid, t->hash_size)
+				      ? REFTABLE_REFDB_NEW_DELETE
+				      : REFTABLE_REFDB_NEW_OID;
+		break;
+	case OP_CREATE:
+		u->new_kind = REFTABLE_REFDB_NEW_OID;
+		break;
+	case OP_DELETE:
+	case OP_SYMREF_DELETE:
+		u->new_kind = REFTABLE_REFDB_NEW_DELETE;
+		break;
+	case OP_VERIFY:
+	case OP_SYMREF_VERIFY:
+		u->new_kind = REFTABLE_REFDB_NEW_NONE;
+		break;
+	case OP_SYMREF_UPDATE:
+	case OP_SYMREF_CREATE:
+		u->new_kind = REFTABLE_REFDB_NEW_SYMREF;
+		u->new_target = c->new_target;
+		break;
 	}
-	r = &t->refs[t->nrefs++];
-	memset(r, 0, sizeof(*r));
-	r->refname = xstrdup(name);
-	return r;
-}
-
-static struct reftable_log_record *add_log(struct txn *t, const char *name)
-{
-	struct reftable_log_record *l;
-	if (t->nlogs == t->logs_cap) {
-		t->logs_cap = t->logs_cap ? 2 * t->logs_cap : 8;
-		t->logs = xrealloc(t->logs, t->logs_cap * sizeof(*t->logs));
-	}
-	l = &t->logs[t->nlogs++];
-	memset(l, 0, sizeof(*l));
-	l->refname = xstrdup(name);
-	return l;
-}
-
-static int wants_log(const struct txn *t, const char *name)
-{
-	if (t->log_mode)
-		return t->log_mode > 0;
-	return !strcmp(name, "HEAD") || !strncmp(name, "refs/heads/", 11) ||
-	       !strncmp(name, "refs/remotes/", 13) ||
-	       !strncmp(name, "refs/notes/", 11);
-}
-
-static void log_update(struct txn *t, const char *name, uint64_t ui,
-		       const uint8_t *old, const uint8_t *new_id)
-{
-	struct reftable_log_record *l;
-	size_t len = strlen(t->message);
-
-	/* one entry per ref and transaction */
-	for (size_t i = 0; i < t->nlogs; i++)
-		if (!strcmp(t->logs[i].refname, name) &&
-		    t->logs[i].update_index == ui)
-			return;
-	l = add_log(t, name);
-	l->update_index = ui;
-	l->value_type = REFTABLE_LOG_UPDATE;
-	memcpy(l->old_id, old, t->hash_size);
-	memcpy(l->new_id, new_id, t->hash_size);
-	l->name = xstrdup(t->who_name);
-	l->email = xstrdup(t->who_email);
-	l->time = t->time;
-	l->tz_offset = t->tz;
-	l->message = xmalloc(len + 2);
-	memcpy(l->message, t->message, len);
-	/* Git stores reflog messages with a final newline */
-	if (!len || t->message[len - 1] != '\n')
-		l->message[len++] = '\n';
-	l->message[len] = '\0';
-}
-
-/* Deleting a ref deletes its reflog: a tombstone per entry. */
-static int delete_reflog(struct txn *t, struct reftable_stack *st,
-			 const char *name)
-{
-	struct reftable_iterator it = { 0 };
-	struct reftable_log_record log = { 0 };
-	int err = reftable_stack_init_log_iterator(st, &it);
-
-	if (!err)
-		err = reftable_iterator_seek_log(&it, name);
-	while (!err && !(err = reftable_iterator_next_log(&it, &log))) {
-		struct reftable_log_record *l;
-		if (strcmp(log.refname, name))
-			break;
-		l = add_log(t, name);
-		l->update_index = log.update_index;
-		l->value_type = REFTABLE_LOG_DELETION;
-	}
-	reftable_iterator_destroy(&it);
-	reftable_log_record_release(&log);
-	return err < 0 ? err : 0;
-}
-
-/* The id a name resolves to now, or zeros. */
-static void current_oid(struct reftable_stack *st, const char *name,
-			uint8_t *oid, size_t hs)
-{
-	struct reftable_ref_record r = { 0 };
-	struct strlist chain = { 0 };
-	memset(oid, 0, hs);
-	if (!resolve_ref(st, name, &r, &chain))
-		memcpy(oid, r.value, hs);
-	reftable_ref_record_release(&r);
-	strlist_release_owned(&chain);
-}
-
-/* A conflict message, exit code 3. */
-static int conflict(struct txn *t, const struct change *c, const char *fmt,
-		    ...) __attribute__((format(printf, 3, 4)));
-static int conflict(struct txn *t, const struct change *c, const char *fmt,
-		    ...)
-{
-	char msg[512];
-	struct sbuf w = SBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	where(&w, c->lineno);
-	cli_error(t->cli, 0, "%s%s %s: %s", w.buf, op_name(c->op), c->ref,
-		  msg);
-	sbuf_release(&w);
-	return EXIT_CONFLICT;
-}
-
-static void describe(struct sbuf *sb, const struct reftable_ref_record *r,
-		     int exists, size_t hs)
-{
-	char hex[2 * REFTABLE_HASH_SIZE_MAX + 1];
-	if (!exists) {
-		sbuf_addstr(sb, "it does not exist");
-	} else if (r->value_type == REFTABLE_REF_SYMREF) {
-		sbuf_addf(sb, "it is a symbolic ref to %s", r->target);
-	} else {
-		hex_encode(hex, r->value, hs);
-		sbuf_addf(sb, "it is %s", hex);
-	}
-}
-
-/* Compare c's expected old value with the current record. Exit code. */
-static int check_old(struct txn *t, const struct change *c,
-		     const struct reftable_ref_record *cur, int exists)
-{
-	size_t hs = t->hash_size;
-	struct sbuf now = SBUF_INIT;
-	char hex[2 * REFTABLE_HASH_SIZE_MAX + 1];
-	int code = 0, must_not_exist;
-
-	describe(&now, cur, exists, hs);
-	must_not_exist = c->op == OP_CREATE || c->op == OP_SYMREF_CREATE ||
-			 (c->old == OLD_OID && is_zero(c->old_oid, hs));
-	if (must_not_exist) {
-		if (exists)
-			code = conflict(t, c, "expected it not to exist, but %s",
-					now.buf);
+	u->new_oid = c->new_oid;
+	/* The symref commands work on the symref itself, as in Git. */
+	if (c->op >= OP_SYMREF_UPDATE)
+		u->flags |= REFTABLE_REFDB_NO_DEREF;
+	if (c->op == OP_CREATE || c->op == OP_SYMREF_CREATE) {
+		u->old_kind = REFTABLE_REFDB_OLD_ABSENT;
 	} else if (c->old == OLD_OID) {
-		hex_encode(hex, c->old_oid, hs);
-		if (!exists || cur->value_type == REFTABLE_REF_SYMREF ||
-		    memcmp(cur->value, c->old_oid, hs))
-			code = conflict(t, c, "expected %s, but %s", hex,
-					now.buf);
+		u->old_kind = REFTABLE_REFDB_OLD_OID;
+		u->old_oid = c->old_oid; /* null: must not exist */
 	} else if (c->old == OLD_TARGET) {
-		if (!exists || cur->value_type != REFTABLE_REF_SYMREF ||
-		    strcmp(cur->target, c->old_target))
-			code = conflict(t, c,
-					"expected a symbolic ref to %s, but %s",
-					c->old_target, now.buf);
+		u->old_kind = REFTABLE_REFDB_OLD_SYMREF;
+		u->old_target = c->old_target;
+	} else if (c->op == OP_SYMREF_VERIFY) {
+		u->old_kind = REFTABLE_REFDB_OLD_ABSENT;
 	}
-	sbuf_release(&now);
-	return code;
 }
 
-/* Which name c really changes: follow symrefs unless told not to. */
-static int deref_name(struct reftable_stack *st, struct change *c)
+/*
+ * The library's detail names the ref first ("refs/x: expected ...");
+ * point at the input line of that ref's command too.
+ */
+static void where_failed(const struct txn *t, struct sbuf *w)
 {
-	struct reftable_ref_record r = { 0 };
-	struct strlist chain = { 0 };
-	int symrefs = c->op >= OP_SYMREF_UPDATE;
-	int err = 0;
+	const char *d = reftable_error_detail();
+	size_t n = d ? strcspn(d, ":") : 0;
 
-	if (symrefs || c->no_deref) {
-		c->name = xstrdup(c->ref);
-		return 0;
-	}
-	err = resolve_ref(st, c->ref, &r, &chain);
-	if (err >= 0) {
-		/* The last name met: the non-symref, or the missing one. */
-		c->name = xstrdup(err == 0 ? r.refname
-					   : chain.items[chain.n - 1]);
-		err = 0;
-	}
-	reftable_ref_record_release(&r);
-	strlist_release_owned(&chain);
-	return err;
-}
-
-/* Does the transaction delete name? */
-static int deleted_here(const struct txn *t, const char *name)
-{
-	for (size_t k = 0; k < t->nrefs; k++)
-		if (!strcmp(t->refs[k].refname, name) &&
-		    t->refs[k].value_type == REFTABLE_REF_DELETION)
-			return 1;
-	return 0;
-}
-
-/* Is name (to exist after the transaction) in a D/F conflict? */
-static int name_conflict(struct txn *t, struct reftable_stack *st,
-			 const char *name, const char **other_out,
-			 char **buf)
-{
-	struct reftable_ref_record r = { 0 };
-	struct reftable_iterator it = { 0 };
-	struct sbuf sb = SBUF_INIT;
-	int found = 0, err;
-
-	/* A ref named like one of name's directories. */
-	for (const char *p = strchr(name, '/'); p && !found;
-	     p = strchr(p + 1, '/')) {
-		sbuf_reset(&sb);
-		sbuf_add(&sb, name, (size_t)(p - name));
-		if (!reftable_stack_read_ref(st, sb.buf, &r) && !deleted_here(t, sb.buf))
-			found = 1;
-		for (size_t k = 0; k < t->nrefs && !found; k++)
-			if (!strcmp(t->refs[k].refname, sb.buf) &&
-			    t->refs[k].value_type != REFTABLE_REF_DELETION)
-				found = 1;
-	}
-	/* A ref inside the directory name would become. */
-	if (!found) {
-		sbuf_reset(&sb);
-		sbuf_addf(&sb, "%s/", name);
-		err = reftable_stack_init_ref_iterator(st, &it);
-		if (!err)
-			err = reftable_iterator_seek_ref(&it, sb.buf);
-		while (!err && !found &&
-		       !(err = reftable_iterator_next_ref(&it, &r)) &&
-		       !strncmp(r.refname, sb.buf, sb.len)) {
-			if (!deleted_here(t, r.refname)) {
-				sbuf_reset(&sb);
-				sbuf_addstr(&sb, r.refname);
-				found = 1;
-			}
+	sbuf_reset(w);
+	sbuf_add(w, "", 0);
+	for (size_t i = 0; n && i < t->n; i++)
+		if (strlen(t->ch[i].ref) == n && !strncmp(t->ch[i].ref, d, n)) {
+			where(w, t->ch[i].lineno);
+			sbuf_addf(w, "%s %s: ", op_name(t->ch[i].op),
+				  t->ch[i].ref);
+			return;
 		}
-		reftable_iterator_destroy(&it);
-		for (size_t k = 0; k < t->nrefs && !found; k++)
-			if (!strncmp(t->refs[k].refname, name, strlen(name)) &&
-			    t->refs[k].refname[strlen(name)] == '/' &&
-			    t->refs[k].value_type != REFTABLE_REF_DELETION) {
-				sbuf_reset(&sb);
-				sbuf_addstr(&sb, t->refs[k].refname);
-				found = 1;
-			}
-	}
-	reftable_ref_record_release(&r);
-	*buf = sbuf_detach(&sb);
-	*other_out = *buf;
-	return found;
 }
 
-/* Decide the records of one change. Exit code. */
-static int plan_change(struct txn *t, struct reftable_stack *st,
-		       struct change *c, uint64_t ui)
+/* Queue every change and commit: all or nothing. Exit code. */
+static int run_txn(struct txn *t, struct reftable_refdb *db,
+		   const struct reftable_refdb_ident *who)
 {
-	struct reftable_ref_record cur = { 0 }, *r;
-	size_t hs = t->hash_size;
-	uint8_t old_oid[REFTABLE_HASH_SIZE_MAX], new_oid[REFTABLE_HASH_SIZE_MAX];
-	int err, exists, code, deleting;
-
-	err = deref_name(st, c);
-	if (err == REFTABLE_SYMREF_ERROR)
-		return conflict(t, c, "symbolic refs nest too deep");
-	if (err < 0)
-		return cli_lib_error(t->cli, err, "reading %s", c->ref);
-	err = reftable_stack_read_ref(st, c->name, &cur);
-	if (err < 0) {
-		reftable_ref_record_release(&cur);
-		return cli_lib_error(t->cli, err, "reading %s", c->name);
-	}
-	exists = err == 0;
-	code = check_old(t, c, &cur, exists);
-	if (code || c->op == OP_VERIFY || c->op == OP_SYMREF_VERIFY) {
-		reftable_ref_record_release(&cur);
-		return code;
-	}
-	for (size_t i = 0; i < t->nrefs; i++)
-		if (!strcmp(t->refs[i].refname, c->name)) {
-			reftable_ref_record_release(&cur);
-			return cli_usage_error(t->cli, "%s is changed twice in "
-						       "one transaction",
-					       c->name);
-		}
-	current_oid(st, c->name, old_oid, hs);
-	deleting = c->op == OP_DELETE || c->op == OP_SYMREF_DELETE ||
-		   (c->op == OP_UPDATE && is_zero(c->new_oid, hs));
-	if (deleting && !exists) {
-		reftable_ref_record_release(&cur);
-		return 0; /* nothing to delete */
-	}
-	r = add_ref(t, c->name);
-	r->update_index = ui;
-	if (deleting) {
-		r->value_type = REFTABLE_REF_DELETION;
-		err = delete_reflog(t, st, c->name);
-		if (!err && strcmp(c->ref, c->name) && wants_log(t, c->ref)) {
-			memset(new_oid, 0, hs);
-			log_update(t, c->ref, ui, old_oid, new_oid);
-		}
-	} else if (c->op == OP_SYMREF_UPDATE || c->op == OP_SYMREF_CREATE) {
-		r->value_type = REFTABLE_REF_SYMREF;
-		r->target = xstrdup(c->new_target);
-		current_oid(st, c->new_target, new_oid, hs);
-		/* ... or what this transaction sets the target to */
-		for (size_t i = 0; i + 1 < t->nrefs; i++)
-			if (!strcmp(t->refs[i].refname, c->new_target) &&
-			    t->refs[i].value_type == REFTABLE_REF_VAL1)
-				memcpy(new_oid, t->refs[i].value, hs);
-		if (wants_log(t, c->name))
-			log_update(t, c->name, ui, old_oid, new_oid);
-	} else {
-		r->value_type = REFTABLE_REF_VAL1;
-		memcpy(r->value, c->new_oid, hs);
-		if (wants_log(t, c->name))
-			log_update(t, c->name, ui, old_oid, c->new_oid);
-		/* The symref the user named logs the change too. */
-		if (strcmp(c->ref, c->name) && wants_log(t, c->ref))
-			log_update(t, c->ref, ui, old_oid, c->new_oid);
-	}
-	reftable_ref_record_release(&cur);
-	return err < 0 ? cli_lib_error(t->cli, err, "reading the reflog of %s",
-				       c->name)
-		       : 0;
-}
-
-/* HEAD's reflog follows the branch it points at, as in Git. */
-static void log_head(struct txn *t, struct reftable_stack *st, uint64_t ui)
-{
-	struct reftable_ref_record head = { 0 };
-	struct strlist chain = { 0 };
-	int err = resolve_ref(st, "HEAD", &head, &chain);
-	const char *target = NULL;
-
-	if (err >= 0 && chain.n && strcmp(chain.items[0], "HEAD") == 0)
-		target = err == 0 ? head.refname : chain.items[chain.n - 1];
-	for (size_t i = 0; target && i < t->nrefs; i++) {
-		struct reftable_ref_record *r = &t->refs[i];
-		if (strcmp(r->refname, target) ||
-		    r->value_type != REFTABLE_REF_VAL1 || !wants_log(t, "HEAD"))
-			continue;
-		for (size_t j = 0; j < t->nlogs; j++)
-			if (!strcmp(t->logs[j].refname, target) &&
-			    t->logs[j].update_index == ui) {
-				uint8_t old[REFTABLE_HASH_SIZE_MAX];
-				memcpy(old, t->logs[j].old_id, t->hash_size);
-				log_update(t, "HEAD", ui, old, r->value);
-				break;
-			}
-	}
-	reftable_ref_record_release(&head);
-	strlist_release_owned(&chain);
-}
-
-static int cmp_ref(const void *a, const void *b)
-{
-	return strcmp(((const struct reftable_ref_record *)a)->refname,
-		      ((const struct reftable_ref_record *)b)->refname);
-}
-
-static int cmp_log(const void *a, const void *b)
-{
-	const struct reftable_log_record *x = a, *y = b;
-	int c = strcmp(x->refname, y->refname);
-	if (c)
-		return c;
-	/* newest first */
-	return (x->update_index < y->update_index) -
-	       (x->update_index > y->update_index);
-}
-
-static int write_txn(struct reftable_writer *w, void *arg)
-{
-	struct txn *t = arg;
-	int err = 0;
-	for (size_t i = 0; !err && i < t->nrefs; i++)
-		err = reftable_writer_add_ref(w, &t->refs[i]);
-	for (size_t i = 0; !err && i < t->nlogs; i++)
-		err = reftable_writer_add_log(w, &t->logs[i]);
-	return err;
-}
-
-/* Check everything under the lock, then write and publish. Exit code. */
-static int run_txn(struct txn *t, struct reftable_stack *st)
-{
-	struct reftable_addition *add = NULL;
-	uint64_t ui;
+	struct reftable_refdb_txn *tx = NULL;
+	struct sbuf w = SBUF_INIT;
 	int err, code = 0;
 
-	err = reftable_stack_new_addition(&add, st, REFTABLE_ADDITION_RELOAD);
+	err = reftable_refdb_txn_begin(&tx, db, who);
 	if (err < 0)
 		return cli_lib_error(t->cli, err, "cannot start the update");
-	ui = reftable_addition_update_index(add);
-	for (size_t i = 0; !code && i < t->n; i++)
-		code = plan_change(t, st, &t->ch[i], ui);
-	for (size_t i = 0; !code && i < t->nrefs; i++) {
-		const char *other;
-		char *buf;
-		if (t->refs[i].value_type != REFTABLE_REF_DELETION &&
-		    name_conflict(t, st, t->refs[i].refname, &other, &buf))
-			code = cli_error(t->cli, EXIT_CONFLICT,
-					 "cannot create %s: %s exists",
-					 t->refs[i].refname, other);
-		else
-			buf = NULL;
-		free(buf);
+	for (size_t i = 0; i < t->n; i++) {
+		struct reftable_refdb_update u;
+		to_update(t, &t->ch[i], &u);
+		err = reftable_refdb_txn_add(tx, &u);
+		if (err < 0) {
+			where(&w, t->ch[i].lineno);
+			code = cli_lib_error(t->cli, err, "%s%s %s", w.buf,
+					     op_name(t->ch[i].op),
+					     t->ch[i].ref);
+			goto out;
+		}
 	}
-	if (!code) {
-		log_head(t, st, ui);
-		qsort(t->refs, t->nrefs, sizeof(*t->refs), cmp_ref);
-		qsort(t->logs, t->nlogs, sizeof(*t->logs), cmp_log);
-		if (t->nrefs || t->nlogs)
-			err = reftable_addition_add(add, write_txn, t);
-		if (!err)
-			err = reftable_addition_commit(add);
-		if (err < 0)
-			code = cli_lib_error(t->cli, err, "cannot commit the "
-							  "update");
+	err = reftable_refdb_txn_commit(tx);
+	if (err < 0) {
+		where_failed(t, &w);
+		code = cli_lib_error(t->cli, err, "%snothing was changed",
+				     w.buf);
 	}
-	reftable_addition_destroy(add);
+out:
+	reftable_refdb_txn_free(tx);
+	sbuf_release(&w);
 	return code;
 }
 
@@ -833,18 +505,6 @@ static void txn_release(struct txn *t)
 	for (size_t i = 0; i < t->n; i++)
 		change_release(&t->ch[i]);
 	free(t->ch);
-	for (size_t i = 0; i < t->nrefs; i++) {
-		free(t->refs[i].refname);
-		free(t->refs[i].target);
-	}
-	free(t->refs);
-	for (size_t i = 0; i < t->nlogs; i++) {
-		free(t->logs[i].refname);
-		free(t->logs[i].name);
-		free(t->logs[i].email);
-		free(t->logs[i].message);
-	}
-	free(t->logs);
 }
 
 /* The command-line forms, as a one-command transaction. Exit code. */
@@ -870,8 +530,9 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 {
 	struct txn t = { 0 };
 	struct strlist args = { 0 };
-	struct reftable_stack_options sopts;
-	struct reftable_stack *st = NULL;
+	struct reftable_refdb_options dopts;
+	struct reftable_refdb *db = NULL;
+	struct reftable_refdb_ident who = { 0 };
 	const char *message = "", *date = NULL, *name = NULL, *email = NULL;
 	char *dir = NULL, *def_name = NULL, *def_email = NULL;
 	int use_stdin = 0, del = 0, symref = 0, all_logs = 0, no_logs = 0;
@@ -918,7 +579,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	t.message = message;
 	date = date ? date : getenv("GIT_COMMITTER_DATE");
 	if (date && *date) {
-		if (parse_date(date, &t.time, &t.tz)) {
+		if (parse_date(date, &who.time, &who.tz_offset)) {
 			code = cli_usage_error(cli, "bad date '%s' (want "
 						    "'SECONDS ZONE', e.g. "
 						    "'1700000000 +0100')",
@@ -927,14 +588,14 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 		}
 	} else {
 		time_t now = time(NULL);
-		t.time = (uint64_t)now;
-		t.tz = local_tz(now);
+		who.time = (uint64_t)now;
+		who.tz_offset = local_tz(now);
 	}
 	name = name ? name : getenv("GIT_COMMITTER_NAME");
 	email = email ? email : getenv("GIT_COMMITTER_EMAIL");
-	t.who_name = name ? name : (def_name = default_name());
-	t.who_email = email ? email : (def_email = default_email());
-	if (strpbrk(t.who_name, "<>\n") || strpbrk(t.who_email, "<>\n")) {
+	who.name = name ? name : (def_name = default_name());
+	who.email = email ? email : (def_email = default_email());
+	if (strpbrk(who.name, "<>\n") || strpbrk(who.email, "<>\n")) {
 		code = cli_usage_error(cli, "the committer name and email may "
 					    "not contain '<', '>' or newlines");
 		goto out;
@@ -949,21 +610,23 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	if (code || aborted)
 		goto out;
 
-	reftable_stack_options_init(&sopts);
-	sopts.write.hash_id = hash;
-	sopts.disable_auto_compact = no_compact;
+	reftable_refdb_options_init(&dopts);
+	dopts.stack.write.hash_id = hash;
+	dopts.stack.disable_auto_compact = no_compact;
+	dopts.log_policy = all_logs ? REFTABLE_REFDB_LOG_ALWAYS
+				    : REFTABLE_REFDB_LOG_NORMAL;
 	{
-		int err = reftable_stack_new(&st, dir, &sopts);
+		int err = reftable_refdb_open(&db, dir, &dopts);
 		if (err < 0) {
-			st = NULL;
+			db = NULL;
 			code = cli_lib_error(cli, err, "cannot open %s", dir);
 			goto out;
 		}
 	}
-	code = run_txn(&t, st);
+	code = run_txn(&t, db, &who);
 out:
-	if (st)
-		reftable_stack_destroy(st);
+	if (db)
+		reftable_refdb_close(db);
 	txn_release(&t);
 	free(dir);
 	free(def_name);

@@ -77,57 +77,6 @@ char *dwim_ref(struct reftable_stack *st, const char *name)
 	return found;
 }
 
-static int bad_char(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' ||
-	       c == ':' || c == '?' || c == '*' || c == '[' || c == '\\';
-}
-
-const char *refname_problem(const char *name)
-{
-	const char *comp = name;
-	size_t len = strlen(name);
-
-	if (!len)
-		return "empty name";
-	if (!strcmp(name, "@"))
-		return "'@' alone is not a ref name";
-	if (name[0] == '/' || name[len - 1] == '/')
-		return "begins or ends with '/'";
-	if (name[len - 1] == '.')
-		return "ends with '.'";
-	if (strstr(name, "//"))
-		return "contains '//'";
-	if (strstr(name, ".."))
-		return "contains '..'";
-	if (strstr(name, "@{"))
-		return "contains '@{'";
-	for (const char *p = name; *p; p++)
-		if (bad_char((unsigned char)*p))
-			return "contains a control character, space, or one "
-			       "of ~ ^ : ? * [ \\";
-	for (const char *p = name;; p++) {
-		if (*p == '/' || !*p) {
-			size_t n = (size_t)(p - comp);
-			if (comp[0] == '.')
-				return "a component begins with '.'";
-			if (n >= 5 && !strncmp(p - 5, ".lock", 5))
-				return "a component ends with '.lock'";
-			if (!*p)
-				break;
-			comp = p + 1;
-		}
-	}
-	/* One-level names are Git's pseudorefs: HEAD, FETCH_HEAD, ... */
-	if (strncmp(name, "refs/", 5)) {
-		for (const char *p = name; *p; p++)
-			if (!((*p >= 'A' && *p <= 'Z') || *p == '_'))
-				return "outside refs/ only upper-case names "
-				       "such as HEAD are allowed";
-	}
-	return NULL;
-}
-
 void format_date(struct sbuf *out, uint64_t time, int16_t tz,
 		 const char *mode)
 {

@@ -48,11 +48,11 @@ int cli_exit_code(int err)
 	case REFTABLE_ENTRY_TOO_BIG_ERROR:
 	case REFTABLE_UPDATE_INDEX_ERROR:
 	case REFTABLE_REFNAME_ERROR:
-	case REFTABLE_NAME_CONFLICT_ERROR:
 	case REFTABLE_RANGE_ERROR:
 		/* the input asked for something impossible */
 		return EXIT_USAGE;
 	case REFTABLE_LOCK_ERROR:
+	case REFTABLE_NAME_CONFLICT_ERROR: /* clashes with the stack's state */
 	case REFTABLE_OUTDATED_ERROR:
 	case REFTABLE_CAS_ERROR:
 		return EXIT_CONFLICT;

@@ -77,7 +77,7 @@ else
 fi
 
 run -C "$S" update refs/heads/main "$C" "$A"
-expect_fail "failed compare-and-swap" 3 "expected $A, but it is $B"
+expect_fail "failed compare-and-swap" 3 "refs/heads/main: expected $A, but it is at $B"
 run -C "$S" show main
 echo "$B" >"$TMP/want.txt"
 expect_output "a failed compare-and-swap changes nothing" "$TMP/want.txt"
@@ -88,9 +88,9 @@ expect_fail "one-level lower-case name" 1 "bad ref name"
 run -C "$S" update refs/heads/main "$A" 1234
 expect_fail "short old id" 1 "full object id"
 run -C "$S" update refs/heads/main/sub "$A"
-expect_fail "a ref inside an existing ref's name" 3 "refs/heads/main exists"
+expect_fail "a ref inside an existing ref's name" 3 "'refs/heads/main' exists"
 run -C "$S" update refs/heads "$A"
-expect_fail "a ref over an existing directory" 3 "refs/heads/main exists"
+expect_fail "a ref over an existing directory" 3 "'refs/heads/main' exists"
 run -C "$S" update
 expect_fail "update without arguments" 1 "wants REF"
 run -C "$S" update --date yesterday refs/heads/x "$A"
@@ -140,10 +140,10 @@ run_in "$TMP/txn.txt" -C "$S" update --stdin
 expect_fail "unknown stdin command names its line" 1 "<stdin>:2: unknown command"
 printf 'create refs/heads/main %s\n' "$A" >"$TMP/txn.txt"
 run_in "$TMP/txn.txt" -C "$S" update --stdin
-expect_fail "create of an existing ref" 3 "expected it not to exist"
+expect_fail "create of an existing ref" 3 "<stdin>:1: create refs/heads/main: .*expected not to exist"
 printf 'update refs/heads/q %s\nupdate refs/heads/q %s\n' "$A" "$B" >"$TMP/txn.txt"
 run_in "$TMP/txn.txt" -C "$S" update --stdin
-expect_fail "the same ref twice" 1 "changed twice"
+expect_fail "the same ref twice" 1 "more than one update"
 printf 'create refs/heads/x %s\nabort\n' "$A" >"$TMP/txn.txt"
 run_in "$TMP/txn.txt" -C "$S" update --stdin
 if [ "$rc" -eq 0 ] && [ "$(cat "$S/tables.list")" = "$tables_before" ]; then
