@@ -225,21 +225,15 @@ enum reftable_hash stack_hash_from_tables(const char *dir);
 int open_stack(const struct cli *cli, struct reftable_stack **st,
 	       char **dir, const struct reftable_stack_options *base);
 
-#define SYMREF_MAX_DEPTH 5
-
-/*
- * Follow name through symrefs in st's merged view. On success (0) *final
- * is the first non-symref record (value in ref), chain lists each symref
- * met (malloc'ed names). 1: a name in the chain does not exist (*final
- * names it). < 0: library error. REFTABLE_SYMREF_ERROR: too deep.
- */
-int resolve_ref(struct reftable_stack *st, const char *name,
-		struct reftable_ref_record *ref, struct strlist *chain);
+/* find_stack, then open its ref database. Exit code. */
+struct reftable_refdb;
+int open_refdb(const struct cli *cli, struct reftable_refdb **db,
+	       char **dir);
 
 /* The name the user meant: name itself, or Git's refs/, refs/tags/,
  * refs/heads/, refs/remotes/ and refs/remotes/NAME/HEAD. malloc'ed, or
- * NULL if none exists. */
-char *dwim_ref(struct reftable_stack *st, const char *name);
+ * NULL if none exists (as a ref or a reflog). */
+char *dwim_ref(struct reftable_refdb *db, const char *name);
 
 /* Format a Git-style date: mode "default", "iso", "raw" or "unix". */
 void format_date(struct sbuf *out, uint64_t time, int16_t tz,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "reftable-refdb.h"
 
 /* ---- --format ---- */
 
@@ -108,7 +109,7 @@ static const struct cmd_help list_help = {
 };
 
 struct list_ctx {
-	struct reftable_stack *st;
+	struct reftable_refdb *db;
 	const struct reftable_ref_record *ref;
 	size_t hash_size;
 	uint8_t resolved[REFTABLE_HASH_SIZE_MAX];
@@ -119,7 +120,6 @@ struct list_ctx {
 static void resolve_for_list(struct list_ctx *c)
 {
 	struct reftable_ref_record r = { 0 };
-	struct strlist chain = { 0 };
 
 	c->has_resolved = 0;
 	if (c->ref->value_type != REFTABLE_REF_SYMREF) {
@@ -127,11 +127,10 @@ static void resolve_for_list(struct list_ctx *c)
 		c->has_resolved = c->ref->value_type != REFTABLE_REF_DELETION;
 		return;
 	}
-	if (!resolve_ref(c->st, c->ref->refname, &r, &chain)) {
+	if (!reftable_refdb_resolve(c->db, c->ref->refname, &r)) {
 		memcpy(c->resolved, r.value, c->hash_size);
 		c->has_resolved = 1;
 	}
-	strlist_release_owned(&chain);
 	reftable_ref_record_release(&r);
 }
 
@@ -236,7 +235,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	const char *format = NULL;
 	int json = 0, code = 0, err, n = 0;
 	struct strlist pats = { 0 };
-	struct reftable_stack *st = NULL;
+	struct reftable_refdb *db = NULL;
 	struct reftable_iterator it = { 0 };
 	struct reftable_ref_record ref = { 0 };
 	struct sbuf o = SBUF_INIT, bad = SBUF_INIT;
@@ -265,21 +264,17 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	sbuf_reset(&o);
-	if ((code = open_stack(cli, &st, &dir, NULL)))
+	if ((code = open_refdb(cli, &db, &dir)))
 		goto out;
-	c.st = st;
-	c.hash_size = reftable_hash_size(reftable_stack_hash(st));
-	/* One literal pattern: start where its refs start. */
+	c.db = db;
+	c.hash_size = reftable_refdb_hash_size(db);
+	/* One literal pattern: read only the refs it can match. */
 	if (pats.n == 1 && !has_glob(pats.items[0]))
 		seek = pats.items[0];
-	err = reftable_stack_init_ref_iterator(st, &it);
-	if (!err)
-		err = reftable_iterator_seek_ref(&it, seek);
+	err = reftable_refdb_init_ref_iterator(db, &it, seek);
 	if (json)
 		sbuf_addch(&o, '[');
 	while (!err && !(err = reftable_iterator_next_ref(&it, &ref))) {
-		if (*seek && strncmp(ref.refname, seek, strlen(seek)))
-			break;
 		if (!matches_any(&pats, ref.refname))
 			continue;
 		c.ref = &ref;
@@ -314,8 +309,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 out:
 	reftable_iterator_destroy(&it);
 	reftable_ref_record_release(&ref);
-	if (st)
-		reftable_stack_destroy(st);
+	if (db)
+		reftable_refdb_close(db);
 	free(dir);
 	sbuf_release(&o);
 	sbuf_release(&bad);
@@ -344,7 +339,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	int verbose = 0, json = 0, code = 0, err;
 	struct strlist args = { 0 }, chain = { 0 };
-	struct reftable_stack *st = NULL;
+	struct reftable_refdb *db = NULL;
 	struct reftable_ref_record ref = { 0 }, link = { 0 };
 	struct sbuf o = SBUF_INIT;
 	char *dir = NULL, *name = NULL;
@@ -362,21 +357,21 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		code = cli_usage_error(cli, "wants one REF");
 		goto out;
 	}
-	if ((code = open_stack(cli, &st, &dir, NULL)))
+	if ((code = open_refdb(cli, &db, &dir)))
 		goto out;
-	hs = reftable_hash_size(reftable_stack_hash(st));
-	name = dwim_ref(st, args.items[0]);
+	hs = reftable_refdb_hash_size(db);
+	name = dwim_ref(db, args.items[0]);
 	if (!name) {
 		code = cli_error(cli, EXIT_USAGE, "no such ref: %s",
 				 args.items[0]);
 		goto out;
 	}
-	err = resolve_ref(st, name, &ref, &chain);
+	err = reftable_refdb_resolve(db, name, &ref);
 	if (err == REFTABLE_SYMREF_ERROR) {
 		code = cli_error(cli, EXIT_DATA,
 				 "%s: symbolic refs nest deeper than %d "
 				 "(a cycle?)",
-				 name, SYMREF_MAX_DEPTH);
+				 name, REFTABLE_REFDB_SYMREF_MAX_DEPTH);
 		goto out;
 	}
 	if (err < 0) {
@@ -386,17 +381,24 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (err > 0) {
 		code = cli_error(cli, EXIT_USAGE, "%s leads to %s, which does "
 						  "not exist",
-				 name, chain.items[chain.n - 1]);
+				 name, ref.refname);
 		goto out;
 	}
+	/* The symrefs on the way, for --verbose and --json. */
+	for (const char *cur = name; chain.n <= REFTABLE_REFDB_SYMREF_MAX_DEPTH &&
+	     !reftable_refdb_read_ref(db, cur, &link) &&
+	     link.value_type == REFTABLE_REF_SYMREF;
+	     cur = chain.items[chain.n - 1])
+		strlist_add(&chain, xstrdup(link.target));
 	if (json) {
 		sbuf_addstr(&o, "{\"name\": ");
 		json_str(&o, name);
 		sbuf_addstr(&o, ", \"chain\": [");
+		/* every symref passed: name, then each target but the last */
 		for (size_t i = 0; i < chain.n; i++) {
 			if (i)
 				sbuf_addstr(&o, ", ");
-			json_str(&o, chain.items[i]);
+			json_str(&o, i ? chain.items[i - 1] : name);
 		}
 		sbuf_addstr(&o, "], \"refname\": ");
 		json_str(&o, ref.refname);
@@ -411,12 +413,10 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		}
 		sbuf_addstr(&o, "}\n");
 	} else if (verbose) {
-		for (size_t i = 0; i < chain.n; i++) {
-			/* re-read each link for its target */
-			reftable_stack_read_ref(st, chain.items[i], &link);
-			sbuf_addf(&o, "symref %s -> %s\n", chain.items[i],
-				  link.target);
-		}
+		for (size_t i = 0; i < chain.n; i++)
+			sbuf_addf(&o, "symref %s -> %s\n",
+				  i ? chain.items[i - 1] : name,
+				  chain.items[i]);
 		sbuf_addf(&o, "ref %s ", ref.refname);
 		add_hex(&o, ref.value, hs);
 		sbuf_addf(&o, " (update index %llu)\n",
@@ -435,8 +435,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 out:
 	reftable_ref_record_release(&ref);
 	reftable_ref_record_release(&link);
-	if (st)
-		reftable_stack_destroy(st);
+	if (db)
+		reftable_refdb_close(db);
 	free(dir);
 	free(name);
 	sbuf_release(&o);
@@ -449,8 +449,9 @@ out:
 
 static const struct cmd_help log_help = {
 	"log [-n N] [--oneline | --format=FMT | --json] [--date=MODE] [REF]",
-	"Print the reflog of REF (default HEAD), newest entry first. REF may\n"
-	"be abbreviated as for `show`. Each entry shows the old and new\n"
+	"Print the reflog of REF (default HEAD), newest entry first (Git's\n"
+	"empty 'reflog exists' markers are not entries). REF may be\n"
+	"abbreviated as for `show`. Each entry shows the old and new\n"
 	"object ids, who made the change, when, and the message; dates are\n"
 	"shown as Git shows them, in the zone recorded with the entry.\n"
 	"\n"
@@ -583,7 +584,7 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	int json = 0, oneline = 0, code = 0, err;
 	uint64_t limit = UINT64_MAX;
 	struct strlist args = { 0 };
-	struct reftable_stack *st = NULL;
+	struct reftable_refdb *db = NULL;
 	struct reftable_iterator it = { 0 };
 	struct reftable_log_record log = { 0 };
 	struct sbuf o = SBUF_INIT, bad = SBUF_INIT;
@@ -624,18 +625,16 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	sbuf_reset(&o);
-	if ((code = open_stack(cli, &st, &dir, NULL)))
+	if ((code = open_refdb(cli, &db, &dir)))
 		goto out;
-	c.hash_size = reftable_hash_size(reftable_stack_hash(st));
-	name = dwim_ref(st, args.n ? args.items[0] : "HEAD");
+	c.hash_size = reftable_refdb_hash_size(db);
+	name = dwim_ref(db, args.n ? args.items[0] : "HEAD");
 	if (!name) {
 		code = cli_error(cli, EXIT_USAGE, "no such ref: %s",
 				 args.n ? args.items[0] : "HEAD");
 		goto out;
 	}
-	err = reftable_stack_init_log_iterator(st, &it);
-	if (!err)
-		err = reftable_iterator_seek_log(&it, name);
+	err = reftable_refdb_init_reflog_iterator(db, &it, name);
 	if (json)
 		sbuf_addch(&o, '[');
 	while (!err && c.n < limit &&
@@ -670,8 +669,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 out:
 	reftable_iterator_destroy(&it);
 	reftable_log_record_release(&log);
-	if (st)
-		reftable_stack_destroy(st);
+	if (db)
+		reftable_refdb_close(db);
 	free(dir);
 	free(name);
 	sbuf_release(&o);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "reftable-refdb.h"
 
 int open_stack(const struct cli *cli, struct reftable_stack **st,
 	       char **dir, const struct reftable_stack_options *base)
@@ -29,51 +30,45 @@ int open_stack(const struct cli *cli, struct reftable_stack **st,
 	return 0;
 }
 
-int resolve_ref(struct reftable_stack *st, const char *name,
-		struct reftable_ref_record *ref, struct strlist *chain)
+int open_refdb(const struct cli *cli, struct reftable_refdb **db,
+	       char **dir)
 {
-	char *cur = xstrdup(name);
+	struct reftable_refdb_options opts;
+	enum reftable_hash hash;
+	int code = find_stack(cli, dir, &hash), err;
 
-	for (int depth = 0;; depth++) {
-		int err = reftable_stack_read_ref(st, cur, ref);
-		if (err) {
-			/* leave the missing name in the chain for messages */
-			strlist_add(chain, cur);
-			return err;
-		}
-		if (ref->value_type != REFTABLE_REF_SYMREF) {
-			free(cur);
-			return 0;
-		}
-		strlist_add(chain, cur);
-		if (depth >= SYMREF_MAX_DEPTH)
-			return REFTABLE_SYMREF_ERROR;
-		cur = xstrdup(ref->target);
+	if (code)
+		return code;
+	reftable_refdb_options_init(&opts);
+	opts.stack.write.hash_id = hash;
+	err = reftable_refdb_open(db, *dir, &opts);
+	if (err < 0) {
+		*db = NULL;
+		return cli_lib_error(cli, err, "cannot open the stack in %s",
+				     *dir);
 	}
+	return 0;
 }
 
-char *dwim_ref(struct reftable_stack *st, const char *name)
+char *dwim_ref(struct reftable_refdb *db, const char *name)
 {
 	static const char *rules[] = {
 		"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s",
 		"refs/remotes/%s", "refs/remotes/%s/HEAD",
 	};
 	struct reftable_ref_record ref = { 0 };
-	struct reftable_log_record log = { 0 };
 	char *found = NULL;
 
 	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules) && !found; i++) {
 		struct sbuf sb = SBUF_INIT;
 		sbuf_addf(&sb, rules[i], name);
 		/* A ref, or a name that only has a reflog left, counts. */
-		if (!reftable_stack_read_ref(st, sb.buf, &ref) ||
-		    (!reftable_stack_read_log(st, sb.buf, &log) &&
-		     !strcmp(log.refname, sb.buf)))
+		if (!reftable_refdb_read_ref(db, sb.buf, &ref) ||
+		    reftable_refdb_reflog_exists(db, sb.buf) == 1)
 			found = sbuf_detach(&sb);
 		sbuf_release(&sb);
 	}
 	reftable_ref_record_release(&ref);
-	reftable_log_record_release(&log);
 	return found;
 }
 

@@ -43,9 +43,12 @@ for fdir in "$FIXTURES"/*/; do
 
 	# log: each ref's reflog, newest first, equals Git's (for at most
 	# 25 refs: a process and a grep each; dump covers all of them).
+	# Git's "reflog exists" markers (two null ids) are not entries.
+	zero=$(grep '^log ' "$expected" | head -1 | awk '{ print $5 }' | tr 0-9a-f 0)
 	bad=""
 	for name in $(grep '^log ' "$expected" | cut -d' ' -f2 | uniq | head -25); do
-		grep "^log $name " "$expected" >"$TMP/want.txt"
+		grep "^log $name " "$expected" |
+			grep -v " update $zero $zero " >"$TMP/want.txt"
 		"$REFTABLE" -C "$s" log --format='%(record)' "$name" \
 			>"$TMP/got.txt" 2>"$ERR" || bad="$bad $name(exit)"
 		cmp -s "$TMP/got.txt" "$TMP/want.txt" || bad="$bad $name"
