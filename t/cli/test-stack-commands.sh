@@ -423,4 +423,16 @@ if [ "$rc" -eq 0 ] && [ ! -s "$ERR" ]; then
 else
 	not_ok "no progress line when stderr is not a terminal"
 fi
+# ... and one when it is (script(1) gives the tool a terminal).
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$REFTABLE' verify '$FIXTURES/basic/reftable'" /dev/null \
+		>"$TMP/tty.txt" 2>&1
+	if grep -q 'verifying table 15/15' "$TMP/tty.txt"; then
+		ok "a progress line on a terminal"
+	else
+		not_ok "a progress line on a terminal" "$(head -c 300 "$TMP/tty.txt")"
+	fi
+else
+	not_ok "script(1) (util-linux) is needed to test the progress line"
+fi
 finish
