@@ -62,6 +62,34 @@ for fdir in "$FIXTURES"/*/; do
 	run -C "$s" verify
 	expect_rc "$fixture: verify passes" 0
 
+	# update: one new table holding exactly the new records
+	last=$(tail -1 "$s/tables.list")
+	u=$(( $("$REFTABLE" dump --records "$s/$last" | head -1 | cut -d' ' -f4) + 1 ))
+	zero=$(grep '^ref .* val1 ' "$expected" | head -1 | awk '{ print $5 }' | tr 0-9a-f 0)
+	id=$(echo "$zero" | tr 0 7)
+	GIT_COMMITTER_NAME=Tester GIT_COMMITTER_EMAIL=t@example.com \
+		GIT_COMMITTER_DATE="1700000000 +0000" \
+		"$REFTABLE" -C "$s" update --no-compact -m "cli test" \
+		refs/heads/cli-test "$id" "$zero" >"$OUT" 2>"$ERR"
+	rc=$?
+	expect_rc "$fixture: update" 0
+	newest=$(tail -1 "$s/tables.list")
+	{
+		printf '%s\n' "table $newest $u $u" \
+			"ref refs/heads/cli-test $u val1 $id" \
+			"log refs/heads/cli-test $u update $zero $id Tester <t@example.com> 1700000000 0 cli test\\n"
+	} >"$TMP/want.txt"
+	run dump --records "$s/$newest"
+	expect_output "$fixture: update then dump --records shows the new records" \
+		"$TMP/want.txt"
+	grep -v '^table ' "$TMP/want.txt" >"$TMP/new.txt"
+	{ cat "$expected" "$TMP/new.txt"; } | sort >"$TMP/want-stack.txt"
+	"$REFTABLE" dump --records "$s" | sort >"$TMP/got-stack.txt"
+	expect_same "$fixture: the merged view gained just those records" \
+		"$TMP/got-stack.txt" "$TMP/want-stack.txt"
+	expected=$TMP/merged-now.txt
+	"$REFTABLE" dump --records "$s" >"$expected"
+
 	run -C "$s" compact
 	expect_rc "$fixture: compact" 0
 	n=$(grep -c . "$s/tables.list")
