@@ -7,3 +7,11 @@ man: Documentation/reftable.1
 
 Documentation/reftable.1: Documentation/reftable.1.md cli/md2man.awk
 	awk -f cli/md2man.awk Documentation/reftable.1.md > $@
+
+# `make install` also installs the bash completion.
+.PHONY: install-completion
+install: install-completion
+install-completion:
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 contrib/completion/reftable.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/reftable
