@@ -46,14 +46,14 @@ void tl_rng_bytes(struct tl_rng *r, uint8_t *dst, size_t n)
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
-	ck_assert_msg(p != NULL, "out of memory");
+	TL_CHECK(p != NULL, "out of memory");
 	return p;
 }
 
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
-	ck_assert_msg(p != NULL, "out of memory");
+	TL_CHECK(p != NULL, "out of memory");
 	return p;
 }
 
@@ -94,7 +94,7 @@ void tl_str_addf(struct tl_str *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	ck_assert(n >= 0);
+	TL_CHECK(n >= 0, "%s", "n >= 0");
 	str_grow(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
@@ -405,7 +405,7 @@ void tl_assert_ref_eq(const struct reftable_ref_record *want,
 	}
 	free(a);
 	free(b);
-	ck_assert_msg(same, "%s: ref records differ (see stderr)", ctx);
+	TL_CHECK(same, "%s: ref records differ (see stderr)", ctx);
 }
 
 void tl_assert_log_eq(const struct reftable_log_record *want,
@@ -420,7 +420,7 @@ void tl_assert_log_eq(const struct reftable_log_record *want,
 		fprintf(stderr, "%s:\n  want %s\n  got  %s\n", ctx, a, b);
 	free(a);
 	free(b);
-	ck_assert_msg(same, "%s: log records differ (see stderr)", ctx);
+	TL_CHECK(same, "%s: log records differ (see stderr)", ctx);
 }
 
 /* --- writing and opening tables -------------------------------------- */
@@ -455,9 +455,9 @@ struct reftable_table *tl_open_buffer(const void *data, size_t len,
 	struct reftable_table *t = NULL;
 	int err = reftable_table_from_buffer(&t, data, len, name);
 
-	ck_assert_msg(err == 0, "open %s: %s (%s)", name,
+	TL_CHECK(err == 0, "open %s: %s (%s)", name,
 		      reftable_error_str(err), reftable_error_detail());
-	ck_assert_ptr_nonnull(t);
+	TL_CHECK(t != NULL, "no table");
 	return t;
 }
 
@@ -522,7 +522,7 @@ char *tl_tmpdir(void)
 	snprintf(tmpl, sizeof(tmpl), "%s/reftable-unit-XXXXXX",
 		 base && *base ? base : "/tmp");
 	dir = mkdtemp(tmpl);
-	ck_assert_msg(dir != NULL, "mkdtemp: %s", strerror(errno));
+	TL_CHECK(dir != NULL, "mkdtemp: %s", strerror(errno));
 	return xstrdup(dir);
 }
 
@@ -568,9 +568,9 @@ void tl_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert(len == 0 || fwrite(data, 1, len, f) == len);
-	ck_assert(fclose(f) == 0);
+	TL_CHECK(f != NULL, "%s: %s", path, strerror(errno));
+	TL_CHECK(len == 0 || fwrite(data, 1, len, f) == len, "%s", "len == 0 || fwrite(data, 1, len, f) == len");
+	TL_CHECK(fclose(f) == 0, "%s", "fclose(f) == 0");
 }
 
 uint8_t *tl_read_file(const char *path, size_t *len)
@@ -603,7 +603,7 @@ char **tl_read_lines(const char *path, size_t *n)
 	uint8_t *data = tl_read_file(path, &len);
 	char **lines;
 
-	ck_assert_msg(data != NULL, "cannot read %s", path);
+	TL_CHECK(data != NULL, "cannot read %s", path);
 	lines = xmalloc(cap * sizeof(*lines));
 	for (i = 0; i <= len; i++) {
 		if (i < len && data[i] != '\n')

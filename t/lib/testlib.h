@@ -18,7 +18,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
+
 #include "reftable.h"
+
+/*
+ * Check's ck_assert* write a checkpoint to the parent process on every
+ * call, which dominates loops over many records; TL_CHECK only calls into
+ * Check when the condition fails. Needs a format string.
+ */
+#define TL_CHECK(cond, ...)                          \
+	do {                                         \
+		if (!(cond))                         \
+			ck_abort_msg(__VA_ARGS__);   \
+	} while (0)
 
 /* --- a deterministic PRNG (splitmix64), so every run sees the same data */
 
@@ -168,3 +181,59 @@ void tl_free_lines(char **lines, size_t n);
 const char *tl_test_data(void);
 
 #endif
+
+/* --- random models (t/lib/gen.c) ---------------------------------------- */
+
+struct tl_gen_opts {
+	size_t nrefs;        /* ref records (before removing duplicate names) */
+	size_t nlogs;        /* log records */
+	size_t hash_size;    /* 20 or 32 */
+	uint64_t min, max;   /* update index limits of the table */
+	size_t max_name;     /* longest generated ref name (>= 16) */
+	size_t max_message;  /* longest log message */
+	int with_deletions;  /* ref and log deletion records */
+	size_t oid_pool;     /* distinct object ids to draw from, 0: nrefs */
+};
+
+/*
+ * A random ref name "refs/<kind>/<random path>" of at most max_name bytes,
+ * into buf (of size at least max_name + 1).
+ */
+void tl_random_refname(struct tl_rng *r, char *buf, size_t max_name);
+
+/*
+ * Random refs (all four value types) and logs (updates, and deletions
+ * when asked), sorted and free of duplicate keys, within the limits.
+ * Object ids come from a small pool, some sharing long prefixes, so
+ * several refs point at one object and abbreviations need many bytes.
+ */
+void tl_gen_model(struct tl_rng *r, const struct tl_gen_opts *o,
+		  struct tl_refs *refs, struct tl_logs *logs);
+
+/* --- checking a readable source against a model (t/lib/verify.c) ------ */
+
+/* A table or a merged view, seen through the same calls. */
+struct tl_source {
+	void *obj;
+	int (*init_ref)(void *obj, struct reftable_iterator *it);
+	int (*init_log)(void *obj, struct reftable_iterator *it);
+	int (*read_ref)(void *obj, const char *name,
+			struct reftable_ref_record *ref);
+	int (*refs_for)(void *obj, const uint8_t *oid,
+			struct reftable_iterator *it);
+};
+
+void tl_source_table(struct tl_source *s, struct reftable_table *t);
+void tl_source_merged(struct tl_source *s, struct reftable_merged *m);
+
+/*
+ * Assert that src holds exactly refs and logs (sorted, as a model):
+ * full iteration of both; read_ref of every name and of absent names;
+ * seek_ref to every name, to names between and before; seek_log and
+ * seek_log_at to every key and to keys between; refs_for of every object
+ * id against a scan of the model, and of absent ids. stride > 1 checks
+ * only every stride-th point lookup (for very large tables).
+ */
+void tl_verify(const struct tl_source *src, const struct tl_refs *refs,
+	       const struct tl_logs *logs, size_t hash_size, size_t stride,
+	       const char *ctx);
