@@ -237,3 +237,9 @@ void tl_source_merged(struct tl_source *s, struct reftable_merged *m);
 void tl_verify(const struct tl_source *src, const struct tl_refs *refs,
 	       const struct tl_logs *logs, size_t hash_size, size_t stride,
 	       const char *ctx);
+
+/* The same with a separate stride for refs_for, which must scan whole
+ * blocks (or whole tables without an object index). */
+void tl_verify_sampled(const struct tl_source *src, const struct tl_refs *refs,
+		       const struct tl_logs *logs, size_t hash_size,
+		       size_t stride, size_t refs_for_stride, const char *ctx);

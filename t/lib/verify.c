@@ -457,15 +457,21 @@ static void check_refs_for(const struct tl_source *src,
 	free(p);
 }
 
+void tl_verify_sampled(const struct tl_source *src, const struct tl_refs *refs,
+		       const struct tl_logs *logs, size_t hash_size,
+		       size_t stride, size_t refs_for_stride, const char *ctx)
+{
+	check_iteration(src, refs, logs, hash_size, ctx);
+	check_read_ref(src, refs, hash_size, stride ? stride : 1, ctx);
+	check_seek_ref(src, refs, hash_size, stride ? stride : 1, ctx);
+	check_seek_log(src, logs, hash_size, stride ? stride : 1, ctx);
+	check_refs_for(src, refs, hash_size,
+		       refs_for_stride ? refs_for_stride : 1, ctx);
+}
+
 void tl_verify(const struct tl_source *src, const struct tl_refs *refs,
 	       const struct tl_logs *logs, size_t hash_size, size_t stride,
 	       const char *ctx)
 {
-	if (!stride)
-		stride = 1;
-	check_iteration(src, refs, logs, hash_size, ctx);
-	check_read_ref(src, refs, hash_size, stride, ctx);
-	check_seek_ref(src, refs, hash_size, stride, ctx);
-	check_seek_log(src, logs, hash_size, stride, ctx);
-	check_refs_for(src, refs, hash_size, stride, ctx);
+	tl_verify_sampled(src, refs, logs, hash_size, stride, stride, ctx);
 }
