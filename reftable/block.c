@@ -177,6 +177,10 @@ int block_open(struct block *b, const uint8_t *src, size_t avail,
 	if (b->len < header_off + 4 + 2)
 		return REFTABLE_FORMAT_ERROR;
 	if (b->type == BLOCK_TYPE_LOG) {
+		/* Callers reading another section pass no inflater: a log
+		 * block there is a corrupt type byte. */
+		if (!z)
+			return REFTABLE_FORMAT_ERROR;
 		if (avail > UINT32_MAX)
 			avail = UINT32_MAX;
 		err = inflate_block(b, src, avail, z);

@@ -200,6 +200,13 @@ static int add_index_entry(struct reftable_writer *w, uint64_t offset,
 	return buf_add(&w->index_keys, key->data, key->len);
 }
 
+/* Forget the padding the last block owes: nothing will follow it. */
+static void drop_padding(struct reftable_writer *w)
+{
+	w->next -= w->pending_padding;
+	w->pending_padding = 0;
+}
+
 static int flush_block(struct reftable_writer *w)
 {
 	struct block_writer *bw = &w->bw;
@@ -381,6 +388,10 @@ static int write_index_levels(struct reftable_writer *w, uint8_t type)
 		reftable_free(entries);
 		if (err < 0)
 			return err;
+		/* Keys so long that a block holds one entry would loop
+		 * forever; readers walk a top level of many blocks. */
+		if (w->index_len >= n)
+			break;
 	}
 	w->index_len = 0;
 	buf_reset(&w->index_keys);
@@ -523,6 +534,12 @@ static int write_object_index(struct reftable_writer *w)
 		if (c < hs && c > max_common)
 			max_common = c;
 	}
+	/* The footer keeps the length in 5 bits: SHA-256 ids sharing 31
+	 * bytes get no object index, and readers scan instead. */
+	if (max_common + 1 > 31) {
+		reftable_free(order);
+		return 0;
+	}
 	w->stats.object_id_len = (int)max_common + 1;
 
 	for (i = 0; i < n && !err; i = j) {
@@ -592,9 +609,7 @@ int reftable_writer_add_log(struct reftable_writer *w,
 		if ((err = finish_public_section(w)) < 0)
 			return err;
 		w->section = BLOCK_TYPE_LOG;
-		/* The log section follows the last block unpadded. */
-		w->next -= w->pending_padding;
-		w->pending_padding = 0;
+		drop_padding(w); /* the log section follows unpadded */
 	}
 	if ((err = log_key(&w->key, log->refname, log->update_index)) < 0)
 		return err;
@@ -622,8 +637,7 @@ int reftable_writer_close(struct reftable_writer *w)
 	w->closed = 1;
 	if ((err = finish_public_section(w)) < 0)
 		return err;
-	/* The last block is not padded. */
-	w->pending_padding = 0;
+	drop_padding(w); /* the last block is not padded */
 	if (w->next == 0) {
 		uint8_t header[HEADER_SIZE_V2];
 		int n = write_header(w, header);
