@@ -37,9 +37,12 @@ static void count_compactions(struct compactor *c)
 static void one_step(struct compactor *c)
 {
 	uint64_t r = rng_below(&c->rng, 100);
+	uint64_t breaks = shm_load(&c->shm->lock_breaks);
 	const char *what;
 	int phase, err;
 
+	if (!c->o->compaction)
+		r = 99; /* clean only */
 	if (r < 45) {
 		what = "auto compaction";
 		phase = PHASE_COMPACT;
@@ -64,6 +67,8 @@ static void one_step(struct compactor *c)
 	}
 	if (err == REFTABLE_LOCK_ERROR) {
 		shm_add(&c->me->lock_retries, 1);
+	} else if (err < 0 && lock_was_broken(c->shm, breaks, err)) {
+		shm_add(&c->me->lock_lost, 1);
 	} else if (err < 0) {
 		violation(&c->vs, "%s failed: %s: %s", what,
 			  reftable_error_str(err), reftable_error_detail());

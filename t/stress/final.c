@@ -115,30 +115,39 @@ static void journal_line(struct final *f, const char *line, const char *path)
 	}
 }
 
+/* The whole of a small file, NUL-terminated; "" if it cannot be read. */
+static char *slurp(const char *path)
+{
+	struct stat sb;
+	size_t len = 0;
+	ssize_t n = 0;
+	char *data;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		sb.st_size = 0;
+	data = malloc((size_t)sb.st_size + 1);
+	if (!data) {
+		perror("malloc");
+		exit(2);
+	}
+	while (fd >= 0 && len < (size_t)sb.st_size &&
+	       (n = read(fd, data + len, (size_t)sb.st_size - len)) > 0)
+		len += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	data[len] = '\0';
+	return data;
+}
+
 static void read_journal(struct final *f, int w)
 {
 	char name[64], path[4200];
 	char *data, *line, *nl;
-	struct stat sb;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
 
 	snprintf(name, sizeof(name), "journal/w%d", w);
 	path_fmt(path, sizeof(path), f->s->run_dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return; /* the writer never got to write */
-	if (fstat(fd, &sb) < 0 || !(data = malloc((size_t)sb.st_size + 1))) {
-		violation(&f->vs, "%s: cannot read", path);
-		close(fd);
-		return;
-	}
-	while (len < (size_t)sb.st_size &&
-	       (n = read(fd, data + len, (size_t)sb.st_size - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
+	data = slurp(path); /* "" if the writer never got to write */
 	/* Lines end with a newline; a torn last one is left out. */
 	for (line = data; (nl = strchr(line, '\n')); line = nl + 1) {
 		*nl = '\0';
@@ -271,23 +280,18 @@ static int list_contains(const char *list, const char *name)
 /* Files that should not be there: unlisted tables, locks, temporaries. */
 static int count_strays(struct final *f, int report)
 {
-	char dir[4200], path[4300], list[1 << 16];
+	char dir[4200], path[4300];
 	struct dirent *de;
-	ssize_t n = 0;
-	int fd, strays = 0;
+	int strays = 0;
+	char *list;
 	DIR *d;
 
 	stack_dir(dir, sizeof(dir), f->s->run_dir);
 	path_fmt(path, sizeof(path), dir, "tables.list");
-	fd = open(path, O_RDONLY);
-	if (fd >= 0) {
-		n = read(fd, list, sizeof(list) - 1);
-		close(fd);
-	}
-	list[n > 0 ? n : 0] = '\0';
 	d = opendir(dir);
 	if (!d)
 		return -1;
+	list = slurp(path);
 	while ((de = readdir(d))) {
 		const char *name = de->d_name;
 		size_t len = strlen(name);
@@ -304,6 +308,7 @@ static int count_strays(struct final *f, int report)
 				  name);
 	}
 	closedir(d);
+	free(list);
 	return strays;
 }
 
@@ -369,10 +374,16 @@ static void run_verify(struct final *f)
 		      (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		violation(&f->vs, "cannot run %s: %s", f->s->o->cli,
+			  strerror(errno));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		violation(&f->vs, "cannot run %s (not an executable?)",
+			  f->s->o->cli);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		violation(&f->vs, "reftable verify %s failed (status %d)", dir,
-			  pid < 0 ? -1 : status);
+			  status);
+	}
 }
 
 /* --- summary ---------------------------------------------------------------- */
@@ -380,6 +391,7 @@ static void run_verify(struct final *f)
 struct totals {
 	uint64_t commits, conflicts, lock_retries, reloads, snapshots;
 	uint64_t compactions, auto_compactions, cleans, violations, max_tables;
+	uint64_t lock_lost;
 };
 
 static void sum_slots(const struct super *s, struct totals *t)
@@ -399,6 +411,7 @@ static void sum_slots(const struct super *s, struct totals *t)
 		t->auto_compactions += sl->auto_compactions;
 		t->cleans += sl->cleans;
 		t->violations += sl->violations;
+		t->lock_lost += sl->lock_lost;
 		if (sl->max_tables > t->max_tables)
 			t->max_tables = sl->max_tables;
 	}
@@ -441,12 +454,16 @@ int final_checks(struct super *s)
 
 	/* Everyone is dead: any lock left is a dead process's. */
 	f.end_locks = (uint64_t)reftable_stack_break_stale_locks(s->st, 0);
+	for (w = 0; w < s->o->writers; w++)
+		read_journal(&f, w);
 	if (!check_stack(&f)) {
-		for (w = 0; w < s->o->writers; w++)
-			read_journal(&f, w);
 		check_acks(&f);
 		check_origins(&f);
 		clean_and_check(&f);
+	} else {
+		/* The stack cannot be read: no acknowledged transaction
+		 * can be shown to be there. */
+		f.lost = f.j.n_acks;
 	}
 	reftable_refdb_close(f.db);
 	run_verify(&f);
@@ -478,6 +495,18 @@ int final_checks(struct super *s)
 	       s->o->content_reload ? "on" : "off",
 	       s->o->fsync ? "on" : "off", s->o->dir);
 	fflush(stdout);
+	if (s->o->lock_age >= 0)
+		say("age policy: freezes=%llu (mid-op %llu), operations "
+		    "failed because their live lock was broken: %llu",
+		    (unsigned long long)s->freezes,
+		    (unsigned long long)s->freezes_mid_op,
+		    (unsigned long long)t.lock_lost);
+	if (s->first_violation)
+		say("first violation %.2f s into the run",
+		    s->first_violation);
+	else if (!ok)
+		say("first violation: in the final checks (none while the "
+		    "workers ran)");
 	if (!ok)
 		rerun_line(s);
 

@@ -25,12 +25,18 @@ static const char usage_text[] =
 	"  --compactors N            compactor processes (2)\n"
 	"  --kill-rate K             SIGKILLs per second to writers and\n"
 	"                            compactors, 0 for none (2)\n"
+	"  --freeze-rate F           SIGSTOPs per second to writers and\n"
+	"                            compactors, each stopped for the lock\n"
+	"                            age plus 1.5 s, so live locks get\n"
+	"                            broken (needs --lock-policy age:N) (0)\n"
 	"  --seed S                  seed of every random choice (from time)\n"
 	"  --dir DIR                 where the run directory is made ($TMPDIR\n"
 	"                            or /tmp); e.g. /dev/shm for tmpfs\n"
 	"  --content-reload on|off   the stack's force_content_reload (off)\n"
 	"  --fsync on|off            real fsync (on); off is faster, unsafe\n"
 	"                            against power loss, not against kills\n"
+	"  --compaction on|off       off: writers do not auto-compact and\n"
+	"                            compactors only clean (on)\n"
 	"  --lock-timeout MS         lock wait of writers and compactors (200)\n"
 	"  --lock-policy P           how a dead process's locks are broken:\n"
 	"                            barrier (default) or age:SECONDS\n"
@@ -42,6 +48,7 @@ static const char usage_text[] =
 	"  --reftable PATH           the reftable tool, to run verify at the\n"
 	"                            end (skipped if not given)\n"
 	"  --keep                    keep the run directory after success\n"
+	"  --fail-fast               stop the workers at the first violation\n"
 	"  --quiet                   only the summary line (and problems)\n";
 
 static void usage(void)
@@ -103,10 +110,12 @@ static int set_option(struct stress_opts *o, const char *name, const char *v)
 	else if (!strcmp(name, "readers")) o->readers = (int)number(v, 0, 16);
 	else if (!strcmp(name, "compactors")) o->compactors = (int)number(v, 0, 15);
 	else if (!strcmp(name, "kill-rate")) o->kill_rate = real(v);
+	else if (!strcmp(name, "freeze-rate")) o->freeze_rate = real(v);
 	else if (!strcmp(name, "seed")) o->seed = strtoull(v, NULL, 0);
 	else if (!strcmp(name, "dir")) o->dir = v;
 	else if (!strcmp(name, "content-reload")) o->content_reload = on_off(v);
 	else if (!strcmp(name, "fsync")) o->fsync = on_off(v);
+	else if (!strcmp(name, "compaction")) o->compaction = on_off(v);
 	else if (!strcmp(name, "lock-timeout")) o->lock_timeout_ms = (int)number(v, 1, 600000);
 	else if (!strcmp(name, "lock-policy")) lock_policy(o, v);
 	else if (!strcmp(name, "private")) o->private_counters = (int)number(v, 1, 64);
@@ -138,6 +147,10 @@ static void parse_args(struct stress_opts *o, int argc, char **argv)
 		}
 		if (!strcmp(arg, "--quiet")) {
 			o->quiet = 1;
+			continue;
+		}
+		if (!strcmp(arg, "--fail-fast")) {
+			o->fail_fast = 1;
 			continue;
 		}
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
@@ -173,6 +186,7 @@ static void defaults(struct stress_opts *o)
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	o->dir = tmp && *tmp ? tmp : "/tmp";
 	o->fsync = 1;
+	o->compaction = 1;
 	o->lock_timeout_ms = 200;
 	o->lock_age = -1;
 	o->private_counters = 4;
@@ -192,6 +206,11 @@ int main(int argc, char **argv)
 	if (o.writers + o.readers + o.compactors > STRESS_MAX_WORKERS ||
 	    l.n > STRESS_MAX_COUNTERS) {
 		fprintf(stderr, "too many workers or counters\n");
+		return 2;
+	}
+	if (o.freeze_rate > 0 && o.lock_age < 0) {
+		fprintf(stderr, "--freeze-rate needs --lock-policy age:N (a "
+				"barrier would wait for the frozen)\n");
 		return 2;
 	}
 	if (!o.role)

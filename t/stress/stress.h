@@ -24,10 +24,12 @@ struct stress_opts {
 	double duration;     /* seconds */
 	int writers, readers, compactors;
 	double kill_rate;    /* kills per second; 0: no killer */
+	double freeze_rate;  /* SIGSTOPs per second (age policy only) */
 	uint64_t seed;
 	const char *dir;     /* parent of the run directory */
 	int content_reload;  /* force_content_reload of the stack */
 	int fsync;           /* 0: disable_fsync */
+	int compaction;      /* 0: no auto-compaction, compactors only clean */
 	int lock_timeout_ms; /* writers' and compactors' lock wait */
 	int private_counters; /* per writer */
 	int shared_counters;
@@ -38,6 +40,7 @@ struct stress_opts {
 	int keep;            /* keep the run directory even on success */
 	const char *cli;     /* the reftable tool, for verify; NULL: skip */
 	int quiet;
+	int fail_fast;       /* end the run at the first violation */
 
 	/* Set for a worker process only. */
 	const char *role;    /* "writer", "reader", "compactor" */
@@ -71,6 +74,7 @@ struct slot {
 	uint64_t cleans;
 	uint64_t violations;
 	uint64_t max_tables;  /* most tables a reader saw loaded */
+	uint64_t lock_lost;   /* failures excused: our lock was broken */
 };
 
 /*
@@ -84,6 +88,8 @@ struct shm {
 		      * compactors park until it is lifted */
 	int stop;    /* workers exit at their next idle point */
 	uint64_t acked_max_ui; /* highest acknowledged update index */
+	uint64_t lock_breaks;  /* rounds of the age policy that removed
+				* something; see lock_was_broken() */
 	struct slot slots[STRESS_MAX_WORKERS];
 	uint64_t acked_n[STRESS_MAX_COUNTERS];
 };
@@ -217,5 +223,14 @@ int run_compactor(const struct stress_opts *o);
 
 /* Workers: wait here while the supervisor breaks locks. */
 void worker_park_if_asked(struct shm *s, struct slot *me);
+
+/*
+ * Under the age policy a live owner's lock may be broken (it was slow or
+ * frozen); the library then fails its operation, which is correct. True
+ * if err is such a failure and the supervisor broke some lock since
+ * shm->lock_breaks was `before`. Never true under the barrier policy,
+ * which breaks locks only while every live worker is parked.
+ */
+int lock_was_broken(const struct shm *s, uint64_t before, int err);
 
 #endif

@@ -30,14 +30,17 @@ struct super {
 	pid_t pid[STRESS_MAX_WORKERS]; /* 0: not running */
 	int instance[STRESS_MAX_WORKERS];
 	int restart_pending[STRESS_MAX_WORKERS];
+	double frozen_until[STRESS_MAX_WORKERS]; /* 0: running */
 
 	int need_lock_break;
 	int barrier_gen;
 	uint64_t barriers, locks_broken, kills, kills_mid_op, restarts;
+	uint64_t freezes, freezes_mid_op;
 	uint64_t violations;     /* found by the supervisor itself */
 	uint64_t worker_failures;/* workers that ended badly at the stop */
 	uint64_t harness_errors;
 	double elapsed;
+	double first_violation; /* seconds into the run; 0: none */
 };
 
 /* Every knob as command-line arguments. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reftable-error.h"
 #include "stress.h"
 
 char stress_who[64] = "stress";
@@ -148,6 +149,7 @@ void refdb_opts_from(struct reftable_refdb_options *ro,
 	ro->stack.disable_fsync = !o->fsync;
 	ro->stack.lock_timeout_ms = o->lock_timeout_ms;
 	ro->stack.force_content_reload = o->content_reload;
+	ro->stack.disable_auto_compact = !o->compaction;
 	ro->stack.write.block_size = o->block_size;
 	/* Every stress ref gets a reflog, which the checks read. */
 	ro->log_policy = REFTABLE_REFDB_LOG_ALWAYS;
@@ -208,4 +210,14 @@ void worker_park_if_asked(struct shm *s, struct slot *me)
 		       !shm_load_int(&s->stop))
 			sleep_us(500);
 	}
+}
+
+int lock_was_broken(const struct shm *s, uint64_t before, int err)
+{
+	if (shm_load(&s->lock_breaks) == before)
+		return 0;
+	/* Lock gone at commit, table claims taken over, temporary file
+	 * removed: what the owner of a broken lock runs into. */
+	return err == REFTABLE_LOCK_ERROR || err == REFTABLE_OUTDATED_ERROR ||
+	       err == REFTABLE_NOT_EXIST_ERROR;
 }

@@ -176,7 +176,7 @@ static enum attempt attempt_once(struct writer *w, int c)
 	uint8_t old[STRESS_OID_LEN], new_oid[STRESS_OID_LEN];
 	struct value cur, nv;
 	char key[256], lines[1024];
-	uint64_t ui;
+	uint64_t ui, breaks;
 	int err;
 
 	if (priv && w->known_valid[k]) {
@@ -201,6 +201,7 @@ static enum attempt attempt_once(struct writer *w, int c)
 	}
 	journal_write(w, lines, format_lines(w, c, 0, new_oid, lines,
 					     sizeof(lines)), 0);
+	breaks = shm_load(&w->shm->lock_breaks);
 	shm_store_int(&w->me->phase, PHASE_COMMIT);
 	err = reftable_refdb_txn_commit(txn);
 	shm_store_int(&w->me->phase, PHASE_IDLE);
@@ -228,6 +229,8 @@ static enum attempt attempt_once(struct writer *w, int c)
 	} else if (err == REFTABLE_LOCK_ERROR) {
 		shm_add(&w->me->lock_retries, 1);
 		sleep_us((long)rng_below(&w->rng, 2000));
+	} else if (lock_was_broken(w->shm, breaks, err)) {
+		shm_add(&w->me->lock_lost, 1);
 	} else {
 		violation(&w->vs, "commit failed: %s: %s",
 			  reftable_error_str(err), reftable_error_detail());
