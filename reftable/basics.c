@@ -159,7 +159,7 @@ int put_varint(uint8_t *dst, size_t cap, uint64_t v)
 	return n;
 }
 
-int get_varint(uint64_t *v, const uint8_t *src, size_t len)
+int get_varint_long(uint64_t *v, const uint8_t *src, size_t len)
 {
 	uint64_t val;
 	size_t i = 0;
@@ -223,7 +223,7 @@ int buf_set(struct buf *b, const void *data, size_t len)
 	return buf_add(b, data, len);
 }
 
-int buf_setlen(struct buf *b, size_t len)
+int buf_setlen_grow(struct buf *b, size_t len)
 {
 	if (len > b->len && buf_grow(b, len - b->len) < 0)
 		return REFTABLE_NOMEM_ERROR;
@@ -257,7 +257,8 @@ char *buf_detach(struct buf *b)
 	return p;
 }
 
-int set_owned_str(char **dst, size_t *cap, const char *src, size_t len)
+int set_owned_str_grow(char **dst, size_t *cap, const char *src,
+		       size_t len)
 {
 	if (len + 1 > *cap) {
 		size_t ncap = *cap ? *cap : 16;

@@ -85,7 +85,16 @@ static inline uint64_t get_be64(const uint8_t *p)
 /* Bytes written to dst, or -1 if cap is too small. */
 int put_varint(uint8_t *dst, size_t cap, uint64_t v);
 /* Bytes read from src, or -1 if truncated or the value overflows 64 bits. */
-int get_varint(uint64_t *v, const uint8_t *src, size_t len);
+int get_varint_long(uint64_t *v, const uint8_t *src, size_t len);
+/* Most varints of a table are one byte: decode those inline. */
+static inline int get_varint(uint64_t *v, const uint8_t *src, size_t len)
+{
+	if (len && !(src[0] & 0x80)) {
+		*v = src[0];
+		return 1;
+	}
+	return get_varint_long(v, src, len);
+}
 /* Bytes the encoding of v takes. */
 int varint_len(uint64_t v);
 
@@ -102,7 +111,16 @@ int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addch(struct buf *b, uint8_t c);
 int buf_set(struct buf *b, const void *data, size_t len);
-int buf_setlen(struct buf *b, size_t len);
+int buf_setlen_grow(struct buf *b, size_t len);
+/* Set the length, growing if needed; the new bytes are not cleared. */
+static inline int buf_setlen(struct buf *b, size_t len)
+{
+	if (len >= b->cap)
+		return buf_setlen_grow(b, len);
+	b->len = len;
+	b->data[len] = 0;
+	return 0;
+}
 void buf_reset(struct buf *b);
 void buf_release(struct buf *b);
 /* Move the contents out; the caller frees with reftable_free(). */
@@ -128,7 +146,16 @@ static inline size_t common_prefix(const uint8_t *a, size_t alen,
 	return i;
 }
 
+int set_owned_str_grow(char **dst, size_t *cap, const char *src, size_t len);
 /* Copy a C string into a record's owned string, reusing its storage. */
-int set_owned_str(char **dst, size_t *cap, const char *src, size_t len);
+static inline int set_owned_str(char **dst, size_t *cap, const char *src,
+				size_t len)
+{
+	if (len >= *cap)
+		return set_owned_str_grow(dst, cap, src, len);
+	memcpy(*dst, src, len);
+	(*dst)[len] = 0;
+	return 0;
+}
 
 #endif

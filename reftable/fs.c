@@ -1,6 +1,6 @@
 /* The real filesystem behind struct reftable_fs. */
 
-#include "reftable-fs.h"
+#include "fs.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -127,4 +127,54 @@ static const struct reftable_fs posix_fs = {
 const struct reftable_fs *reftable_fs_posix(void)
 {
 	return &posix_fs;
+}
+
+int fs_read_all(const struct reftable_fs *fs, int fd, struct buf *out,
+		const char *path)
+{
+	buf_reset(out);
+	for (;;) {
+		ssize_t n;
+
+		if (buf_grow(out, 4096) < 0)
+			return REFTABLE_NOMEM_ERROR;
+		n = fs->read(fs->ctx, fd, out->data + out->len,
+			     out->cap - out->len - 1);
+		if (n < 0)
+			return reftable_io_fail("read", path);
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
+		       size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = fs->write(fs->ctx, fd, p, len);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			/* No progress and no error: treat as a full disk. */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int reftable_io_fail(const char *what, const char *path)
+{
+	int e = errno;
+
+	return reftable_fail(e == ENOENT ? REFTABLE_NOT_EXIST_ERROR :
+					   REFTABLE_IO_ERROR,
+			     "%s %s: %s", what, path, strerror(e));
 }

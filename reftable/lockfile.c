@@ -30,35 +30,6 @@ void reftable_sleep_ms(int64_t ms)
 		;
 }
 
-int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
-		       size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = fs->write(fs->ctx, fd, p, len);
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			/* No progress and no error: treat as a full disk. */
-			errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int reftable_io_fail(const char *what, const char *path)
-{
-	int e = errno;
-
-	return reftable_fail(e == ENOENT ? REFTABLE_NOT_EXIST_ERROR :
-					   REFTABLE_IO_ERROR,
-			     "%s %s: %s", what, path, strerror(e));
-}
-
 /*
  * Jitter for the backoff, so that waiters started together do not retry
  * in lockstep. Not a secret, so a per-thread xorshift is enough.

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "reftable-fs.h"
+#include "fs.h"
 
 struct lockfile {
 	const struct reftable_fs *fs;
@@ -51,13 +51,5 @@ static inline int lockfile_held(const struct lockfile *lk)
 /* Milliseconds of a monotonic clock. */
 int64_t reftable_now_ms(void);
 void reftable_sleep_ms(int64_t ms);
-
-/* Write all of buf to fd; 0, or -1 with errno set. */
-int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
-		       size_t len);
-
-/* A failed system call on path, as REFTABLE_IO_ERROR (or NOT_EXIST for
- * ENOENT) with "what path: strerror" as the detail. Reads errno. */
-int reftable_io_fail(const char *what, const char *path);
 
 #endif

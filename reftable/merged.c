@@ -165,42 +165,55 @@ static int mi_skip(struct merged_iter *mi, size_t best)
 	return table_cursor_advance(&mi->cur[best]);
 }
 
-static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
+/*
+ * The next record of the merged view into rec (a ref or a log record, as
+ * the iterator's type says). With one table there is nothing to merge, and
+ * a scan of a freshly compacted stack takes that short path.
+ */
+static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 {
-	struct merged_iter *mi = impl;
-	int err;
+	int err, deleted;
 
-	if (mi->type != BLOCK_TYPE_REF)
-		return reftable_fail(REFTABLE_API_ERROR, "not a ref iterator");
+	if (mi->type != type)
+		return reftable_fail(REFTABLE_API_ERROR,
+				     "wrong record type for this iterator");
 	for (;;) {
-		ssize_t best = mi_pick(mi);
+		ssize_t best;
+
+		if (mi->n == 1)
+			best = table_cursor_valid(&mi->cur[0]) ? 0 : -1;
+		else
+			best = mi_pick(mi);
 		if (best < 0)
 			return 1;
-		if ((err = table_cursor_ref(&mi->cur[best], ref)) < 0 ||
-		    (err = mi_skip(mi, best)) < 0)
+		if (type == BLOCK_TYPE_REF) {
+			struct reftable_ref_record *ref = rec;
+			err = table_cursor_ref(&mi->cur[best], ref);
+			deleted = ref->value_type == REFTABLE_REF_DELETION;
+		} else {
+			struct reftable_log_record *log = rec;
+			err = table_cursor_log(&mi->cur[best], log);
+			deleted = log->value_type == REFTABLE_LOG_DELETION;
+		}
+		if (err < 0)
 			return err;
-		if (!mi->suppress || ref->value_type != REFTABLE_REF_DELETION)
+		err = mi->n == 1 ? table_cursor_advance(&mi->cur[0]) :
+				   mi_skip(mi, best);
+		if (err < 0)
+			return err;
+		if (!mi->suppress || !deleted)
 			return 0;
 	}
 }
 
+static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
+{
+	return mi_next(impl, BLOCK_TYPE_REF, ref);
+}
+
 static int mi_next_log(void *impl, struct reftable_log_record *log)
 {
-	struct merged_iter *mi = impl;
-	int err;
-
-	if (mi->type != BLOCK_TYPE_LOG)
-		return reftable_fail(REFTABLE_API_ERROR, "not a log iterator");
-	for (;;) {
-		ssize_t best = mi_pick(mi);
-		if (best < 0)
-			return 1;
-		if ((err = table_cursor_log(&mi->cur[best], log)) < 0 ||
-		    (err = mi_skip(mi, best)) < 0)
-			return err;
-		if (!mi->suppress || log->value_type != REFTABLE_LOG_DELETION)
-			return 0;
-	}
+	return mi_next(impl, BLOCK_TYPE_LOG, log);
 }
 
 static void mi_destroy(void *impl)

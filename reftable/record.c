@@ -29,37 +29,6 @@ int encode_key(uint8_t *dst, size_t cap, size_t prefix, const uint8_t *key,
 	return n + m + (int)suffix;
 }
 
-int decode_key_header(const uint8_t *src, size_t len, uint64_t *prefix_len,
-		      uint64_t *suffix_len, uint8_t *extra)
-{
-	uint64_t v;
-	int n, m;
-
-	n = get_varint(prefix_len, src, len);
-	if (n < 0)
-		return -1;
-	m = get_varint(&v, src + n, len - n);
-	if (m < 0)
-		return -1;
-	*suffix_len = v >> 3;
-	*extra = v & 7;
-	if (*suffix_len > len - n - m)
-		return -1;
-	return n + m;
-}
-
-int decode_key(struct buf *key, uint8_t *extra, const uint8_t *src, size_t len)
-{
-	uint64_t prefix, suffix;
-	int n = decode_key_header(src, len, &prefix, &suffix, extra);
-
-	if (n < 0 || prefix > key->len)
-		return REFTABLE_FORMAT_ERROR;
-	if (buf_setlen(key, prefix) < 0 || buf_add(key, src + n, suffix) < 0)
-		return REFTABLE_NOMEM_ERROR;
-	return n + (int)suffix;
-}
-
 /* Skip a varint-prefixed string; bytes or -1. */
 static int skip_string(const uint8_t *src, size_t len)
 {
@@ -94,8 +63,8 @@ static int log_update_len(const uint8_t *src, size_t len, size_t hash_size)
 	return (int)(pos + n);
 }
 
-int value_len(uint8_t type, uint8_t extra, const uint8_t *src, size_t len,
-	      size_t hash_size)
+int value_len_any(uint8_t type, uint8_t extra, const uint8_t *src,
+		  size_t len, size_t hash_size)
 {
 	uint64_t v;
 	int n;
@@ -189,6 +158,15 @@ int ref_value_encode(uint8_t *dst, size_t cap,
 	return (int)pos;
 }
 
+/* Object ids have one of two sizes: constant-size copies compile inline. */
+static inline void copy_id(uint8_t *dst, const uint8_t *src, size_t hash_size)
+{
+	if (hash_size == 20)
+		memcpy(dst, src, 20);
+	else
+		memcpy(dst, src, hash_size);
+}
+
 int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
 		     size_t key_len, uint8_t extra, const uint8_t *src,
 		     size_t len, uint64_t min_ui, size_t hash_size)
@@ -213,14 +191,14 @@ int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
 	case REFTABLE_REF_VAL1:
 		if (len - pos < hash_size)
 			return REFTABLE_FORMAT_ERROR;
-		memcpy(ref->value, src + pos, hash_size);
+		copy_id(ref->value, src + pos, hash_size);
 		pos += hash_size;
 		break;
 	case REFTABLE_REF_VAL2:
 		if (len - pos < 2 * hash_size)
 			return REFTABLE_FORMAT_ERROR;
-		memcpy(ref->value, src + pos, hash_size);
-		memcpy(ref->peeled, src + pos + hash_size, hash_size);
+		copy_id(ref->value, src + pos, hash_size);
+		copy_id(ref->peeled, src + pos + hash_size, hash_size);
 		pos += 2 * hash_size;
 		break;
 	case REFTABLE_REF_SYMREF:

@@ -35,19 +35,61 @@ int encode_key(uint8_t *dst, size_t cap, size_t prefix, const uint8_t *key,
  * Parse a key header: prefix length, suffix length, extra. Bytes consumed
  * (the suffix starts there), -1 if malformed.
  */
-int decode_key_header(const uint8_t *src, size_t len, uint64_t *prefix_len,
-		      uint64_t *suffix_len, uint8_t *extra);
+static inline int decode_key_header(const uint8_t *src, size_t len,
+				    uint64_t *prefix_len, uint64_t *suffix_len,
+				    uint8_t *extra)
+{
+	uint64_t v;
+	int n = get_varint(prefix_len, src, len), m;
+
+	if (n < 0)
+		return -1;
+	m = get_varint(&v, src + n, len - n);
+	if (m < 0)
+		return -1;
+	*suffix_len = v >> 3;
+	*extra = v & 7;
+	if (*suffix_len > len - n - m)
+		return -1;
+	return n + m;
+}
 
 /*
  * Decode a key into key, which holds the previous key on entry. Bytes
- * consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR.
+ * consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR. Inline: it
+ * runs once per record of every scan.
  */
-int decode_key(struct buf *key, uint8_t *extra, const uint8_t *src, size_t len);
+static inline int decode_key(struct buf *key, uint8_t *extra,
+			     const uint8_t *src, size_t len)
+{
+	uint64_t prefix, suffix;
+	int n = decode_key_header(src, len, &prefix, &suffix, extra);
+
+	if (n < 0 || prefix > key->len)
+		return REFTABLE_FORMAT_ERROR;
+	if (buf_setlen(key, prefix + suffix) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	memcpy(key->data + prefix, src + n, suffix);
+	return n + (int)suffix;
+}
 
 /* Length of the value that follows a key, without decoding it; -1 if
  * malformed. */
-int value_len(uint8_t type, uint8_t extra, const uint8_t *src, size_t len,
-	      size_t hash_size);
+int value_len_any(uint8_t type, uint8_t extra, const uint8_t *src, size_t len,
+		  size_t hash_size);
+/* The same, inline for the ids of ref records with a one-byte update
+ * index delta: nearly every record a scan or a lookup passes. */
+static inline int value_len(uint8_t type, uint8_t extra, const uint8_t *src,
+			    size_t len, size_t hash_size)
+{
+	if (type == BLOCK_TYPE_REF && len && !(src[0] & 0x80)) {
+		size_t ids = extra == REFTABLE_REF_VAL1 ? 1 :
+			     extra == REFTABLE_REF_VAL2 ? 2 : 0;
+		if (ids && len - 1 >= ids * hash_size)
+			return 1 + (int)(ids * hash_size);
+	}
+	return value_len_any(type, extra, src, len, hash_size);
+}
 
 /* Ref values. update_index is stored relative to the table's minimum. */
 int ref_value_encode(uint8_t *dst, size_t cap,

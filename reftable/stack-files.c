@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "stack-internal.h"
 
 void names_free(char **names, size_t len)
@@ -112,27 +113,6 @@ int stack_path(struct buf *out, const struct reftable_stack *st,
 	return 0;
 }
 
-static int read_fd(const struct reftable_fs *fs, int fd, struct buf *out,
-		   const char *path)
-{
-	buf_reset(out);
-	for (;;) {
-		ssize_t n;
-
-		if (buf_grow(out, 4096) < 0)
-			return REFTABLE_NOMEM_ERROR;
-		n = fs->read(fs->ctx, fd, out->data + out->len,
-			     out->cap - out->len - 1);
-		if (n < 0)
-			return reftable_io_fail("read", path);
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-	}
-	out->data[out->len] = '\0';
-	return 0;
-}
-
 int list_read(struct reftable_stack *st, struct list_snapshot *snap)
 {
 	const struct reftable_fs *fs = st->fs;
@@ -158,7 +138,7 @@ int list_read(struct reftable_stack *st, struct list_snapshot *snap)
 	snap->ident.dev = sb.st_dev;
 	snap->ident.ino = sb.st_ino;
 	snap->ident.size = sb.st_size;
-	err = read_fd(fs, snap->fd, &data, st->list_path);
+	err = fs_read_all(fs, snap->fd, &data, st->list_path);
 	if (err)
 		goto fail;
 	err = names_parse(&snap->names, &snap->len, (const char *)data.data,

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "constants.h"
+#include "fs.h"
 #include "iter.h"
 #include "table.h"
 
@@ -159,46 +160,61 @@ int reftable_table_from_buffer(struct reftable_table **out, const void *data,
 	return 0;
 }
 
+/*
+ * Small tables are read into memory: a mapping costs a page fault to use
+ * and, when dropped, a TLB shootdown across CPUs, which dominate a reload
+ * that opens a few freshly written tables. Large ones are mapped, so that
+ * opening a big stack reads nothing it does not touch.
+ */
+#define TABLE_READ_MAX (32u << 10)
+
+static int table_load(struct reftable_table *t, const struct reftable_fs *fs,
+		      int fd, const char *path)
+{
+	struct stat st;
+	struct buf data = BUF_INIT;
+	int err;
+
+	if (fs->fstat(fs->ctx, fd, &st) < 0)
+		return reftable_io_fail("fstat", path);
+	if (st.st_size > (off_t)TABLE_READ_MAX) {
+		t->size = (size_t)st.st_size;
+		t->data = fs->mmap(fs->ctx, fd, t->size);
+		if (!t->data)
+			return reftable_io_fail("mmap", path);
+		t->fs = fs;
+		return 0;
+	}
+	err = fs_read_all(fs, fd, &data, path);
+	if (err < 0)
+		return err;
+	t->size = data.len;
+	t->data = (const uint8_t *)buf_detach(&data);
+	t->owns_data = 1;
+	return t->data || !t->size ? 0 : REFTABLE_NOMEM_ERROR;
+}
+
 int reftable_table_open_fs(struct reftable_table **out,
 			   const struct reftable_fs *fs, const char *path)
 {
 	const char *base = strrchr(path, '/');
 	struct reftable_table *t;
-	struct stat st;
 	int fd, err;
 
 	if (!fs)
 		fs = reftable_fs_posix();
 	fd = fs->open(fs->ctx, path, O_RDONLY, 0);
 	if (fd < 0)
-		return reftable_fail(errno == ENOENT ? REFTABLE_NOT_EXIST_ERROR :
-						       REFTABLE_IO_ERROR,
-				     "%s: %s", path, strerror(errno));
-	if (fs->fstat(fs->ctx, fd, &st) < 0) {
-		err = reftable_fail(REFTABLE_IO_ERROR, "%s: %s", path,
-				    strerror(errno));
-		fs->close(fs->ctx, fd);
-		return err;
-	}
+		return reftable_io_fail("open", path);
 	t = reftable_calloc(1, sizeof(*t));
 	if (!t) {
 		fs->close(fs->ctx, fd);
 		return REFTABLE_NOMEM_ERROR;
 	}
-	t->size = (size_t)st.st_size;
-	if (t->size) {
-		t->data = fs->mmap(fs->ctx, fd, t->size);
-		if (!t->data) {
-			err = reftable_fail(REFTABLE_IO_ERROR, "%s: mmap: %s",
-					    path, strerror(errno));
-			fs->close(fs->ctx, fd);
-			reftable_free(t);
-			return err;
-		}
-		t->fs = fs;
-	}
+	err = table_load(t, fs, fd, path);
 	fs->close(fs->ctx, fd);
-	err = table_init(t, base ? base + 1 : path);
+	if (!err)
+		err = table_init(t, base ? base + 1 : path);
 	if (err < 0) {
 		reftable_table_decref(t);
 		return err;
@@ -234,6 +250,8 @@ void reftable_table_decref(struct reftable_table *t)
 		return;
 	if (t->fs)
 		t->fs->munmap(t->fs->ctx, (void *)t->data, t->size);
+	else if (t->owns_data)
+		reftable_free((void *)t->data);
 	section_release(&t->refs);
 	section_release(&t->objs);
 	section_release(&t->logs);
@@ -612,6 +630,8 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 	rec = b.data + pos.off;
 	n = decode_key_header(rec, b.records_end - pos.off, &prefix, &suffix,
 			      &extra);
+	if (n < 0)
+		return corrupt(t, "bad ref record");
 	rec += n + suffix;
 	v = value_len(BLOCK_TYPE_REF, extra, rec,
 		      b.records_end - pos.off - n - suffix, t->hash_size);

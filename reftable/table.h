@@ -46,6 +46,7 @@ struct reftable_table {
 	const uint8_t *data;
 	size_t size;
 	const struct reftable_fs *fs; /* non-NULL if data is mapped */
+	int owns_data;                /* data was read into our memory */
 	int version;
 	enum reftable_hash hash;
 	size_t hash_size;

@@ -1,0 +1,21 @@
+#ifndef FS_H
+#define FS_H
+
+/* Internal helpers over struct reftable_fs. */
+
+#include "basics.h"
+#include "reftable-fs.h"
+
+/* Write all of buf to fd; 0, or -1 with errno set. */
+int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
+		       size_t len);
+
+/* A failed system call on path, as REFTABLE_IO_ERROR (or NOT_EXIST for
+ * ENOENT) with "what path: strerror" as the detail. Reads errno. */
+int reftable_io_fail(const char *what, const char *path);
+
+/* Read fd to its end into out (NUL-terminated); the error names path. */
+int fs_read_all(const struct reftable_fs *fs, int fd, struct buf *out,
+		const char *path);
+
+#endif
