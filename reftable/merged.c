@@ -316,7 +316,9 @@ void merged_scratch_release(struct merged_scratch *s)
  * The newest visible log entry of name. Each table's first entry at or
  * after (name, newest) is its newest for name; the highest update index
  * wins, the newer table on ties. A deletion there hides that entry, so
- * then the search goes on below it.
+ * then the search goes on below it. Tables are asked newest first, and
+ * one whose entries all lie at or below the best so far (its maximum
+ * update index bounds them) is not asked at all.
  */
 int merged_read_log_with(struct reftable_merged *m, const char *name,
 			 struct reftable_log_record *log,
@@ -339,12 +341,14 @@ int merged_read_log_with(struct reftable_merged *m, const char *name,
 
 		if ((err = log_key(&s->key, name, below)) < 0)
 			return err;
-		for (i = 0; i < m->n; i++) {
+		for (i = m->n; i-- > 0;) {
 			struct table_cursor *c = &s->cur[i];
 			struct reftable_table *t = m->tables[i];
 			size_t nlen = s->key.len - LOG_KEY_SUFFIX;
 			uint64_t ui;
 
+			if (best >= 0 && t->max_ui <= best_ui)
+				continue;
 			if (c->t != t) {
 				table_cursor_release(c);
 				table_cursor_init(c, t, &t->logs);
@@ -357,7 +361,7 @@ int merged_read_log_with(struct reftable_merged *m, const char *name,
 			    memcmp(c->bi.key.data, s->key.data, nlen + 1))
 				continue;
 			ui = ~get_be64(c->bi.key.data + nlen + 1);
-			if (best < 0 || ui >= best_ui) {
+			if (best < 0 || ui > best_ui) {
 				best = i;
 				best_ui = ui;
 			}
