@@ -137,10 +137,21 @@ static inline int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
 	return (alen > blen) - (alen < blen);
 }
 
+/* Bytes a and b share at the start; eight at a time where loads allow. */
 static inline size_t common_prefix(const uint8_t *a, size_t alen,
 				   const uint8_t *b, size_t blen)
 {
 	size_t n = alen < blen ? alen : blen, i = 0;
+
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) /* the lowest set bit marks the first byte */
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+	}
+#endif
 	while (i < n && a[i] == b[i])
 		i++;
 	return i;

@@ -193,13 +193,17 @@ int stack_fsync_dir(struct reftable_stack *st)
 	const struct reftable_fs *fs = st->fs;
 	int fd, err;
 
-	if (st->opts.disable_fsync)
+	if (st->opts.disable_fsync) {
+		st->dir_sync_pending = 0;
 		return 0;
+	}
 	fd = fs->open(fs->ctx, st->dir, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return reftable_io_fail("open directory", st->dir);
 	err = stack_fsync_fd(st, fd, st->dir);
 	fs->close(fs->ctx, fd);
+	if (!err)
+		st->dir_sync_pending = 0;
 	return err;
 }
 

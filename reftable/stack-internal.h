@@ -60,6 +60,9 @@ struct reftable_stack {
 	struct merged_scratch log_scratch;
 
 	int loaded; /* a first load happened (on_reload is for later ones) */
+	/* A commit about to auto-compact leaves the directory fsync to the
+	 * end, where one fsync covers its rename and the compaction's. */
+	int defer_dir_sync, dir_sync_pending;
 	struct reftable_compaction_stats stats;
 	uint64_t rand_state;
 };

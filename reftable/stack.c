@@ -522,7 +522,8 @@ int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
 		return err;
 	*published = 1;
 	/* The rename must survive a crash before we report success. */
-	return stack_fsync_dir(st);
+	st->dir_sync_pending = 1;
+	return st->defer_dir_sync ? 0 : stack_fsync_dir(st);
 }
 
 /* --- additions ------------------------------------------------------- */
@@ -691,7 +692,9 @@ int reftable_addition_commit(struct reftable_addition *add)
 		names[n++] = st->names[i];
 	for (i = 0; i < add->new_len; i++)
 		names[n++] = add->new_names[i];
+	st->defer_dir_sync = !st->opts.disable_auto_compact;
 	err = stack_publish_list(st, &add->lock, names, n, &published);
+	st->defer_dir_sync = 0;
 	reftable_free(names); /* the strings belong to st and add */
 	if (published) {
 		/* Listed now: destroy must no longer remove them. */
@@ -699,13 +702,9 @@ int reftable_addition_commit(struct reftable_addition *add)
 		add->new_names = NULL;
 		add->new_len = add->new_cap = 0;
 	}
-	if (err)
-		return err;
-
-	err = stack_reload_now(st);
-	if (err)
-		return err;
-	if (!st->opts.disable_auto_compact) {
+	if (!err)
+		err = stack_reload_now(st);
+	if (!err && !st->opts.disable_auto_compact) {
 		/*
 		 * The addition is published; compaction is housekeeping. A
 		 * failure here (a lock held by someone else, say) must not
@@ -714,7 +713,13 @@ int reftable_addition_commit(struct reftable_addition *add)
 		 */
 		(void)reftable_stack_auto_compact(st);
 	}
-	return 0;
+	/* Unless a compaction's publish did it, make the rename durable. */
+	if (st->dir_sync_pending) {
+		int sync_err = stack_fsync_dir(st);
+		if (!err)
+			err = sync_err;
+	}
+	return err;
 }
 
 void reftable_addition_destroy(struct reftable_addition *add)

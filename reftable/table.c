@@ -502,6 +502,22 @@ static void cache_log_block(struct section *s, size_t i, const struct block *b)
 		reftable_free(copy);
 }
 
+/*
+ * A search in a block follows a chain of dependent reads (header, restart
+ * table, restart keys, records), each a cache miss in a large table. Ask
+ * for the whole block at once, so the misses overlap instead of queueing.
+ */
+static void prefetch_block(const struct reftable_table *t,
+			   const struct section *s, size_t i)
+{
+	uint64_t start = s->dir[i].offset, end = s->end, off;
+
+	if (t->block_size && end - start > t->block_size)
+		end = start + t->block_size;
+	for (off = start; off < end; off += 64)
+		__builtin_prefetch(t->data + off);
+}
+
 /* Load the block at dir entry i of the cursor's section. */
 static int cursor_load(struct table_cursor *c, size_t i, struct block *b)
 {
@@ -550,6 +566,8 @@ int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
 	c->block = dir_search(c->s, want, want_len);
 	if (c->block >= c->s->dir_len)
 		return 0;
+	if (c->s->type != BLOCK_TYPE_LOG) /* log blocks are inflated */
+		prefetch_block(c->t, c->s, c->block);
 	err = cursor_load(c, c->block, &b);
 	if (err < 0)
 		return err;
@@ -620,6 +638,7 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 	i = dir_search(&t->refs, want, name_len);
 	if (i >= t->refs.dir_len)
 		return 1;
+	prefetch_block(t, &t->refs, i);
 	err = table_load_block(t, &t->refs, t->refs.dir[i].offset, &b, NULL);
 	if (err < 0)
 		return err;

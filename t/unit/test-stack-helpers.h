@@ -308,6 +308,7 @@ struct hook_fs {
 	int fail_write_errno;
 	void *data;
 	int fsyncs, opens, lock_busy;
+	int dir_fsyncs, last_fsync_dir;
 	uint64_t tmp_bytes; /* written to *.tmp files (new tables) */
 	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
 	int unlock_after_busy;
@@ -395,7 +396,11 @@ static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
 static inline int hook_fsync(void *ctx, int fd)
 {
 	struct hook_fs *h = hook_of(ctx);
+	struct stat sb;
+
 	h->fsyncs++;
+	h->last_fsync_dir = !fstat(fd, &sb) && S_ISDIR(sb.st_mode);
+	h->dir_fsyncs += h->last_fsync_dir;
 	return h->real->fsync(h->real->ctx, fd);
 }
 

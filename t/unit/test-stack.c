@@ -1378,6 +1378,42 @@ END_TEST
 /* Fsync and errors                                                        */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * With auto-compaction, a commit fsyncs the directory once, last, after
+ * its own rename and the compaction's: the table and the list of the
+ * addition, then (if it compacts) the merged table and its list, then the
+ * directory.
+ */
+START_TEST(fsync_once_per_dir)
+{
+	char *dir = test_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct hook_fs h;
+	int i, compacting = 0;
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	for (i = 0; i < 16; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "refs/heads/b%02d", i);
+		h.fsyncs = h.dir_fsyncs = 0;
+		CHECK_OK(test_add_ref(st, name, 1, 0));
+		ck_assert_int_eq(h.dir_fsyncs, 1);
+		ck_assert(h.last_fsync_dir);
+		ck_assert_msg(h.fsyncs == 3 || h.fsyncs == 5,
+			      "addition %d: %d fsyncs", i, h.fsyncs);
+		compacting += h.fsyncs == 5;
+	}
+	ck_assert_int_gt(compacting, 0);
+	reftable_stack_destroy(st);
+	test_rmdir(dir);
+}
+END_TEST
+
 START_TEST(fsync_option)
 {
 	char *dir = test_tmpdir();
@@ -1478,6 +1514,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, outdated_and_reload_flag);
 	/* Loop index 1: the content-comparison reload (reproducer 6). */
 	tcase_add_loop_test(tc, reload_reuses_tables_and_calls_back, 0, 2);
+	tcase_add_test(tc, fsync_once_per_dir);
 	tcase_add_test(tc, fsync_option);
 	tcase_add_test(tc, write_error_names_the_file);
 	suite_add_tcase(s, tc);
