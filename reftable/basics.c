@@ -142,7 +142,7 @@ const char *reftable_error_str(int err)
 	return "unknown error";
 }
 
-int put_varint(uint8_t *dst, size_t cap, uint64_t v)
+int put_varint_long(uint8_t *dst, size_t cap, uint64_t v)
 {
 	uint8_t tmp[VARINT_MAX_LEN];
 	int pos = VARINT_MAX_LEN - 1, n;
@@ -217,7 +217,7 @@ int buf_addch(struct buf *b, uint8_t c)
 	return buf_add(b, &c, 1);
 }
 
-int buf_set(struct buf *b, const void *data, size_t len)
+int buf_set_grow(struct buf *b, const void *data, size_t len)
 {
 	b->len = 0;
 	return buf_add(b, data, len);

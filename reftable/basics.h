@@ -83,7 +83,15 @@ static inline uint64_t get_be64(const uint8_t *p)
 #define VARINT_MAX_LEN 10
 
 /* Bytes written to dst, or -1 if cap is too small. */
-int put_varint(uint8_t *dst, size_t cap, uint64_t v);
+int put_varint_long(uint8_t *dst, size_t cap, uint64_t v);
+static inline int put_varint(uint8_t *dst, size_t cap, uint64_t v)
+{
+	if (v < 0x80 && cap) {
+		dst[0] = (uint8_t)v;
+		return 1;
+	}
+	return put_varint_long(dst, cap, v);
+}
 /* Bytes read from src, or -1 if truncated or the value overflows 64 bits. */
 int get_varint_long(uint64_t *v, const uint8_t *src, size_t len);
 /* Most varints of a table are one byte: decode those inline. */
@@ -110,7 +118,18 @@ int buf_grow(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addch(struct buf *b, uint8_t c);
-int buf_set(struct buf *b, const void *data, size_t len);
+int buf_set_grow(struct buf *b, const void *data, size_t len);
+/* Replace the contents with data. */
+static inline int buf_set(struct buf *b, const void *data, size_t len)
+{
+	if (len >= b->cap)
+		return buf_set_grow(b, data, len);
+	if (len)
+		memcpy(b->data, data, len);
+	b->len = len;
+	b->data[len] = 0;
+	return 0;
+}
 int buf_setlen_grow(struct buf *b, size_t len);
 /* Set the length, growing if needed; the new bytes are not cleared. */
 static inline int buf_setlen(struct buf *b, size_t len)

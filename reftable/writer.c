@@ -292,10 +292,13 @@ static int check_order(struct reftable_writer *w, const struct buf *key,
 
 static int remember_oid(struct reftable_writer *w, const uint8_t *oid)
 {
-	if (REFTABLE_GROW(w->oid_offsets, w->oid_offsets_cap,
-			  w->oid_len + 1) < 0 ||
+	if (w->oid_len == w->oid_offsets_cap &&
+	    REFTABLE_GROW(w->oid_offsets, w->oid_offsets_cap,
+			  w->oid_len + 1) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	if ((w->oid_len + 1) * w->hash_size > w->oid_cap &&
 	    reftable_grow((void **)&w->oids, &w->oid_cap,
-			  (w->oid_len + 1) * w->hash_size, 1) < 0)
+			  w->oid_offsets_cap * w->hash_size, 1) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	memcpy(w->oids + w->oid_len * w->hash_size, oid, w->hash_size);
 	/* After add_record, the record's block starts at w->next. */
@@ -306,6 +309,7 @@ static int remember_oid(struct reftable_writer *w, const uint8_t *oid)
 int reftable_writer_add_ref(struct reftable_writer *w,
 			    const struct reftable_ref_record *ref)
 {
+	struct buf key = BUF_INIT;
 	int n, err;
 
 	if (w->closed || !ref->refname ||
@@ -324,10 +328,10 @@ int reftable_writer_add_ref(struct reftable_writer *w,
 				     (unsigned long long)ref->update_index,
 				     (unsigned long long)w->min_ui,
 				     (unsigned long long)w->max_ui);
-	buf_reset(&w->key);
-	if (buf_addstr(&w->key, ref->refname) < 0)
-		return REFTABLE_NOMEM_ERROR;
-	if ((err = check_order(w, &w->key, ref->refname)) < 0)
+	/* A ref's key is its name: no copy needed. */
+	key.data = (uint8_t *)ref->refname;
+	key.len = strlen(ref->refname);
+	if ((err = check_order(w, &key, ref->refname)) < 0)
 		return err;
 	n = ref_value_encode(w->value, w->opts.block_size, ref, w->min_ui,
 			     w->hash_size);
@@ -336,10 +340,10 @@ int reftable_writer_add_ref(struct reftable_writer *w,
 				     "ref '%s' larger than a block",
 				     ref->refname);
 	w->added = 1;
-	if ((err = add_record(w, BLOCK_TYPE_REF, &w->key, ref->value_type,
+	if ((err = add_record(w, BLOCK_TYPE_REF, &key, ref->value_type,
 			      n)) < 0)
 		return err;
-	if (buf_set(&w->last_key, w->key.data, w->key.len) < 0)
+	if (buf_set(&w->last_key, key.data, key.len) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	if (w->opts.skip_index_objects)
 		return 0;
@@ -413,63 +417,84 @@ static int finish_section(struct reftable_writer *w, uint8_t type)
 /*
  * Sort the positions of w->oids by object id, then by position (which is
  * the order they were added, so offsets come out ascending). A stable LSD
- * radix sort on the first 8 bytes does the bulk; runs sharing those bytes
- * are rare and short, and are finished by insertion sort on the whole id.
+ * radix sort on the first 4 bytes, a byte a pass (256 buckets stay in
+ * cache), does the bulk; ids sharing those bytes are rare (or the same
+ * id, already in position order) and are finished by insertion sort on
+ * the whole id.
  */
 struct oid_pos {
-	uint64_t key;
+	uint64_t key; /* the first 8 bytes, big-endian */
 	size_t pos;
 };
+
+#define OID_RADIX_BITS 8
 
 static int oid_pos_less(const struct reftable_writer *w,
 			const struct oid_pos *a, const struct oid_pos *b)
 {
-	int c = memcmp(w->oids + a->pos * w->hash_size,
-		       w->oids + b->pos * w->hash_size, w->hash_size);
+	int c;
+
+	if (a->key != b->key)
+		return a->key < b->key;
+	c = memcmp(w->oids + a->pos * w->hash_size,
+		   w->oids + b->pos * w->hash_size, w->hash_size);
 	return c < 0 || (c == 0 && a->pos < b->pos);
+}
+
+static void radix_pass(struct oid_pos *dst, const struct oid_pos *src,
+		       size_t n, unsigned shift, size_t *count)
+{
+	const size_t buckets = (size_t)1 << OID_RADIX_BITS;
+	size_t i, sum = 0;
+
+	memset(count, 0, buckets * sizeof(*count));
+	for (i = 0; i < n; i++)
+		count[(src[i].key >> shift) & (buckets - 1)]++;
+	for (i = 0; i < buckets; i++) {
+		size_t c = count[i];
+		count[i] = sum;
+		sum += c;
+	}
+	for (i = 0; i < n; i++)
+		dst[count[(src[i].key >> shift) & (buckets - 1)]++] = src[i];
 }
 
 static int sort_oids(const struct reftable_writer *w, struct oid_pos **out)
 {
-	size_t n = w->oid_len, i, j, shift;
+	size_t n = w->oid_len, i, j;
 	struct oid_pos *a = reftable_malloc(sizeof(*a) * (n ? n : 1));
 	struct oid_pos *tmp = reftable_malloc(sizeof(*tmp) * (n ? n : 1));
+	size_t *count = reftable_malloc(sizeof(*count) << OID_RADIX_BITS);
+	unsigned shift;
 
-	if (!a || !tmp) {
+	if (!a || !tmp || !count) {
 		reftable_free(a);
 		reftable_free(tmp);
+		reftable_free(count);
 		return REFTABLE_NOMEM_ERROR;
 	}
 	for (i = 0; i < n; i++) {
 		a[i].key = get_be64(w->oids + i * w->hash_size);
 		a[i].pos = i;
 	}
-	for (shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = { 0 };
+	for (shift = 32; shift < 64; shift += OID_RADIX_BITS) {
 		struct oid_pos *swap;
 
-		for (i = 0; i < n; i++)
-			count[((a[i].key >> shift) & 0xff) + 1]++;
-		if (count[((a[0].key >> shift) & 0xff) + 1] == n)
-			continue; /* all share this byte */
-		for (i = 1; i < 257; i++)
-			count[i] += count[i - 1];
-		for (i = 0; i < n; i++)
-			tmp[count[(a[i].key >> shift) & 0xff]++] = a[i];
+		radix_pass(tmp, a, n, shift, count);
 		swap = a;
 		a = tmp;
 		tmp = swap;
 	}
 	for (i = 1; i < n; i++) {
 		struct oid_pos x = a[i];
-		if (x.key != a[i - 1].key)
-			continue;
-		for (j = i; j > 0 && a[j - 1].key == x.key &&
+
+		for (j = i; j > 0 && a[j - 1].key >> 32 == x.key >> 32 &&
 			    oid_pos_less(w, &x, &a[j - 1]);
 		     j--)
 			a[j] = a[j - 1];
 		a[j] = x;
 	}
+	reftable_free(count);
 	reftable_free(tmp);
 	*out = a;
 	return 0;
