@@ -225,8 +225,6 @@ static void mi_destroy(void *impl)
 		table_cursor_release(&mi->cur[i]);
 		reftable_table_decref(mi->tables[i]);
 	}
-	reftable_free(mi->cur);
-	reftable_free(mi->tables);
 	buf_release(&mi->key);
 	reftable_free(mi);
 }
@@ -242,19 +240,16 @@ static const struct reftable_iterator_ops merged_iter_ops = {
 static int merged_iter_new(struct reftable_merged *m, uint8_t type,
 			   struct reftable_iterator *it)
 {
-	struct merged_iter *mi = reftable_calloc(1, sizeof(*mi));
-	size_t i;
+	/* One allocation for the iterator, its cursors and its tables:
+	 * callers that seek once and read a few records create many. */
+	size_t n = m->n ? m->n : 1, i;
+	struct merged_iter *mi = reftable_calloc(
+		1, sizeof(*mi) + n * (sizeof(*mi->cur) + sizeof(*mi->tables)));
 
 	if (!mi)
 		return REFTABLE_NOMEM_ERROR;
-	mi->cur = reftable_calloc(m->n ? m->n : 1, sizeof(*mi->cur));
-	mi->tables = reftable_calloc(m->n ? m->n : 1, sizeof(*mi->tables));
-	if (!mi->cur || !mi->tables) {
-		reftable_free(mi->cur);
-		reftable_free(mi->tables);
-		reftable_free(mi);
-		return REFTABLE_NOMEM_ERROR;
-	}
+	mi->cur = (struct table_cursor *)(mi + 1);
+	mi->tables = (struct reftable_table **)(mi->cur + n);
 	for (i = 0; i < m->n; i++) {
 		struct reftable_table *t = m->tables[i];
 		mi->tables[i] = t;
