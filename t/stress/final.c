@@ -8,6 +8,8 @@
  *   - every value in the stack (refs and reflogs) was journaled as an
  *     intent by some writer: nobody invented it;
  *   - after clean, no table is left that tables.list does not name;
+ *   - a staged addition whose lock is broken keeps its table through
+ *     clean and cannot publish (probe.c);
  *   - `reftable verify` passes on the directory.
  * Then the summary line.
  */
@@ -460,6 +462,7 @@ int final_checks(struct super *s)
 		check_acks(&f);
 		check_origins(&f);
 		clean_and_check(&f);
+		probe_broken_lock(reftable_refdb_stack(f.db), s->st, &f.vs);
 	} else {
 		/* The stack cannot be read: no acknowledged transaction
 		 * can be shown to be there. */
@@ -502,7 +505,7 @@ int final_checks(struct super *s)
 		    (unsigned long long)s->freezes_mid_op,
 		    (unsigned long long)t.lock_lost);
 	if (s->first_violation)
-		say("first violation %.2f s into the run",
+		say("first violation %.3f s into the run",
 		    s->first_violation);
 	else if (!ok)
 		say("first violation: in the final checks (none while the "

@@ -214,6 +214,14 @@ int reflog_check(struct reftable_stack *st, const struct layout *l, int c,
 		 const struct seen *s, struct violation_sink *vs,
 		 struct log_entry **entries, size_t *n_entries);
 
+/*
+ * On the quiet stack after the run: an addition whose lock is broken
+ * has its table spared by clean (done through other) and cannot
+ * publish (probe.c).
+ */
+void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
+		       struct violation_sink *vs);
+
 /* --- the roles --------------------------------------------------------- */
 
 int run_supervisor(const struct stress_opts *o, int argc, char **argv);
