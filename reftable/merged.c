@@ -167,8 +167,7 @@ static int mi_skip(struct merged_iter *mi, size_t best)
 
 /*
  * The next record of the merged view into rec (a ref or a log record, as
- * the iterator's type says). With one table there is nothing to merge, and
- * a scan of a freshly compacted stack takes that short path.
+ * the iterator's type says).
  */
 static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 {
@@ -178,12 +177,8 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 		return reftable_fail(REFTABLE_API_ERROR,
 				     "wrong record type for this iterator");
 	for (;;) {
-		ssize_t best;
+		ssize_t best = mi_pick(mi);
 
-		if (mi->n == 1)
-			best = table_cursor_valid(&mi->cur[0]) ? 0 : -1;
-		else
-			best = mi_pick(mi);
 		if (best < 0)
 			return 1;
 		if (type == BLOCK_TYPE_REF) {
@@ -197,9 +192,7 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 		}
 		if (err < 0)
 			return err;
-		err = mi->n == 1 ? table_cursor_advance(&mi->cur[0]) :
-				   mi_skip(mi, best);
-		if (err < 0)
+		if ((err = mi_skip(mi, best)) < 0)
 			return err;
 		if (!mi->suppress || !deleted)
 			return 0;
@@ -208,7 +201,21 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 
 static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
 {
-	return mi_next(impl, BLOCK_TYPE_REF, ref);
+	struct merged_iter *mi = impl;
+	struct table_cursor *c = &mi->cur[0];
+	int err;
+
+	if (mi->n != 1 || mi->type != BLOCK_TYPE_REF)
+		return mi_next(impl, BLOCK_TYPE_REF, ref);
+	/* One table, nothing to merge: a scan of a compacted stack. */
+	do {
+		if (!table_cursor_valid(c))
+			return 1;
+		if ((err = table_cursor_ref(c, ref)) < 0 ||
+		    (err = table_cursor_advance(c)) < 0)
+			return err;
+	} while (mi->suppress && ref->value_type == REFTABLE_REF_DELETION);
+	return 0;
 }
 
 static int mi_next_log(void *impl, struct reftable_log_record *log)
