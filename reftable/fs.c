@@ -130,10 +130,14 @@ const struct reftable_fs *reftable_fs_posix(void)
 }
 
 int fs_read_all(const struct reftable_fs *fs, int fd, struct buf *out,
-		const char *path)
+		const char *path, off_t size)
 {
 	buf_reset(out);
-	for (;;) {
+	if (size >= 0 && buf_grow(out, (size_t)size) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	/* Our files never change once renamed into place: the size fstat
+	 * gave is the end, with no read left to find it. */
+	while (size < 0 || out->len < (size_t)size) {
 		ssize_t n;
 
 		if (buf_grow(out, 4096) < 0)

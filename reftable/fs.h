@@ -14,8 +14,9 @@ int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
  * ENOENT) with "what path: strerror" as the detail. Reads errno. */
 int reftable_io_fail(const char *what, const char *path);
 
-/* Read fd to its end into out (NUL-terminated); the error names path. */
+/* Read fd into out (NUL-terminated): size bytes if size >= 0 (what
+ * fstat said), else to its end. The error names path. */
 int fs_read_all(const struct reftable_fs *fs, int fd, struct buf *out,
-		const char *path);
+		const char *path, off_t size);
 
 #endif

@@ -138,7 +138,7 @@ int list_read(struct reftable_stack *st, struct list_snapshot *snap)
 	snap->ident.dev = sb.st_dev;
 	snap->ident.ino = sb.st_ino;
 	snap->ident.size = sb.st_size;
-	err = fs_read_all(fs, snap->fd, &data, st->list_path);
+	err = fs_read_all(fs, snap->fd, &data, st->list_path, sb.st_size);
 	if (err)
 		goto fail;
 	err = names_parse(&snap->names, &snap->len, (const char *)data.data,

@@ -185,7 +185,7 @@ static int table_load(struct reftable_table *t, const struct reftable_fs *fs,
 		t->fs = fs;
 		return 0;
 	}
-	err = fs_read_all(fs, fd, &data, path);
+	err = fs_read_all(fs, fd, &data, path, st.st_size);
 	if (err < 0)
 		return err;
 	t->size = data.len;
