@@ -8,6 +8,7 @@
 #include "reftable-iterator.h"
 #include "reftable-merged.h"
 #include "reftable-record.h"
+#include "reftable-refdb.h"
 #include "reftable-stack.h"
 #include "reftable-table.h"
 #include "reftable-writer.h"
