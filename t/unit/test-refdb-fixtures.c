@@ -120,7 +120,7 @@ static void fixture_open(struct fixture *f, const char *name)
 
 	memset(f, 0, sizeof(*f));
 	f->name = name;
-	f->dir = rt_tmpdir();
+	f->dir = tl_tmpdir();
 	rt_fixture_path(src, sizeof(src), name, "reftable");
 	rt_copy_dir(src, f->dir);
 	rt_fixture_path(src, sizeof(src), name, "expected-stack.txt");
@@ -138,7 +138,7 @@ static void fixture_open(struct fixture *f, const char *name)
 static void fixture_close(struct fixture *f)
 {
 	reftable_refdb_close(f->db);
-	rt_rmdir(f->dir);
+	tl_rmtree(f->dir);
 	free(f->expected);
 	memset(f, 0, sizeof(*f));
 }

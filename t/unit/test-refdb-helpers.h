@@ -17,42 +17,10 @@
 #include <unistd.h>
 
 #include "reftable.h"
+#include "testlib.h"
 #include "reftable-refdb.h"
 
 /* --- files ------------------------------------------------------------- */
-
-static inline char *rt_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char tmpl[4096];
-	char *dir;
-
-	snprintf(tmpl, sizeof(tmpl), "%s/reftable-refdb-XXXXXX",
-		 base && *base ? base : "/tmp");
-	dir = mkdtemp(tmpl);
-	ck_assert_msg(dir != NULL, "mkdtemp: %s", strerror(errno));
-	return strdup(dir);
-}
-
-/* Remove a flat directory (a stack has no subdirectories) and free dir. */
-static inline void rt_rmdir(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[4096];
-
-	if (d) {
-		while ((e = readdir(d)) != NULL) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
-}
 
 /* The whole file, NUL-terminated; *len (may be NULL) without the NUL. */
 static inline char *rt_read_file(const char *path, size_t *len)

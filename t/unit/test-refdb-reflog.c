@@ -14,7 +14,7 @@ static void setup(void)
 {
 	int i;
 
-	dir = rt_tmpdir();
+	dir = tl_tmpdir();
 	db = rt_open(dir);
 	for (i = 1; i <= 5; i++) {
 		struct reftable_refdb_ident who = { "N", "e@x", 1000u * i, 100 };
@@ -35,7 +35,7 @@ static void teardown(void)
 {
 	reftable_refdb_close(db);
 	db = NULL;
-	rt_rmdir(dir);
+	tl_rmtree(dir);
 	dir = NULL;
 }
 

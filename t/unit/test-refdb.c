@@ -12,7 +12,7 @@ static struct reftable_refdb *db;
 
 static void setup(void)
 {
-	dir = rt_tmpdir();
+	dir = tl_tmpdir();
 	db = rt_open(dir);
 }
 
@@ -20,7 +20,7 @@ static void teardown(void)
 {
 	reftable_refdb_close(db);
 	db = NULL;
-	rt_rmdir(dir);
+	tl_rmtree(dir);
 	dir = NULL;
 }
 
@@ -74,7 +74,7 @@ START_TEST(sha256_database)
 	struct reftable_refdb_options o;
 	struct reftable_refdb *d = NULL;
 	struct reftable_ref_record ref = { 0 };
-	char *dir2 = rt_tmpdir();
+	char *dir2 = tl_tmpdir();
 
 	rt_options(&o);
 	o.stack.write.hash_id = REFTABLE_HASH_SHA256;
@@ -93,7 +93,7 @@ START_TEST(sha256_database)
 	}
 	reftable_ref_record_release(&ref);
 	reftable_refdb_close(d);
-	rt_rmdir(dir2);
+	tl_rmtree(dir2);
 }
 END_TEST
 

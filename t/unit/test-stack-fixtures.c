@@ -327,7 +327,7 @@ START_TEST(git_fixture_stack)
 	const char *name = fixtures[_i];
 	const char *data = getenv("REFTABLE_TEST_DATA");
 	char src[4096], expect_path[4096];
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st, *again;
 	struct lines git = { 0 }, want = { 0 };
@@ -382,7 +382,7 @@ START_TEST(git_fixture_stack)
 	free(victim);
 	lines_free(&git);
 	lines_free(&want);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -392,7 +392,7 @@ START_TEST(basic_partial_compaction_keeps_tombstones)
 {
 	const char *data = getenv("REFTABLE_TEST_DATA");
 	char src[4096], expect_path[4096];
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct lines git = { 0 };
@@ -414,7 +414,7 @@ START_TEST(basic_partial_compaction_keeps_tombstones)
 	check_view(st, &git, "after auto-compaction of Git's stack");
 	reftable_stack_destroy(st);
 	lines_free(&git);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 

@@ -27,7 +27,7 @@ START_TEST(growth_law)
 {
 	const char *env = getenv("REFTABLE_GROWTH_N");
 	long n = env ? atol(env) : 10000, i;
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	const struct reftable_compaction_stats *cs;
@@ -120,7 +120,7 @@ START_TEST(growth_law)
 	}
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), (int)tables);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 

@@ -17,41 +17,9 @@
 #include <unistd.h>
 
 #include "reftable.h"
+#include "testlib.h"
 
 /* --- directories ------------------------------------------------------ */
-
-static inline char *test_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	char tmpl[4096];
-	char *dir;
-
-	snprintf(tmpl, sizeof(tmpl), "%s/reftable-stack-XXXXXX",
-		 base && *base ? base : "/tmp");
-	dir = mkdtemp(tmpl);
-	ck_assert_msg(dir != NULL, "mkdtemp: %s", strerror(errno));
-	return strdup(dir);
-}
-
-/* Remove a flat directory (stack directories have no subdirectories). */
-static inline void test_rmdir(char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[4096];
-
-	if (d) {
-		while ((e = readdir(d)) != NULL) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
-}
 
 static inline char *test_path(const char *dir, const char *name)
 {

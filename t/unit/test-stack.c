@@ -100,7 +100,7 @@ END_TEST
 
 START_TEST(open_create)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	char sub[4096];
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
@@ -127,13 +127,13 @@ START_TEST(open_create)
 
 	unlink(test_path(sub, "tables.list"));
 	rmdir(sub);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(add_and_read)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	char name[80];
@@ -177,7 +177,7 @@ START_TEST(add_and_read)
 	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
 	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -188,7 +188,7 @@ static int write_nothing(struct reftable_writer *w, void *arg)
 
 START_TEST(empty_addition_writes_nothing)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct stat before, after;
@@ -205,13 +205,13 @@ START_TEST(empty_addition_writes_nothing)
 	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
 	ck_assert_uint_eq(reftable_stack_next_update_index(st), 2);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(two_tables_in_one_addition)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct reftable_addition *add;
@@ -248,13 +248,13 @@ START_TEST(two_tables_in_one_addition)
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 2);
 	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(outdated_and_reload_flag)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *a, *b;
 
@@ -279,7 +279,7 @@ START_TEST(outdated_and_reload_flag)
 	ck_assert_int_eq(test_ref_fill(a, "refs/heads/y"), 2);
 	reftable_stack_destroy(a);
 	reftable_stack_destroy(b);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -291,7 +291,7 @@ static int count_reload(void *arg)
 
 START_TEST(reload_reuses_tables_and_calls_back)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w, *r;
 	struct reftable_table *first;
@@ -330,7 +330,7 @@ START_TEST(reload_reuses_tables_and_calls_back)
 	ck_assert_int_eq(test_ref_fill(r, "refs/heads/a"), 1);
 	reftable_stack_destroy(w);
 	reftable_stack_destroy(r);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -521,7 +521,7 @@ static void vino_fs_init(struct vino_fs *v)
  */
 static void recycled_inode_race(const struct reftable_fs *fs, int content)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w, *r;
 	struct stat before, after;
@@ -550,7 +550,7 @@ static void recycled_inode_race(const struct reftable_fs *fs, int content)
 	ck_assert_uint_eq(test_table_count(r), 1);
 	reftable_stack_destroy(w);
 	reftable_stack_destroy(r);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 
 START_TEST(race1_recycled_inode_real_fs)
@@ -580,7 +580,7 @@ END_TEST
 START_TEST(race1_companion_closed_descriptor_is_fooled)
 {
 	struct vino_fs *v = malloc(sizeof(*v));
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w;
 	struct stat before, after;
@@ -612,7 +612,7 @@ START_TEST(race1_companion_closed_descriptor_is_fooled)
 	free(list_before);
 	free(list_after);
 	reftable_stack_destroy(w);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 	free(v);
 }
 END_TEST
@@ -644,7 +644,7 @@ static void compact_before_open(struct hook_fs *h, const char *path, int flags)
 
 START_TEST(race2_table_vanishes_on_open)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w, *r;
 	struct hook_fs h;
@@ -670,13 +670,13 @@ START_TEST(race2_table_vanishes_on_open)
 	ck_assert_int_eq(reftable_stack_up_to_date(r), 1);
 	reftable_stack_destroy(r);
 	reftable_stack_destroy(w);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(race2_table_vanishes_on_reload)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w, *r;
 	struct hook_fs h;
@@ -705,7 +705,7 @@ START_TEST(race2_table_vanishes_on_reload)
 	ck_assert_int_eq(test_ref_fill(r, "refs/heads/a"), 1);
 	reftable_stack_destroy(r);
 	reftable_stack_destroy(w);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -713,7 +713,7 @@ END_TEST
  * once (no waiting for the deadline) and naming the file. */
 START_TEST(missing_table_with_unchanged_list_fails)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *w, *r;
 	char *list, name[64];
@@ -734,7 +734,7 @@ START_TEST(missing_table_with_unchanged_list_fails)
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), name));
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "damaged"));
 	reftable_stack_destroy(w);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -771,7 +771,7 @@ static void write_table_file(const char *path, uint64_t idx,
 
 START_TEST(race3_clean_spares_addition_in_flight)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	const char *inflight = "0x000000000003-0x000000000003-0badf00d.ref";
@@ -817,7 +817,7 @@ START_TEST(race3_clean_spares_addition_in_flight)
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/new"), 7);
 	ck_assert_uint_eq(reftable_stack_next_update_index(st), 4);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -826,7 +826,7 @@ END_TEST
  * commits its table afterwards. */
 START_TEST(clean_waits_for_the_list_lock)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st, *cleaner;
 	struct reftable_addition *add;
@@ -855,7 +855,7 @@ START_TEST(clean_waits_for_the_list_lock)
 	ck_assert_int_eq(test_ref_fill(cleaner, "refs/heads/pending"), 5);
 	reftable_stack_destroy(st);
 	reftable_stack_destroy(cleaner);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -900,7 +900,7 @@ static void add_during_merge(struct hook_fs *h, const char *path, int flags)
 
 START_TEST(race4_compaction_vs_addition)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *c, *adder, *other, *check;
 	struct concurrent cc = { 0 };
@@ -966,7 +966,7 @@ START_TEST(race4_compaction_vs_addition)
 	reftable_stack_destroy(adder);
 	reftable_stack_destroy(other);
 	reftable_stack_destroy(check);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -974,7 +974,7 @@ END_TEST
  * newer tables above it are merged, nothing waits. */
 START_TEST(auto_compaction_skips_locked_tables)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	char **names;
@@ -1016,7 +1016,7 @@ START_TEST(auto_compaction_skips_locked_tables)
 	ck_assert_uint_eq(test_list_lines(dir), 1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/x2"), 2);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1036,7 +1036,7 @@ static void age_file(const char *path, time_t seconds)
 
 START_TEST(race5_stale_lock)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	const char *lock;
@@ -1098,7 +1098,7 @@ START_TEST(race5_stale_lock)
 		ck_assert(!test_exists(tmp));
 	}
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1106,7 +1106,7 @@ END_TEST
  * plays the holder, removing the lock after three refused attempts. */
 START_TEST(lock_wait_forever_ends_when_released)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct hook_fs h;
@@ -1121,7 +1121,7 @@ START_TEST(lock_wait_forever_ends_when_released)
 	ck_assert_int_eq(h.lock_busy, 3);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1130,7 +1130,7 @@ END_TEST
  * the other's lock alone. */
 START_TEST(broken_lock_owner_publishes_nothing)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *a, *b;
 	struct reftable_addition *add_a, *add_b;
@@ -1169,7 +1169,7 @@ START_TEST(broken_lock_owner_publishes_nothing)
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
 	reftable_stack_destroy(a);
 	reftable_stack_destroy(b);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1225,7 +1225,7 @@ static int write_tombstones(struct reftable_writer *w, void *arg)
 
 START_TEST(deletions_kept_above_bottom_dropped_at_bottom)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct reftable_log_record log = { 0 };
@@ -1282,7 +1282,7 @@ START_TEST(deletions_kept_above_bottom_dropped_at_bottom)
 	ck_assert_int_eq(test_ref_fill(st, "refs/tags/t39"), 4);
 	reftable_log_record_release(&log);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1304,7 +1304,7 @@ static int count_logs(struct reftable_stack *st)
 
 START_TEST(log_expiry)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct reftable_log_expiry ex = { 0 };
@@ -1331,13 +1331,13 @@ START_TEST(log_expiry)
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 6);
 	ck_assert_uint_eq(reftable_stack_next_update_index(st), 7);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(auto_compaction_factor)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	char name[64];
@@ -1370,7 +1370,7 @@ START_TEST(auto_compaction_factor)
 	ck_assert_uint_gt(reftable_stack_compaction_stats(st)->attempts, 0);
 	ck_assert_uint_eq(reftable_stack_compaction_stats(st)->failures, 0);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
@@ -1386,7 +1386,7 @@ END_TEST
  */
 START_TEST(fsync_once_per_dir)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct hook_fs h;
@@ -1410,13 +1410,13 @@ START_TEST(fsync_once_per_dir)
 	}
 	ck_assert_int_gt(compacting, 0);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(fsync_option)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct hook_fs h;
@@ -1443,13 +1443,13 @@ START_TEST(fsync_option)
 	CHECK_OK(reftable_stack_compact_all(st, NULL));
 	ck_assert_int_eq(h.fsyncs, 0);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
 START_TEST(write_error_names_the_file)
 {
-	char *dir = test_tmpdir();
+	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct hook_fs h;
@@ -1491,7 +1491,7 @@ START_TEST(write_error_names_the_file)
 	ck_assert_uint_eq(reftable_stack_compaction_stats(st)->failures, 1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), 2);
 	reftable_stack_destroy(st);
-	test_rmdir(dir);
+	tl_rmtree(dir);
 }
 END_TEST
 
