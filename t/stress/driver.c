@@ -11,7 +11,7 @@
  * compactor parks at its next point outside the library, where it holds
  * no lock; readers take no locks. Once all are parked, any lock file in
  * the directory can only belong to the dead, and
- * reftable_stack_break_stale_locks(st, 0) removes it. With
+ * reftable_stack_break_stale_locks(st, 0) removes it (break_all_locks). With
  * --lock-policy age:N the supervisor instead calls
  * reftable_stack_break_stale_locks(st, N) twice a second and relies on
  * the age rule alone.
@@ -198,9 +198,11 @@ static void reap_unexpected(struct super *s)
 
 /* --- dead processes' locks --------------------------------------------- */
 
-static void break_locks(struct super *s, uint64_t age)
+/* age < 0: every lock (all their owners are known to be dead). */
+static void break_locks(struct super *s, int age)
 {
-	int n = reftable_stack_break_stale_locks(s->st, age);
+	int n = age < 0 ? break_all_locks(s->st) :
+			  reftable_stack_break_stale_locks(s->st, (uint64_t)age);
 
 	if (n < 0) {
 		say("VIOLATION: breaking stale locks failed: %s: %s",
@@ -246,7 +248,7 @@ static void barrier_break(struct super *s)
 		sleep_us(200);
 	}
 	if (all_parked(s, gen))
-		break_locks(s, 0);
+		break_locks(s, -1);
 	shm_store_int(&s->shm->barrier, 0);
 	s->barriers++;
 	s->need_lock_break = 0;
@@ -406,7 +408,7 @@ static void run_phase(struct super *s)
 		if (s->o->lock_age < 0 && s->need_lock_break)
 			barrier_break(s);
 		if (s->o->lock_age >= 0 && now_seconds() >= next_age_break) {
-			break_locks(s, (uint64_t)s->o->lock_age);
+			break_locks(s, s->o->lock_age);
 			next_age_break = now_seconds() + 0.5;
 		}
 		restart_pending(s);

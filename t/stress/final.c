@@ -442,7 +442,7 @@ int final_checks(struct super *s)
 	struct final f;
 	struct totals t;
 	uint64_t violations;
-	int w, c, ok;
+	int w, c, ok, err;
 
 	memset(&f, 0, sizeof(f));
 	f.s = s;
@@ -455,7 +455,12 @@ int final_checks(struct super *s)
 		return 2;
 
 	/* Everyone is dead: any lock left is a dead process's. */
-	f.end_locks = (uint64_t)reftable_stack_break_stale_locks(s->st, 0);
+	err = break_all_locks(s->st);
+	if (err < 0)
+		violation(&f.vs, "breaking the locks of the dead failed: %s: %s",
+			  reftable_error_str(err), reftable_error_detail());
+	else
+		f.end_locks = (uint64_t)err;
 	for (w = 0; w < s->o->writers; w++)
 		read_journal(&f, w);
 	if (!check_stack(&f)) {

@@ -87,7 +87,7 @@ void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
 		goto done;
 	}
 	/* Its lock looks stale to someone: broken, then clean runs. */
-	err = reftable_stack_break_stale_locks(other, 0);
+	err = break_all_locks(other);
 	if (err != 1)
 		violation(vs, "probe: breaking the addition's lock removed %d "
 			      "files, expected 1", err);

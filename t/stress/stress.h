@@ -165,6 +165,16 @@ void path_fmt(char *buf, size_t cap, const char *dir, const char *name);
 /* The stack directory of a run. */
 void stack_dir(char *buf, size_t cap, const char *run_dir);
 
+/*
+ * reftable_stack_break_stale_locks(st, 0), repeated (up to 3 s) until
+ * no lock or temporary file is left; for when nobody alive holds one.
+ * The library compares mtimes with time(), which can lag the mtime of a
+ * file created a moment ago by a second (fine-grained timestamps near a
+ * second boundary), so one call may spare a fresh lock of the dead.
+ * Returns the files removed, or a negative reftable error.
+ */
+int break_all_locks(struct reftable_stack *st);
+
 /* Stack and refdb options from the knobs. */
 void refdb_opts_from(struct reftable_refdb_options *ro,
 		     const struct stress_opts *o, const char *who);

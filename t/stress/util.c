@@ -1,5 +1,6 @@
 /* Small helpers of the stress harness: randomness, time, the shared page. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -220,4 +221,45 @@ int lock_was_broken(const struct shm *s, uint64_t before, int err)
 	 * removed: what the owner of a broken lock runs into. */
 	return err == REFTABLE_LOCK_ERROR || err == REFTABLE_OUTDATED_ERROR ||
 	       err == REFTABLE_NOT_EXIST_ERROR;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Lock and temporary files in dir: what breaking stale locks removes. */
+static int lock_files_left(const char *dir)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (ends_with(de->d_name, ".lock") ||
+		    ends_with(de->d_name, ".ref.tmp"))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int break_all_locks(struct reftable_stack *st)
+{
+	double deadline = now_seconds() + 3;
+	int total = 0, n;
+
+	for (;;) {
+		n = reftable_stack_break_stale_locks(st, 0);
+		if (n < 0)
+			return n;
+		total += n;
+		if (lock_files_left(reftable_stack_dir(st)) <= 0 ||
+		    now_seconds() > deadline)
+			return total;
+		sleep_us(5000);
+	}
 }
