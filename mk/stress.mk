@@ -1,4 +1,6 @@
-# The multi-process stress harness (Documentation/stress.md).
+# The multi-process stress harness. Documentation/stress.md says what each
+# process does, which invariants are checked, the knobs and how to read
+# the summary line.
 #
 #   make stress [STRESS_ARGS="--duration 300 --dir /dev/shm ..."]
 #                         a long pass (60 s by default, real fsync)
