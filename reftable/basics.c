@@ -225,11 +225,11 @@ int buf_set_grow(struct buf *b, const void *data, size_t len)
 
 int buf_setlen_grow(struct buf *b, size_t len)
 {
-	if (len > b->len && buf_grow(b, len - b->len) < 0)
+	/* Even an empty buffer gets storage: callers copy into data. */
+	if (buf_grow(b, len > b->len ? len - b->len : 0) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	b->len = len;
-	if (b->data)
-		b->data[len] = 0;
+	b->data[len] = 0;
 	return 0;
 }
 

@@ -186,8 +186,10 @@ static int table_load(struct reftable_table *t, const struct reftable_fs *fs,
 		return 0;
 	}
 	err = fs_read_all(fs, fd, &data, path, st.st_size);
-	if (err < 0)
+	if (err < 0) {
+		buf_release(&data);
 		return err;
+	}
 	t->size = data.len;
 	t->data = (const uint8_t *)buf_detach(&data);
 	t->owns_data = 1;
@@ -213,8 +215,11 @@ int reftable_table_open_fs(struct reftable_table **out,
 	}
 	err = table_load(t, fs, fd, path);
 	fs->close(fs->ctx, fd);
-	if (!err)
-		err = table_init(t, base ? base + 1 : path);
+	if (err < 0) {
+		reftable_free(t); /* nothing loaded, nothing to release */
+		return err;
+	}
+	err = table_init(t, base ? base + 1 : path);
 	if (err < 0) {
 		reftable_table_decref(t);
 		return err;
