@@ -108,16 +108,18 @@ int lockfile_write(struct lockfile *lk, const void *buf, size_t len)
  * our lock as stale and another process took it: then the file at path
  * is theirs, and we must neither publish nor remove it.
  */
-static int lock_still_ours(struct lockfile *lk)
+static int lock_still_ours(struct lockfile *lk, struct stat *mine)
 {
 	const struct reftable_fs *fs = lk->fs;
-	struct stat mine, there;
+	struct stat there;
 
-	if (fs->fstat(fs->ctx, lk->fd, &mine) < 0)
+	if (fs->fstat(fs->ctx, lk->fd, mine) < 0) {
+		mine->st_nlink = 0; /* marks *mine unknown */
 		return 1; /* cannot tell; the common case is that it is */
+	}
 	if (fs->stat(fs->ctx, lk->path, &there) < 0)
 		return errno == ENOENT ? 0 : 1;
-	return mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
+	return mine->st_dev == there.st_dev && mine->st_ino == there.st_ino;
 }
 
 /* Forget a lock that is no longer ours, leaving the file alone. */
@@ -140,24 +142,39 @@ static int lock_lost(struct lockfile *lk)
 	return err;
 }
 
-int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync)
+int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync,
+		    int *keep_fd, struct stat *kept)
 {
 	const struct reftable_fs *fs = lk->fs;
+	struct stat mine;
 	int err = 0;
 
+	if (keep_fd)
+		*keep_fd = -1;
 	if (!lockfile_held(lk))
 		return reftable_fail(REFTABLE_API_ERROR, "lock not held");
-	if (!lock_still_ours(lk))
+	if (!lock_still_ours(lk, &mine))
 		return lock_lost(lk);
 	if (do_fsync && fs->fsync(fs->ctx, lk->fd) < 0)
 		err = reftable_io_fail("fsync", lk->path);
-	if (fs->close(fs->ctx, lk->fd) < 0 && !err)
+	if (!err && keep_fd && mine.st_nlink) {
+		/* The rename keeps the inode: the descriptor will be one of
+		 * target, and mine its identity. */
+		*keep_fd = lk->fd;
+		*kept = mine;
+	} else if (fs->close(fs->ctx, lk->fd) < 0 && !err) {
 		err = reftable_io_fail("close", lk->path);
+	}
 	lk->fd = -1;
 	if (!err && fs->rename(fs->ctx, lk->path, target) < 0)
 		err = reftable_io_fail("rename lock over", target);
-	if (err)
+	if (err) {
 		fs->unlink(fs->ctx, lk->path);
+		if (keep_fd && *keep_fd >= 0) {
+			fs->close(fs->ctx, *keep_fd);
+			*keep_fd = -1;
+		}
+	}
 	reftable_free(lk->path);
 	lk->path = NULL;
 	return err;
@@ -165,9 +182,11 @@ int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync)
 
 void lockfile_release(struct lockfile *lk)
 {
+	struct stat mine;
+
 	if (!lockfile_held(lk))
 		return;
-	if (lk->fd >= 0 && !lock_still_ours(lk)) {
+	if (lk->fd >= 0 && !lock_still_ours(lk, &mine)) {
 		lock_forget(lk);
 		return;
 	}

@@ -9,6 +9,7 @@
  */
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "fs.h"
@@ -34,9 +35,12 @@ int lockfile_write(struct lockfile *lk, const void *buf, size_t len);
 
 /*
  * Make the lock file's contents durable (unless do_fsync is 0), close it
- * and rename it over target. The lock is released either way.
+ * and rename it over target. The lock is released either way. With
+ * keep_fd, a successful commit may instead leave the descriptor open, now
+ * one of target, in *keep_fd with its fstat in *kept (-1 if it did not).
  */
-int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync);
+int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync,
+		    int *keep_fd, struct stat *kept);
 
 /* Close and remove the lock file if held. Safe to call twice. */
 void lockfile_release(struct lockfile *lk);

@@ -465,8 +465,9 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 		st->stats.entries_written += c.entries;
 	}
 	if (!err)
-		err = stack_reload_now(st);
+		err = stack_reload_published(st);
 done:
+	list_snapshot_release(st, &st->published);
 	if (err < 0)
 		st->stats.failures++;
 	compaction_release(&c);

@@ -59,6 +59,9 @@ struct reftable_stack {
 	/* Cursors reused by reflog lookups (a handle is single-threaded). */
 	struct merged_scratch log_scratch;
 
+	/* What our own last publish wrote, with its descriptor, kept until
+	 * the reload that follows it, which then need not read it back. */
+	struct list_snapshot published;
 	int loaded; /* a first load happened (on_reload is for later ones) */
 	/* A commit about to auto-compact leaves the directory fsync to the
 	 * end, where one fsync covers its rename and the compaction's. */
@@ -117,6 +120,8 @@ int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,
 
 /* stack.c */
 int stack_reload_now(struct reftable_stack *st);
+/* The reload after a publish: from what it wrote if it could keep it. */
+int stack_reload_published(struct reftable_stack *st);
 int stack_lock_list(struct reftable_stack *st, struct lockfile *lk);
 /* Reload under the list lock if another process changed the stack. */
 int stack_refresh_locked(struct reftable_stack *st);

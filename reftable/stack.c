@@ -111,6 +111,7 @@ int reftable_stack_new(struct reftable_stack **out, const char *dir,
 	if (!st)
 		return REFTABLE_NOMEM_ERROR;
 	st->list_fd = -1;
+	st->published.fd = -1;
 	if (opts)
 		st->opts = *opts;
 	else
@@ -179,6 +180,7 @@ void reftable_stack_destroy(struct reftable_stack *st)
 	stack_drop_tables(st);
 	if (st->list_fd >= 0)
 		st->fs->close(st->fs->ctx, st->list_fd);
+	list_snapshot_release(st, &st->published);
 	reftable_free(st->dir);
 	reftable_free(st->list_path);
 	reftable_free(st->lock_path);
@@ -321,6 +323,40 @@ static int install(struct reftable_stack *st, struct list_snapshot *snap,
 	return 0;
 }
 
+/* Install snap and its opened tables; tell on_reload if they changed. */
+static int adopt(struct reftable_stack *st, struct list_snapshot *snap,
+		 struct reftable_table **tables)
+{
+	int first = !st->loaded, changed = 0;
+	int err = install(st, snap, tables, &changed);
+
+	if (!err)
+		st->loaded = 1;
+	if (!err && changed && !first && st->opts.on_reload)
+		err = st->opts.on_reload(st->opts.on_reload_arg);
+	return err;
+}
+
+int stack_reload_published(struct reftable_stack *st)
+{
+	struct list_snapshot snap = st->published;
+	struct reftable_table **tables = NULL;
+	const char *failed = NULL;
+	int err;
+
+	st->published.fd = -1;
+	st->published.names = NULL;
+	st->published.len = 0;
+	if (snap.fd < 0)
+		return stack_reload_now(st);
+	err = open_tables(st, snap.names, snap.len, &tables, &failed);
+	if (!err)
+		return adopt(st, &snap, tables);
+	list_snapshot_release(st, &snap);
+	/* A compaction since our publish removed a table: read it anew. */
+	return err == REFTABLE_NOT_EXIST_ERROR ? stack_reload_now(st) : err;
+}
+
 /*
  * Read tables.list and open its tables. A missing table means either
  * that a compaction replaced it after we read the list (the list then
@@ -338,22 +374,14 @@ int stack_reload_now(struct reftable_stack *st)
 		const char *failed = NULL;
 		char **again = NULL;
 		size_t again_len = 0;
-		int err, changed = 0, same;
+		int err, same;
 
 		err = list_read(st, &snap);
 		if (err)
 			return err;
 		err = open_tables(st, snap.names, snap.len, &tables, &failed);
-		if (!err) {
-			int first = !st->loaded;
-
-			err = install(st, &snap, tables, &changed);
-			if (!err)
-				st->loaded = 1;
-			if (!err && changed && !first && st->opts.on_reload)
-				err = st->opts.on_reload(st->opts.on_reload_arg);
-			return err;
-		}
+		if (!err)
+			return adopt(st, &snap, tables);
 		if (err != REFTABLE_NOT_EXIST_ERROR) {
 			list_snapshot_release(st, &snap);
 			return err;
@@ -502,25 +530,51 @@ int stack_refresh_locked(struct reftable_stack *st)
 	return r ? 0 : stack_reload_now(st);
 }
 
+/* Keep what a publish wrote (fd, its identity, the names) for the reload
+ * after it; without a descriptor there is nothing to keep. */
+static void keep_published(struct reftable_stack *st, int fd,
+			   const struct stat *sb, const struct buf *data)
+{
+	struct list_snapshot *snap = &st->published;
+
+	list_snapshot_release(st, snap);
+	if (fd < 0)
+		return;
+	snap->fd = fd;
+	snap->ident.exists = 1;
+	snap->ident.dev = sb->st_dev;
+	snap->ident.ino = sb->st_ino;
+	snap->ident.size = sb->st_size;
+	if (names_parse(&snap->names, &snap->len, (const char *)data->data,
+			data->len, st->list_path) < 0)
+		list_snapshot_release(st, snap); /* then reload reads it */
+}
+
 int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
 		       char *const *names, size_t len, int *published)
 {
 	struct buf data = BUF_INIT;
-	int err;
+	struct stat sb;
+	int err, fd;
 
 	*published = 0;
 	err = names_format(&data, names, len);
 	if (!err)
 		err = lockfile_write(lk, data.data, data.len);
-	buf_release(&data);
 	if (err) {
+		buf_release(&data);
 		lockfile_release(lk);
 		return err;
 	}
-	err = lockfile_commit(lk, st->list_path, !st->opts.disable_fsync);
-	if (err)
+	err = lockfile_commit(lk, st->list_path, !st->opts.disable_fsync,
+			      &fd, &sb);
+	if (err) {
+		buf_release(&data);
 		return err;
+	}
 	*published = 1;
+	keep_published(st, fd, &sb, &data);
+	buf_release(&data);
 	/* The rename must survive a crash before we report success. */
 	st->dir_sync_pending = 1;
 	return st->defer_dir_sync ? 0 : stack_fsync_dir(st);
@@ -703,7 +757,7 @@ int reftable_addition_commit(struct reftable_addition *add)
 		add->new_len = add->new_cap = 0;
 	}
 	if (!err)
-		err = stack_reload_now(st);
+		err = stack_reload_published(st);
 	if (!err && !st->opts.disable_auto_compact) {
 		/*
 		 * The addition is published; compaction is housekeeping. A
@@ -713,6 +767,7 @@ int reftable_addition_commit(struct reftable_addition *add)
 		 */
 		(void)reftable_stack_auto_compact(st);
 	}
+	list_snapshot_release(st, &st->published);
 	/* Unless a compaction's publish did it, make the rename durable. */
 	if (st->dir_sync_pending) {
 		int sync_err = stack_fsync_dir(st);
