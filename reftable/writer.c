@@ -40,6 +40,7 @@ struct reftable_writer {
 	uint64_t pending_padding; /* zeros owed before the next block */
 	struct buf last_key;      /* of the section, for order checks */
 	struct buf key;           /* scratch */
+	struct buf out;           /* bytes not yet handed to write() */
 
 	struct index_entry *index;
 	size_t index_len, index_cap;
@@ -133,12 +134,40 @@ static int write_header(const struct reftable_writer *w, uint8_t *dst)
 	return header_size(w->version);
 }
 
+/*
+ * Output goes to the caller's write function in chunks of up to
+ * WRITER_OUT_MAX bytes rather than a call per block: for a file sink each
+ * call is a system call.
+ */
+#define WRITER_OUT_MAX (256u << 10)
+
+static int flush_out(struct reftable_writer *w)
+{
+	ssize_t n;
+
+	if (!w->out.len)
+		return 0;
+	n = w->write(w->arg, w->out.data, w->out.len);
+	if (n < 0 || (size_t)n != w->out.len)
+		return reftable_fail(REFTABLE_IO_ERROR, "writing table failed");
+	buf_reset(&w->out);
+	return 0;
+}
+
 static int emit(struct reftable_writer *w, const void *data, size_t len)
 {
-	ssize_t n = w->write(w->arg, data, len);
-	if (n < 0 || (size_t)n != len)
-		return reftable_fail(REFTABLE_IO_ERROR, "writing table failed");
-	return 0;
+	int err;
+
+	if (w->out.len + len > WRITER_OUT_MAX && (err = flush_out(w)) < 0)
+		return err;
+	if (len >= WRITER_OUT_MAX) {
+		ssize_t n = w->write(w->arg, data, len);
+		if (n < 0 || (size_t)n != len)
+			return reftable_fail(REFTABLE_IO_ERROR,
+					     "writing table failed");
+		return 0;
+	}
+	return buf_add(&w->out, data, len);
 }
 
 /* Write data, after the padding the previous block still owes. */
@@ -679,7 +708,7 @@ int reftable_writer_close(struct reftable_writer *w)
 	p += 40;
 	put_be32(p, crc32(0, footer, p - footer));
 	p += 4;
-	if ((err = emit(w, footer, p - footer)) < 0)
+	if ((err = emit(w, footer, p - footer)) < 0 || (err = flush_out(w)) < 0)
 		return err;
 	w->stats.bytes = w->next + (p - footer);
 	return 0;
@@ -700,6 +729,7 @@ void reftable_writer_free(struct reftable_writer *w)
 	reftable_free(w->value);
 	buf_release(&w->last_key);
 	buf_release(&w->key);
+	buf_release(&w->out);
 	reftable_free(w->index);
 	buf_release(&w->index_keys);
 	reftable_free(w->oids);
