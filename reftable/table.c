@@ -246,6 +246,7 @@ static void section_release(struct section *s)
 		reftable_free(atomic_load(&s->inflated[i]));
 	reftable_free(s->inflated);
 	reftable_free(s->dir);
+	reftable_free(s->head);
 	buf_release(&s->keys);
 }
 
@@ -415,6 +416,39 @@ static int dir_from_walk(struct reftable_table *t, struct section *s)
 	return err;
 }
 
+/* Up to 8 bytes of key from at, as a big-endian integer padded with
+ * zeros: integers compare as the bytes would (a zero from the padding
+ * ties with a real zero byte, and ties are settled on the whole key). */
+static uint64_t key_head(const uint8_t *key, size_t len, size_t at)
+{
+	uint8_t b[8] = { 0 };
+
+	if (at < len)
+		memcpy(b, key + at, len - at < 8 ? len - at : 8);
+	return get_be64(b);
+}
+
+static int dir_heads(struct section *s)
+{
+	const uint8_t *first, *last;
+	size_t i;
+
+	if (!s->dir_len)
+		return 0;
+	first = s->keys.data + s->dir[0].key_off;
+	last = s->keys.data + s->dir[s->dir_len - 1].key_off;
+	/* Keys are sorted: what the first and last share, all share. */
+	s->head_at = common_prefix(first, s->dir[0].key_len, last,
+				   s->dir[s->dir_len - 1].key_len);
+	s->head = reftable_malloc(s->dir_len * sizeof(*s->head));
+	if (!s->head)
+		return REFTABLE_NOMEM_ERROR;
+	for (i = 0; i < s->dir_len; i++)
+		s->head[i] = key_head(s->keys.data + s->dir[i].key_off,
+				      s->dir[i].key_len, s->head_at);
+	return 0;
+}
+
 int section_dir(struct reftable_table *t, struct section *s)
 {
 	int err;
@@ -444,6 +478,8 @@ int section_dir(struct reftable_table *t, struct section *s)
 		if (err == REFTABLE_FORMAT_ERROR &&
 		    !strstr(reftable_error_detail(), t->name))
 			err = corrupt(t, "bad block list");
+		if (!err)
+			err = dir_heads(s);
 		if (!err && s->type == BLOCK_TYPE_LOG && s->dir_len) {
 			s->inflated = reftable_calloc(s->dir_len,
 						      sizeof(*s->inflated));
@@ -462,13 +498,28 @@ int section_dir(struct reftable_table *t, struct section *s)
 static size_t dir_search(const struct section *s, const uint8_t *want,
 			 size_t want_len)
 {
-	size_t lo = 0, hi = s->dir_len;
+	size_t lo = 0, hi = s->dir_len, at = s->head_at;
+	uint64_t want_head;
+	int c;
 
+	if (!hi)
+		return 0;
+	/* Outside the prefix all keys share, want is below or above all. */
+	c = at ? memcmp(want, s->keys.data + s->dir[0].key_off,
+			want_len < at ? want_len : at) : 0;
+	if (c || want_len < at)
+		return c > 0 ? hi : 0;
+	want_head = key_head(want, want_len, at);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct dir_entry *e = &s->dir[mid];
-		if (key_cmp(s->keys.data + e->key_off, e->key_len, want,
-			    want_len) < 0)
+
+		if (s->head[mid] != want_head)
+			c = s->head[mid] < want_head ? -1 : 1;
+		else
+			c = key_cmp(s->keys.data + e->key_off, e->key_len,
+				    want, want_len);
+		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;

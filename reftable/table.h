@@ -31,6 +31,11 @@ struct section {
 	struct dir_entry *dir;
 	size_t dir_len, dir_cap;
 	struct buf keys;
+	/* All last keys share their first head_at bytes; head[i] holds the
+	 * next 8 bytes of dir[i]'s key, big-endian and zero-padded, so most
+	 * steps of a search compare two integers in one small array. */
+	size_t head_at;
+	uint64_t *head;
 	/* Log blocks inflated once and kept for the table's life, one slot
 	 * per dir entry, filled with a compare-and-swap so readers need no
 	 * lock; capped by LOG_CACHE_MAX_BYTES per table. */
