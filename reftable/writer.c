@@ -327,7 +327,7 @@ static int remember_oid(struct reftable_writer *w, const uint8_t *oid)
 		return REFTABLE_NOMEM_ERROR;
 	if ((w->oid_len + 1) * w->hash_size > w->oid_cap &&
 	    reftable_grow((void **)&w->oids, &w->oid_cap,
-			  w->oid_offsets_cap * w->hash_size, 1) < 0)
+			  (w->oid_len + 1) * w->hash_size, 1) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	memcpy(w->oids + w->oid_len * w->hash_size, oid, w->hash_size);
 	/* After add_record, the record's block starts at w->next. */
