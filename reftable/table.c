@@ -561,17 +561,25 @@ static void cache_log_block(struct section *s, size_t i, const struct block *b)
 /*
  * A search in a block follows a chain of dependent reads (header, restart
  * table, restart keys, records), each a cache miss in a large table. Ask
- * for the whole block at once, so the misses overlap instead of queueing.
+ * for the block (its first PREFETCH_MAX bytes) at once, so the misses
+ * overlap instead of queueing.
  */
+#define PREFETCH_MAX 4096u
+
 static void prefetch_block(const struct reftable_table *t,
 			   const struct section *s, size_t i)
 {
-	uint64_t start = s->dir[i].offset, end = s->end, off;
+	uint64_t start = s->dir[i].offset, len, off;
 
-	if (t->block_size && end - start > t->block_size)
-		end = start + t->block_size;
-	for (off = start; off < end; off += 64)
-		__builtin_prefetch(t->data + off);
+	if (start >= s->end)
+		return;
+	len = s->end - start;
+	if (len > t->block_size)
+		len = t->block_size;
+	if (len > PREFETCH_MAX)
+		len = PREFETCH_MAX;
+	for (off = 0; off < len; off += 64)
+		__builtin_prefetch(t->data + start + off);
 }
 
 /* Load the block at dir entry i of the cursor's section. */
