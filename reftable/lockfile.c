@@ -153,10 +153,12 @@ int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync,
 		*keep_fd = -1;
 	if (!lockfile_held(lk))
 		return reftable_fail(REFTABLE_API_ERROR, "lock not held");
-	if (!lock_still_ours(lk, &mine))
-		return lock_lost(lk);
+	/* fsync first: it can take long, and a lock broken meanwhile must
+	 * be noticed, so the ownership check comes right before the rename. */
 	if (do_fsync && fs->fsync(fs->ctx, lk->fd) < 0)
 		err = reftable_io_fail("fsync", lk->path);
+	if (!lock_still_ours(lk, &mine))
+		return lock_lost(lk);
 	if (!err && keep_fd && mine.st_nlink) {
 		/* The rename keeps the inode: the descriptor will be one of
 		 * target, and mine its identity. */

@@ -955,9 +955,13 @@ int reftable_stack_break_stale_locks(struct reftable_stack *st,
 				     uint64_t min_age_seconds)
 {
 	struct stale_state ss = { 0 };
+	struct timespec now;
 
+	/* Not time(): it can lag a second behind the clock that stamps a
+	 * file just created, and then a fresh lock looks a second young. */
+	clock_gettime(CLOCK_REALTIME, &now);
 	ss.st = st;
-	ss.cutoff = time(NULL) - (time_t)min_age_seconds;
+	ss.cutoff = now.tv_sec - (time_t)min_age_seconds;
 	if (st->fs->list_dir(st->fs->ctx, st->dir, break_if_stale, &ss) < 0)
 		return reftable_io_fail("list", st->dir);
 	return ss.err ? ss.err : ss.broken;

@@ -271,6 +271,8 @@ struct hook_fs {
 	void (*before_open)(struct hook_fs *h, const char *path, int flags);
 	void (*before_rename)(struct hook_fs *h, const char *from,
 			      const char *to);
+	/* Run after a successful fsync of a file opened as path. */
+	void (*after_fsync)(struct hook_fs *h, const char *path);
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
 	const char *fail_write_suffix;
 	int fail_write_errno;
@@ -366,10 +368,18 @@ static inline int hook_fsync(void *ctx, int fd)
 	struct hook_fs *h = hook_of(ctx);
 	struct stat sb;
 
+	int i, r;
+
 	h->fsyncs++;
 	h->last_fsync_dir = !fstat(fd, &sb) && S_ISDIR(sb.st_mode);
 	h->dir_fsyncs += h->last_fsync_dir;
-	return h->real->fsync(h->real->ctx, fd);
+	r = h->real->fsync(h->real->ctx, fd);
+	for (i = 0; !r && h->after_fsync && i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd) {
+			h->after_fsync(h, h->fds[i].path);
+			break;
+		}
+	return r;
 }
 
 static inline int hook_fstat(void *ctx, int fd, struct stat *sb)
