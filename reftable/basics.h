@@ -156,6 +156,25 @@ static inline int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
 	return (alen > blen) - (alen < blen);
 }
 
+/* Leading bytes two big-endian 8-byte words share (8 if equal). */
+static inline size_t common_prefix_be64(uint64_t a, uint64_t b)
+{
+	uint64_t x = a ^ b;
+	size_t n = 0;
+
+	if (!x)
+		return 8;
+#if defined(__GNUC__)
+	n = (size_t)__builtin_clzll(x) >> 3;
+#else
+	while (!(x & 0xff00000000000000ull)) {
+		x <<= 8;
+		n++;
+	}
+#endif
+	return n;
+}
+
 /* Bytes a and b share at the start; eight at a time where loads allow. */
 static inline size_t common_prefix(const uint8_t *a, size_t alen,
 				   const uint8_t *b, size_t blen)

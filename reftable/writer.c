@@ -452,8 +452,9 @@ static int finish_section(struct reftable_writer *w, uint8_t type)
  * the whole id.
  */
 struct oid_pos {
-	uint64_t key; /* the first 8 bytes, big-endian */
-	size_t pos;
+	uint64_t key;    /* the first 8 bytes, big-endian */
+	uint64_t offset; /* of the ref block that named the id */
+	size_t pos;      /* in w->oids */
 };
 
 #define OID_RADIX_BITS 8
@@ -504,6 +505,7 @@ static int sort_oids(const struct reftable_writer *w, struct oid_pos **out)
 	}
 	for (i = 0; i < n; i++) {
 		a[i].key = get_be64(w->oids + i * w->hash_size);
+		a[i].offset = w->oid_offsets[i];
 		a[i].pos = i;
 	}
 	for (shift = 32; shift < 64; shift += OID_RADIX_BITS) {
@@ -568,6 +570,33 @@ static int add_obj_record(struct reftable_writer *w, const uint8_t *oid,
 	return err == 1 ? REFTABLE_ENTRY_TOO_BIG_ERROR : err;
 }
 
+/*
+ * The ids in sorted order are read through their 8-byte keys: the ids
+ * themselves lie in w->oids in the order they were added, and reading them
+ * in sorted order would be a cache miss each. The rest of an id is read
+ * only when two keys are equal.
+ */
+static int same_oid(const struct reftable_writer *w, const struct oid_pos *a,
+		    const struct oid_pos *b)
+{
+	size_t hs = w->hash_size;
+
+	return a->key == b->key &&
+	       !memcmp(w->oids + a->pos * hs + 8, w->oids + b->pos * hs + 8,
+		       hs - 8);
+}
+
+static size_t shared_bytes(const struct reftable_writer *w,
+			   const struct oid_pos *a, const struct oid_pos *b)
+{
+	size_t hs = w->hash_size;
+
+	if (a->key != b->key)
+		return common_prefix_be64(a->key, b->key);
+	return 8 + common_prefix(w->oids + a->pos * hs + 8, hs - 8,
+				 w->oids + b->pos * hs + 8, hs - 8);
+}
+
 static int write_object_index(struct reftable_writer *w)
 {
 	size_t hs = w->hash_size, n = w->oid_len, i, j, max_common = 1;
@@ -582,9 +611,7 @@ static int write_object_index(struct reftable_writer *w)
 	/* The abbreviation: one byte more than the longest prefix two
 	 * distinct ids share, and at least 2. */
 	for (i = 1; i < n; i++) {
-		const uint8_t *a = w->oids + order[i - 1].pos * hs;
-		const uint8_t *b = w->oids + order[i].pos * hs;
-		size_t c = common_prefix(a, hs, b, hs);
+		size_t c = shared_bytes(w, &order[i - 1], &order[i]);
 		if (c < hs && c > max_common)
 			max_common = c;
 	}
@@ -597,12 +624,15 @@ static int write_object_index(struct reftable_writer *w)
 	w->stats.object_id_len = (int)max_common + 1;
 
 	for (i = 0; i < n && !err; i = j) {
-		const uint8_t *oid = w->oids + order[i].pos * hs;
+		uint8_t head[8];
+		const uint8_t *abbrev = head;
 		size_t k = 0;
 
-		for (j = i; j < n && !memcmp(oid, w->oids + order[j].pos * hs, hs);
-		     j++) {
-			uint64_t off = w->oid_offsets[order[j].pos];
+		put_be64(head, order[i].key);
+		if (w->stats.object_id_len > 8)
+			abbrev = w->oids + order[i].pos * hs;
+		for (j = i; j < n && same_oid(w, &order[i], &order[j]); j++) {
+			uint64_t off = order[j].offset;
 			if (k && offsets[k - 1] == off)
 				continue;
 			if (REFTABLE_GROW(offsets, offsets_cap, k + 1) < 0) {
@@ -612,7 +642,7 @@ static int write_object_index(struct reftable_writer *w)
 			offsets[k++] = off;
 		}
 		if (!err)
-			err = add_obj_record(w, oid, offsets, k);
+			err = add_obj_record(w, abbrev, offsets, k);
 	}
 	reftable_free(order);
 	reftable_free(offsets);
