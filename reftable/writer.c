@@ -631,7 +631,8 @@ static int write_object_index(struct reftable_writer *w)
 		put_be64(head, order[i].key);
 		if (w->stats.object_id_len > 8)
 			abbrev = w->oids + order[i].pos * hs;
-		for (j = i; j < n && same_oid(w, &order[i], &order[j]); j++) {
+		for (j = i; j < n && (j == i || same_oid(w, &order[i], &order[j]));
+		     j++) {
 			uint64_t off = order[j].offset;
 			if (k && offsets[k - 1] == off)
 				continue;
