@@ -18,7 +18,8 @@
  */
 struct reftable_table;
 
-/* Map the file at path (read-only). name is the base name of path. */
+/* Open the file at path read-only: mapped, or read into memory if it is
+ * small (32 KiB or less). The table's name is the base name of path. */
 int reftable_table_open(struct reftable_table **out, const char *path);
 
 /* The same, through a replaceable filesystem (see reftable-fs.h). */
