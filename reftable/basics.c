@@ -191,9 +191,13 @@ int varint_len(uint64_t v)
 
 int buf_grow(struct buf *b, size_t extra)
 {
-	if (b->len + extra + 1 <= b->cap)
+	size_t want = b->len + extra + 1;
+
+	if (want <= b->cap)
 		return 0;
-	return reftable_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1);
+	/* Most buffers hold a key or a name: one allocation fits them. */
+	return reftable_grow((void **)&b->data, &b->cap, want < 64 ? 64 : want,
+			     1);
 }
 
 int buf_add(struct buf *b, const void *data, size_t len)
