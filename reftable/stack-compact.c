@@ -389,7 +389,7 @@ static int publish(struct compaction *c, int *published)
 	next[n++] = c->new_name;
 	for (i = at + c->len; i < len; i++)
 		next[n++] = cur[i];
-	err = stack_publish_list(st, &c->list_lock, next, n, published);
+	err = stack_publish_list(st, &c->list_lock, next, n, 0, published);
 done:
 	if (!*published && c->new_name) {
 		/* Renamed but never listed: remove it again. */

@@ -63,9 +63,10 @@ struct reftable_stack {
 	 * the reload that follows it, which then need not read it back. */
 	struct list_snapshot published;
 	int loaded; /* a first load happened (on_reload is for later ones) */
-	/* A commit about to auto-compact leaves the directory fsync to the
-	 * end, where one fsync covers its rename and the compaction's. */
-	int defer_dir_sync, dir_sync_pending;
+	/* A rename of tables.list awaits its directory fsync: a commit about
+	 * to auto-compact leaves it to the end, where one fsync covers its
+	 * rename and the compaction's. */
+	int dir_sync_pending;
 	struct reftable_compaction_stats stats;
 	uint64_t rand_state;
 };
@@ -125,11 +126,13 @@ int stack_reload_published(struct reftable_stack *st);
 int stack_lock_list(struct reftable_stack *st, struct lockfile *lk);
 /* Reload under the list lock if another process changed the stack. */
 int stack_refresh_locked(struct reftable_stack *st);
-/* Write names as the new tables.list through the held lock. */
-/* *published tells whether tables.list was replaced, even on error
- * (the directory fsync after the rename can still fail). */
+/* Write names as the new tables.list through the held lock, then fsync
+ * the directory unless defer_dir_sync (dir_sync_pending says it is owed).
+ * *published tells whether tables.list was replaced, even on error (the
+ * directory fsync after the rename can still fail). */
 int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
-		       char *const *names, size_t len, int *published);
+		       char *const *names, size_t len, int defer_dir_sync,
+		       int *published);
 
 /*
  * A writer whose bytes go to a file descriptor through the stack's fs.

@@ -551,7 +551,8 @@ static void keep_published(struct reftable_stack *st, int fd,
 }
 
 int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
-		       char *const *names, size_t len, int *published)
+		       char *const *names, size_t len, int defer_dir_sync,
+		       int *published)
 {
 	struct buf data = BUF_INIT;
 	struct stat sb;
@@ -577,7 +578,7 @@ int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
 	buf_release(&data);
 	/* The rename must survive a crash before we report success. */
 	st->dir_sync_pending = 1;
-	return st->defer_dir_sync ? 0 : stack_fsync_dir(st);
+	return defer_dir_sync ? 0 : stack_fsync_dir(st);
 }
 
 /* --- additions ------------------------------------------------------- */
@@ -746,9 +747,8 @@ int reftable_addition_commit(struct reftable_addition *add)
 		names[n++] = st->names[i];
 	for (i = 0; i < add->new_len; i++)
 		names[n++] = add->new_names[i];
-	st->defer_dir_sync = !st->opts.disable_auto_compact;
-	err = stack_publish_list(st, &add->lock, names, n, &published);
-	st->defer_dir_sync = 0;
+	err = stack_publish_list(st, &add->lock, names, n,
+				 !st->opts.disable_auto_compact, &published);
 	reftable_free(names); /* the strings belong to st and add */
 	if (published) {
 		/* Listed now: destroy must no longer remove them. */

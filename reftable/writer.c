@@ -141,17 +141,21 @@ static int write_header(const struct reftable_writer *w, uint8_t *dst)
  */
 #define WRITER_OUT_MAX (256u << 10)
 
+static int hand_out(struct reftable_writer *w, const void *data, size_t len)
+{
+	ssize_t n = w->write(w->arg, data, len);
+
+	if (n < 0 || (size_t)n != len)
+		return reftable_fail(REFTABLE_IO_ERROR, "writing table failed");
+	return 0;
+}
+
 static int flush_out(struct reftable_writer *w)
 {
-	ssize_t n;
+	int err = w->out.len ? hand_out(w, w->out.data, w->out.len) : 0;
 
-	if (!w->out.len)
-		return 0;
-	n = w->write(w->arg, w->out.data, w->out.len);
-	if (n < 0 || (size_t)n != w->out.len)
-		return reftable_fail(REFTABLE_IO_ERROR, "writing table failed");
 	buf_reset(&w->out);
-	return 0;
+	return err;
 }
 
 static int emit(struct reftable_writer *w, const void *data, size_t len)
@@ -160,13 +164,8 @@ static int emit(struct reftable_writer *w, const void *data, size_t len)
 
 	if (w->out.len + len > WRITER_OUT_MAX && (err = flush_out(w)) < 0)
 		return err;
-	if (len >= WRITER_OUT_MAX) {
-		ssize_t n = w->write(w->arg, data, len);
-		if (n < 0 || (size_t)n != len)
-			return reftable_fail(REFTABLE_IO_ERROR,
-					     "writing table failed");
-		return 0;
-	}
+	if (len >= WRITER_OUT_MAX)
+		return hand_out(w, data, len);
 	return buf_add(&w->out, data, len);
 }
 
