@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-/* Longest name: "refs/heads/topic/" + 8 hex + "-" + 20 digits + NUL. */
-#define MAX_NAME_LEN 64
+#define MAX_NAME_LEN BENCH_NAME_SIZE
+#define HUGE_PAGE (2u << 20)
 
 uint64_t splitmix64_next(uint64_t *state)
 {
@@ -73,27 +74,47 @@ static int compare_refs(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * Zeroed memory for the refs, on huge pages where the kernel allows, so
+ * a random pick misses no TLB either.
+ */
+static void *map_refs(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+	return p;
+}
+
 int workload_generate(struct workload *w, size_t n)
 {
 	uint64_t state = 42;
-	size_t i, used = 0, ntags = 0;
+	size_t i, ntags = 0;
 
 	memset(w, 0, sizeof(*w));
 	w->n = n;
-	/* Untouched pages of these worst-case sizes cost no memory. */
-	w->refs = calloc(n ? n : 1, sizeof(*w->refs));
+	w->refs_bytes = ((n ? n : 1) * sizeof(*w->refs) + HUGE_PAGE - 1) &
+			~(size_t)(HUGE_PAGE - 1);
+	w->refs = map_refs(w->refs_bytes);
 	w->peeled = calloc(n / 10 + 1, sizeof(*w->peeled));
-	w->arena = malloc(n * MAX_NAME_LEN + 1);
-	if (!w->refs || !w->peeled || !w->arena) {
+	if (!w->refs || !w->peeled) {
 		workload_release(w);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		struct bench_ref *r = &w->refs[i];
-		int len = format_name(w->arena + used, i, &state);
 
-		r->name = w->arena + used;
-		used += (size_t)len + 1;
+		int len = format_name(r->name, i, &state);
+
+		if (len < 0 || len >= MAX_NAME_LEN) {
+			workload_release(w);
+			return -1;
+		}
 		workload_draw_oid(&state, r->id);
 		if (i % 10 == 8) {
 			workload_draw_oid(&state, w->peeled[ntags]);
@@ -107,9 +128,9 @@ int workload_generate(struct workload *w, size_t n)
 
 void workload_release(struct workload *w)
 {
-	free(w->refs);
+	if (w->refs)
+		munmap(w->refs, w->refs_bytes);
 	free(w->peeled);
-	free(w->arena);
 	memset(w, 0, sizeof(*w));
 }
 
