@@ -52,6 +52,14 @@ uint64_t reftable_table_size(const struct reftable_table *t);
 int reftable_table_read_ref(struct reftable_table *t, const char *name,
 			    struct reftable_ref_record *ref);
 
+/*
+ * Lookups on a table with 64 KiB of refs or more switch to a hash index
+ * after one lookup per 4 KiB of refs; it costs 32 bytes per ref, built
+ * in one pass. enable = 0 keeps this table to its block index. Set it
+ * before sharing the table between threads.
+ */
+void reftable_table_set_lookup_index(struct reftable_table *t, int enable);
+
 int reftable_table_init_ref_iterator(struct reftable_table *t,
 				     struct reftable_iterator *it);
 int reftable_table_init_log_iterator(struct reftable_table *t,

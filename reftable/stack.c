@@ -245,6 +245,8 @@ static int open_tables(struct reftable_stack *st, char *const *names,
 			*failed = names[i];
 			break;
 		}
+		if (st->opts.disable_lookup_index)
+			reftable_table_set_lookup_index(tables[i], 0);
 	}
 	buf_release(&path);
 	if (err) {

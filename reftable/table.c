@@ -9,6 +9,7 @@
 #include "constants.h"
 #include "fs.h"
 #include "iter.h"
+#include "name_index.h"
 #include "table.h"
 
 static int corrupt(const struct reftable_table *t, const char *what)
@@ -138,7 +139,30 @@ static int table_init(struct reftable_table *t, const char *name)
 	err = parse_header(t, t->data);
 	if (!err)
 		err = parse_footer(t);
+	if (!err)
+		reftable_table_set_lookup_index(t, 1);
 	return err;
+}
+
+/*
+ * A table smaller than this is a few blocks that stay in the cache; the
+ * block directory finds its refs as fast as a hash would.
+ */
+#define INDEX_MIN_REF_BYTES (64u << 10)
+
+void reftable_table_set_lookup_index(struct reftable_table *t, int enable)
+{
+	uint64_t bytes = t->refs.present ? t->refs.end - t->refs.start : 0;
+
+	/*
+	 * Build once the lookups made cost about what building does: a
+	 * lookup misses the cache a few times, building decodes the ~90
+	 * refs of a 4 KiB block in about that time.
+	 */
+	if (!enable || bytes < INDEX_MIN_REF_BYTES)
+		t->index_after = 0;
+	else
+		t->index_after = (size_t)(bytes / 4096) + 1;
 }
 
 int reftable_table_from_buffer(struct reftable_table **out, const void *data,
@@ -258,6 +282,7 @@ void reftable_table_decref(struct reftable_table *t)
 		t->fs->munmap(t->fs->ctx, (void *)t->data, t->size);
 	else if (t->owns_data)
 		reftable_free((void *)t->data);
+	name_index_free(atomic_load(&t->name_index));
 	section_release(&t->refs);
 	section_release(&t->objs);
 	section_release(&t->logs);
@@ -683,9 +708,30 @@ void table_cursor_release(struct table_cursor *c)
 	inflater_release(&c->z);
 }
 
+/*
+ * The table's name index, built here by the lookup that reaches
+ * index_after; NULL before that, or if building failed (lookups then
+ * keep to the directory, which reports bad blocks itself).
+ */
+static struct name_index *lookup_index(struct reftable_table *t)
+{
+	struct name_index *ix =
+		atomic_load_explicit(&t->name_index, memory_order_acquire);
+
+	if (ix || !t->index_after ||
+	    atomic_fetch_add_explicit(&t->ref_lookups, 1,
+				      memory_order_relaxed) + 1 != t->index_after)
+		return ix;
+	if (name_index_build(t, &ix) < 0)
+		return NULL;
+	atomic_store_explicit(&t->name_index, ix, memory_order_release);
+	return ix;
+}
+
 int table_lookup_ref(struct reftable_table *t, const char *name,
 		     size_t name_len, struct reftable_ref_record *ref)
 {
+	struct name_index *ix = lookup_index(t);
 	const uint8_t *want = (const uint8_t *)name;
 	struct block_pos pos;
 	struct block b;
@@ -697,6 +743,11 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 
 	if (!t->refs.present)
 		return 1;
+	if (ix) {
+		err = name_index_lookup(ix, t, want, name_len, ref);
+		return err == REFTABLE_FORMAT_ERROR ?
+			       corrupt(t, "bad ref record") : err;
+	}
 	if ((err = section_dir(t, &t->refs)) < 0)
 		return err;
 	i = dir_search(&t->refs, want, name_len);

@@ -62,6 +62,11 @@ struct reftable_table {
 	int obj_id_len;
 	struct section refs, objs, logs;
 	pthread_mutex_t build_lock;
+	/* Ref lookups go through a hash index (name_index.h) once this
+	 * table has served index_after of them; 0: never. */
+	size_t index_after;
+	atomic_size_t ref_lookups;
+	_Atomic(struct name_index *) name_index;
 };
 
 /* Load the data block at offset of a section. */

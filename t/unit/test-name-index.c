@@ -1,0 +1,358 @@
+/*
+ * The hash index of frequent lookups (reftable/name_index.c): a table
+ * builds it only when it is large and looked up often, and lookups through
+ * it answer exactly what the block directory answers, for names present
+ * and absent, under forced hash collisions, with several threads racing
+ * to build it, and on a table whose blocks are damaged.
+ */
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "name_index.h"
+#include "table.h"
+#include "testlib.h"
+
+/* A table in memory with its model. */
+struct fixture {
+	struct tl_sink sink;
+	struct tl_refs refs;
+	struct reftable_table *t;
+	size_t hash_size;
+};
+
+static void fixture_make(struct fixture *f, size_t nrefs, size_t max_name,
+			 const struct reftable_write_options *wo, uint64_t seed)
+{
+	struct tl_gen_opts o = { 0 };
+	struct tl_logs logs = { 0 };
+	struct tl_rng r;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->hash_size = wo->hash_id == REFTABLE_HASH_SHA256 ? 32 : 20;
+	o.nrefs = nrefs;
+	o.hash_size = f->hash_size;
+	o.min = 1;
+	o.max = 9;
+	o.max_name = max_name;
+	o.with_deletions = 1;
+	tl_rng_init(&r, seed);
+	tl_gen_model(&r, &o, &f->refs, &logs);
+	err = tl_write_table(&f->sink, wo, 1, 9, &f->refs, &logs, NULL);
+	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
+	tl_logs_free(&logs);
+	f->t = tl_open_buffer(f->sink.data, f->sink.len, "indexed.ref");
+}
+
+static void fixture_free(struct fixture *f)
+{
+	reftable_table_decref(f->t);
+	tl_sink_release(&f->sink);
+	tl_refs_free(&f->refs);
+}
+
+static int indexed(struct reftable_table *t)
+{
+	return atomic_load(&t->name_index) != NULL;
+}
+
+/* Look every name up once: enough to pass the build threshold. */
+static void read_every_name(struct fixture *f)
+{
+	struct reftable_ref_record got = { 0 };
+	size_t i;
+
+	for (i = 0; i < f->refs.n; i++) {
+		int err = reftable_table_read_ref(f->t, f->refs.v[i].refname,
+						  &got);
+		TL_CHECK(err == 0, "read %s: %d", f->refs.v[i].refname, err);
+	}
+	reftable_ref_record_release(&got);
+}
+
+static int in_model(const struct fixture *f, const char *name)
+{
+	size_t lo = 0, hi = f->refs.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = tl_ref_key_cmp(f->refs.v[mid].refname, name);
+
+		if (!c)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* A name one step away from name: longer, shorter, or one byte changed. */
+static void near_name(char *out, size_t cap, const char *name, int how)
+{
+	size_t len = strlen(name);
+
+	snprintf(out, cap, "%s", name);
+	if (how == 0 && len + 1 < cap) {
+		out[len] = 'x';
+		out[len + 1] = '\0';
+	} else if (how == 1 && len > 1) {
+		out[len - 1] = '\0';
+	} else if (len) {
+		out[len - 1] = (char)(out[len - 1] == 'z' ? 'a' : 'z');
+	}
+}
+
+/* Every name found with its record; its near names as the model says. */
+static void check_lookups(struct fixture *f, const char *ctx)
+{
+	struct reftable_ref_record got = { 0 };
+	char near[512];
+	size_t i;
+	int how, err;
+
+	for (i = 0; i < f->refs.n; i++) {
+		const struct reftable_ref_record *want = &f->refs.v[i];
+
+		err = reftable_table_read_ref(f->t, want->refname, &got);
+		TL_CHECK(err == 0, "%s: read %s: %d", ctx, want->refname, err);
+		tl_assert_ref_eq(want, &got, f->hash_size, ctx);
+		for (how = 0; how < 3; how++) {
+			near_name(near, sizeof(near), want->refname, how);
+			err = reftable_table_read_ref(f->t, near, &got);
+			TL_CHECK(err == (in_model(f, near) ? 0 : 1),
+				 "%s: read %s: %d", ctx, near, err);
+		}
+	}
+	err = reftable_table_read_ref(f->t, "", &got);
+	TL_CHECK(err == 1, "%s: read \"\": %d", ctx, err);
+	err = reftable_table_read_ref(f->t, "\xff\xff", &got);
+	TL_CHECK(err == 1, "%s: read \\xff\\xff: %d", ctx, err);
+	reftable_ref_record_release(&got);
+}
+
+START_TEST(large_table_builds_index_after_enough_lookups)
+{
+	struct reftable_write_options wo = { 0 };
+	struct reftable_ref_record got = { 0 };
+	struct fixture f;
+
+	fixture_make(&f, 6000, 60, &wo, 1);
+	ck_assert(!indexed(f.t));
+	/* One lookup is not enough to pay for an index. */
+	ck_assert_int_eq(reftable_table_read_ref(f.t, f.refs.v[7].refname,
+						 &got), 0);
+	ck_assert(!indexed(f.t));
+	read_every_name(&f);
+	ck_assert(indexed(f.t));
+	check_lookups(&f, "sha1 4096");
+	reftable_ref_record_release(&got);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(small_or_disabled_tables_build_none)
+{
+	struct reftable_write_options wo = { 0 };
+	struct fixture f;
+
+	fixture_make(&f, 300, 40, &wo, 2); /* well under 64 KiB of refs */
+	read_every_name(&f);
+	read_every_name(&f);
+	ck_assert(!indexed(f.t));
+	fixture_free(&f);
+
+	fixture_make(&f, 6000, 60, &wo, 3);
+	reftable_table_set_lookup_index(f.t, 0);
+	read_every_name(&f);
+	read_every_name(&f);
+	ck_assert(!indexed(f.t));
+	check_lookups(&f, "disabled");
+	fixture_free(&f);
+}
+END_TEST
+
+/* Layouts change the slot's fields: block size, restarts, hash, padding. */
+START_TEST(index_matches_model_over_layouts)
+{
+	static const struct {
+		uint32_t block_size;
+		uint16_t restart;
+		int sha256, unpadded;
+	} layouts[] = {
+		{ 256, 16, 0, 0 },   { 1000, 1, 0, 1 },    { 4096, 64, 1, 0 },
+		{ 65536, 16, 0, 1 }, { 65536, 65535, 1, 0 }, { 4097, 3, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		struct reftable_write_options wo = { 0 };
+		struct fixture f;
+		char ctx[64];
+
+		wo.block_size = layouts[i].block_size;
+		wo.restart_interval = layouts[i].restart;
+		wo.hash_id = layouts[i].sha256 ? REFTABLE_HASH_SHA256 :
+						 REFTABLE_HASH_SHA1;
+		wo.unpadded = layouts[i].unpadded;
+		snprintf(ctx, sizeof(ctx), "layout %zu", i);
+		fixture_make(&f, 5000, 100, &wo, 10 + i);
+		read_every_name(&f);
+		ck_assert_msg(indexed(f.t), "%s: no index", ctx);
+		check_lookups(&f, ctx);
+		fixture_free(&f);
+	}
+}
+END_TEST
+
+/*
+ * Real names never share a whole hash; masking it makes them. Lookups
+ * must then check every candidate against the table and still be exact.
+ */
+START_TEST(colliding_hashes_stay_exact)
+{
+	static const uint64_t masks[] = { 0, 1, 0xf };
+	struct reftable_write_options wo = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		struct fixture f;
+		char ctx[64];
+
+		name_index_hash_mask = masks[i];
+		snprintf(ctx, sizeof(ctx), "mask %llx",
+			 (unsigned long long)masks[i]);
+		fixture_make(&f, 1500, 120, &wo, 20 + i);
+		read_every_name(&f);
+		ck_assert_msg(indexed(f.t), "%s: no index", ctx);
+		check_lookups(&f, ctx);
+		fixture_free(&f);
+	}
+	name_index_hash_mask = UINT64_MAX;
+}
+END_TEST
+
+struct racer {
+	struct fixture *f;
+	size_t start;
+	int failures;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct reftable_ref_record got = { 0 };
+	size_t i, n = r->f->refs.n;
+
+	for (i = 0; i < 3 * n; i++) {
+		const struct reftable_ref_record *want =
+			&r->f->refs.v[(r->start + i * 7) % n];
+
+		if (reftable_table_read_ref(r->f->t, want->refname, &got) ||
+		    got.value_type != want->value_type)
+			r->failures++;
+	}
+	reftable_ref_record_release(&got);
+	return NULL;
+}
+
+/* Threads share a table; one of them builds its index mid-flight. */
+START_TEST(threads_race_to_the_index)
+{
+	struct reftable_write_options wo = { 0 };
+	struct racer r[4];
+	pthread_t th[4];
+	struct fixture f;
+	size_t i;
+
+	fixture_make(&f, 6000, 60, &wo, 30);
+	for (i = 0; i < 4; i++) {
+		r[i].f = &f;
+		r[i].start = i * 1000;
+		r[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(r[i].failures, 0);
+	}
+	ck_assert(indexed(f.t));
+	check_lookups(&f, "after the race");
+	fixture_free(&f);
+}
+END_TEST
+
+/*
+ * A damaged ref block makes building fail; lookups then keep to the
+ * directory, which answers for intact blocks and reports the damaged one,
+ * and nothing crashes.
+ */
+START_TEST(damaged_block_leaves_no_index)
+{
+	struct reftable_write_options wo = { 0 };
+	struct reftable_ref_record got = { 0 };
+	struct fixture f;
+	uint8_t *copy;
+	size_t i, errors = 0, found = 0;
+	struct reftable_table *t;
+
+	fixture_make(&f, 6000, 60, &wo, 40);
+	copy = malloc(f.sink.len);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, f.sink.data, f.sink.len);
+	/* The first record of the third block claims a prefix it cannot
+	 * have: the first key of a block is stored whole. */
+	ck_assert_uint_eq(copy[2 * 4096], 'r');
+	copy[2 * 4096 + 4] = 0x7f;
+	t = tl_open_buffer(copy, f.sink.len, "damaged.ref");
+	for (i = 0; i < 2 * f.refs.n; i++) {
+		int err = reftable_table_read_ref(t, f.refs.v[i % f.refs.n].refname,
+						  &got);
+		if (err < 0)
+			errors++;
+		else if (err == 0)
+			found++;
+		else
+			ck_abort_msg("%s: absent", f.refs.v[i % f.refs.n].refname);
+	}
+	ck_assert(!indexed(t));
+	ck_assert_uint_gt(errors, 0);
+	ck_assert_uint_gt(found, f.refs.n);
+	reftable_ref_record_release(&got);
+	reftable_table_decref(t);
+	free(copy);
+	fixture_free(&f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("name-index");
+	TCase *tc = tcase_create("index");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, large_table_builds_index_after_enough_lookups);
+	tcase_add_test(tc, small_or_disabled_tables_build_none);
+	tcase_add_test(tc, index_matches_model_over_layouts);
+	tcase_add_test(tc, colliding_hashes_stay_exact);
+	tcase_add_test(tc, threads_race_to_the_index);
+	tcase_add_test(tc, damaged_block_leaves_no_index);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
