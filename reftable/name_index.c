@@ -212,8 +212,10 @@ static int record_named(const struct name_index *ix,
 	const uint8_t *p = t->data + start;
 	size_t avail = t->footer_start - start, match = 0, prev_len = 0;
 
-	/* The records up to this one are read in turn: ask for them all. */
-	for (ahead = 0; ahead <= delta + 64 && ahead < avail; ahead += 64)
+	/* The records up to this one are read in turn: ask for them all
+	 * (the first KiB of them: long restart intervals are rare). */
+	for (ahead = 0; ahead <= delta + 64 && ahead < avail && ahead < 1024;
+	     ahead += 64)
 		__builtin_prefetch(p + ahead);
 	for (;;) {
 		int n = decode_key_header(p + off, avail - off, &prefix,

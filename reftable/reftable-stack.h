@@ -42,7 +42,7 @@ struct reftable_stack_options {
 	 * program can drop caches. A non-zero return is passed on. */
 	int (*on_reload)(void *arg);
 	void *on_reload_arg;
-	/* Never build the hash index of frequent lookups (32 bytes per
+	/* Never build the hash index of frequent lookups (16 bytes per
 	 * ref; see reftable_table_set_lookup_index). */
 	int disable_lookup_index;
 	/* The filesystem; NULL is reftable_fs_posix(). */
