@@ -468,9 +468,12 @@ static int dir_heads(struct section *s)
 	s->head = reftable_malloc(s->dir_len * sizeof(*s->head));
 	if (!s->head)
 		return REFTABLE_NOMEM_ERROR;
-	for (i = 0; i < s->dir_len; i++)
-		s->head[i] = key_head(s->keys.data + s->dir[i].key_off,
-				      s->dir[i].key_len, s->head_at);
+	for (i = 0; i < s->dir_len; i++) {
+		const uint8_t *key = s->keys.data + s->dir[i].key_off;
+
+		s->head[i].hi = key_head(key, s->dir[i].key_len, s->head_at);
+		s->head[i].lo = key_head(key, s->dir[i].key_len, s->head_at + 8);
+	}
 	return 0;
 }
 
@@ -524,7 +527,7 @@ static size_t dir_search(const struct section *s, const uint8_t *want,
 			 size_t want_len)
 {
 	size_t lo = 0, hi = s->dir_len, at = s->head_at;
-	uint64_t want_head;
+	uint64_t want_hi, want_lo;
 	int c;
 
 	if (!hi)
@@ -534,13 +537,17 @@ static size_t dir_search(const struct section *s, const uint8_t *want,
 			want_len < at ? want_len : at) : 0;
 	if (c || want_len < at)
 		return c > 0 ? hi : 0;
-	want_head = key_head(want, want_len, at);
+	want_hi = key_head(want, want_len, at);
+	want_lo = key_head(want, want_len, at + 8);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct dir_entry *e = &s->dir[mid];
+		const struct dir_head *h = &s->head[mid];
 
-		if (s->head[mid] != want_head)
-			c = s->head[mid] < want_head ? -1 : 1;
+		if (h->hi != want_hi)
+			c = h->hi < want_hi ? -1 : 1;
+		else if (h->lo != want_lo)
+			c = h->lo < want_lo ? -1 : 1;
 		else
 			c = key_cmp(s->keys.data + e->key_off, e->key_len,
 				    want, want_len);

@@ -32,10 +32,13 @@ struct section {
 	size_t dir_len, dir_cap;
 	struct buf keys;
 	/* All last keys share their first head_at bytes; head[i] holds the
-	 * next 8 bytes of dir[i]'s key, big-endian and zero-padded, so most
-	 * steps of a search compare two integers in one small array. */
+	 * next 16 bytes of dir[i]'s key, big-endian and zero-padded, so most
+	 * steps of a search compare integers in one small array. Names often
+	 * share more than 8 bytes past "refs/" ("heads/topic/..."). */
 	size_t head_at;
-	uint64_t *head;
+	struct dir_head {
+		uint64_t hi, lo;
+	} *head;
 	/* Log blocks inflated once and kept for the table's life, one slot
 	 * per dir entry, filled with a compare-and-swap so readers need no
 	 * lock; capped by LOG_CACHE_MAX_BYTES per table. */
