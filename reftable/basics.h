@@ -175,6 +175,35 @@ static inline size_t common_prefix_be64(uint64_t a, uint64_t b)
 	return n;
 }
 
+/*
+ * memcpy for the short copies of keys and names a scan makes per record:
+ * no call, and for most lengths no loop (the last word overlaps).
+ */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t w;
+	uint32_t a, b;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, src + i, 8);
+			memcpy(dst + i, &w, 8);
+		}
+		memcpy(&w, src + n - 8, 8);
+		memcpy(dst + n - 8, &w, 8);
+	} else if (n >= 4) {
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+}
+
 /* Bytes a and b share at the start; eight at a time where loads allow. */
 static inline size_t common_prefix(const uint8_t *a, size_t alen,
 				   const uint8_t *b, size_t blen)

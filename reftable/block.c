@@ -205,28 +205,6 @@ int block_open(struct block *b, const uint8_t *src, size_t avail,
 	return 0;
 }
 
-/* Decode the record at it->off: its key (against the current one) and the
- * extent of its value. */
-static int decode_at(struct block_iter *it)
-{
-	const struct block *b = &it->blk;
-	size_t avail = b->records_end - it->off;
-	int n, v;
-
-	n = decode_key(&it->key, &it->extra, b->data + it->off, avail);
-	if (n < 0)
-		return n;
-	v = value_len(b->type, it->extra, b->data + it->off + n, avail - n,
-		      b->hash_size);
-	if (v < 0)
-		return REFTABLE_FORMAT_ERROR;
-	it->val_off = it->off + n;
-	it->val_len = v;
-	it->next_off = it->val_off + v;
-	it->valid = 1;
-	return 0;
-}
-
 int block_iter_start(struct block_iter *it, const struct block *b)
 {
 	it->blk = *b;
@@ -235,17 +213,7 @@ int block_iter_start(struct block_iter *it, const struct block *b)
 	it->valid = 0;
 	if (it->off >= b->records_end)
 		return REFTABLE_FORMAT_ERROR;
-	return decode_at(it);
-}
-
-int block_iter_advance(struct block_iter *it)
-{
-	it->off = it->next_off;
-	if (it->off >= it->blk.records_end) {
-		it->valid = 0;
-		return 0;
-	}
-	return decode_at(it);
+	return block_iter_decode(it);
 }
 
 /* The key of restart point i, in place: restart keys are stored whole. */
@@ -350,10 +318,10 @@ int block_iter_seek(struct block_iter *it, const struct block *b,
 	it->valid = 0;
 	if (pos.off >= b->records_end)
 		return 0;
-	/* decode_at applies the record's prefix to the key we hold. */
+	/* block_iter_decode applies the record's prefix to the key we hold. */
 	if (buf_set(&it->key, want, pos.prefix) < 0)
 		return REFTABLE_NOMEM_ERROR;
-	return decode_at(it);
+	return block_iter_decode(it);
 }
 
 void block_iter_release(struct block_iter *it)

@@ -90,8 +90,40 @@ struct block_iter {
 
 /* Position on the first record. 0, or < 0 on bad data. */
 int block_iter_start(struct block_iter *it, const struct block *b);
+
+/* Decode the record at it->off: its key (against the current one) and the
+ * extent of its value. Inline, as block_iter_advance: a scan runs them
+ * once per record. */
+static inline int block_iter_decode(struct block_iter *it)
+{
+	const struct block *b = &it->blk;
+	size_t avail = b->records_end - it->off;
+	int n, v;
+
+	n = decode_key(&it->key, &it->extra, b->data + it->off, avail);
+	if (n < 0)
+		return n;
+	v = value_len(b->type, it->extra, b->data + it->off + n, avail - n,
+		      b->hash_size);
+	if (v < 0)
+		return REFTABLE_FORMAT_ERROR;
+	it->val_off = it->off + n;
+	it->val_len = v;
+	it->next_off = it->val_off + v;
+	it->valid = 1;
+	return 0;
+}
+
 /* Move to the next record (valid = 0 past the end). */
-int block_iter_advance(struct block_iter *it);
+static inline int block_iter_advance(struct block_iter *it)
+{
+	it->off = it->next_off;
+	if (it->off >= it->blk.records_end) {
+		it->valid = 0;
+		return 0;
+	}
+	return block_iter_decode(it);
+}
 /* Where a key search ended: the record's offset (records_end if every key
  * is smaller), whether its key equals want, and how many leading bytes of
  * want its key shares via its prefix (the key is want[0:prefix] + suffix).

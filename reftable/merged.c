@@ -211,8 +211,7 @@ static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
 	do {
 		if (!table_cursor_valid(c))
 			return 1;
-		if ((err = table_cursor_ref(c, ref)) < 0 ||
-		    (err = table_cursor_advance(c)) < 0)
+		if ((err = table_cursor_next_ref(c, ref)) < 0)
 			return err;
 	} while (mi->suppress && ref->value_type == REFTABLE_REF_DELETION);
 	return 0;

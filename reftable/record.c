@@ -167,6 +167,44 @@ static inline void copy_id(uint8_t *dst, const uint8_t *src, size_t hash_size)
 		memcpy(dst, src, hash_size);
 }
 
+/* Whether any byte of the 8 in w is zero. */
+static inline uint64_t has_zero_byte(uint64_t w)
+{
+	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
+/*
+ * Copy a key into the record's name, refusing NUL bytes (a ref name is a
+ * C string). Eight bytes at a time, the last eight overlapping: a scan
+ * does this for every record, and names are short.
+ */
+static int set_refname(struct reftable_ref_record *ref, const uint8_t *key,
+		       size_t len)
+{
+	uint64_t w, zero = 0;
+	char *dst;
+	size_t i;
+
+	if (len < 8 || len >= ref->refname_cap) {
+		if (memchr(key, 0, len))
+			return REFTABLE_FORMAT_ERROR;
+		return set_owned_str(&ref->refname, &ref->refname_cap,
+				     (const char *)key, len) < 0 ?
+			       REFTABLE_NOMEM_ERROR :
+			       0;
+	}
+	dst = ref->refname;
+	for (i = 0; i + 8 < len; i += 8) {
+		memcpy(&w, key + i, 8);
+		memcpy(dst + i, &w, 8);
+		zero |= has_zero_byte(w);
+	}
+	memcpy(&w, key + len - 8, 8);
+	memcpy(dst + len - 8, &w, 8);
+	dst[len] = 0;
+	return zero | has_zero_byte(w) ? REFTABLE_FORMAT_ERROR : 0;
+}
+
 int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
 		     size_t key_len, uint8_t extra, const uint8_t *src,
 		     size_t len, uint64_t min_ui, size_t hash_size)
@@ -177,11 +215,8 @@ int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
 
 	if (n < 0 || delta > UINT64_MAX - min_ui)
 		return REFTABLE_FORMAT_ERROR;
-	if (memchr(key, 0, key_len))
-		return REFTABLE_FORMAT_ERROR;
-	if (set_owned_str(&ref->refname, &ref->refname_cap, (const char *)key,
-			  key_len) < 0)
-		return REFTABLE_NOMEM_ERROR;
+	if ((m = set_refname(ref, key, key_len)) < 0)
+		return m;
 	ref->update_index = min_ui + delta;
 	ref->value_type = extra;
 	pos = n;

@@ -69,7 +69,7 @@ static inline int decode_key(struct buf *key, uint8_t *extra,
 		return REFTABLE_FORMAT_ERROR;
 	if (buf_setlen(key, prefix + suffix) < 0)
 		return REFTABLE_NOMEM_ERROR;
-	memcpy(key->data + prefix, src + n, suffix);
+	copy_short(key->data + prefix, src + n, suffix);
 	return n + (int)suffix;
 }
 

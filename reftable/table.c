@@ -699,6 +699,14 @@ int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref)
 	return n < 0 ? n : 0;
 }
 
+int table_cursor_next_ref(struct table_cursor *c,
+			  struct reftable_ref_record *ref)
+{
+	int err = table_cursor_ref(c, ref);
+
+	return err < 0 ? err : table_cursor_advance(c);
+}
+
 int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log)
 {
 	int n = log_value_decode(log, c->bi.key.data, c->bi.key.len,

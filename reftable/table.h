@@ -101,6 +101,9 @@ static inline int table_cursor_valid(const struct table_cursor *c)
 	return c->bi.valid;
 }
 int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref);
+/* table_cursor_ref, then table_cursor_advance: one step of a scan. */
+int table_cursor_next_ref(struct table_cursor *c,
+			  struct reftable_ref_record *ref);
 int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log);
 void table_cursor_release(struct table_cursor *c);
 

@@ -31,15 +31,12 @@ static int ti_seek_log(void *impl, const char *name, uint64_t update_index)
 static int ti_next_ref(void *impl, struct reftable_ref_record *ref)
 {
 	struct table_iter *ti = impl;
-	int err;
 
 	if (ti->c.s->type != BLOCK_TYPE_REF)
 		return reftable_fail(REFTABLE_API_ERROR, "not a ref iterator");
 	if (!table_cursor_valid(&ti->c))
 		return 1;
-	if ((err = table_cursor_ref(&ti->c, ref)) < 0)
-		return err;
-	return table_cursor_advance(&ti->c);
+	return table_cursor_next_ref(&ti->c, ref);
 }
 
 static int ti_next_log(void *impl, struct reftable_log_record *log)
