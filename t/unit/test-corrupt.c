@@ -805,6 +805,87 @@ END_TEST
 
 /* --- files ------------------------------------------------------------------ */
 
+/* A one-ref table named name, with an id of 7s. */
+static void one_ref_table(struct tl_sink *s, const char *name)
+{
+	struct reftable_write_options o = { 0 };
+	struct reftable_ref_record ref = { 0 };
+	struct tl_refs refs = { 0 };
+	struct tl_logs logs = { 0 };
+
+	ref.refname = (char *)name;
+	ref.update_index = 1;
+	ref.value_type = REFTABLE_REF_VAL1;
+	memset(ref.value, 7, 20);
+	tl_refs_add(&refs, &ref);
+	ck_assert_int_eq(tl_write_table(s, &o, 1, 1, &refs, &logs, NULL), 0);
+	tl_refs_free(&refs);
+}
+
+/* The first ref of the table in data, read into got. */
+static int first_ref(const uint8_t *data, size_t len,
+		     struct reftable_ref_record *got)
+{
+	struct reftable_table *t = tl_open_buffer(data, len, "one.ref");
+	struct reftable_iterator it = { 0 };
+	int err = reftable_table_init_ref_iterator(t, &it);
+
+	if (!err)
+		err = reftable_iterator_seek_ref(&it, "");
+	if (!err)
+		err = reftable_iterator_next_ref(&it, got);
+	reftable_iterator_destroy(&it);
+	reftable_table_decref(t);
+	return err;
+}
+
+/*
+ * A NUL byte inside a stored ref name: a scan must refuse the record, not
+ * hand out a shortened name, wherever the NUL falls (names are copied
+ * eight bytes at a time, the last eight overlapping), however short the
+ * name, and whether the record's name buffer is new or already large.
+ */
+START_TEST(nul_in_ref_name)
+{
+	static const char *const names[] = {
+		"refs/heads/a-rather-long-branch-name-x", /* 38 bytes */
+		"refs/heads/eight8", "refs/ab", "HEAD",
+	};
+	struct tl_sink roomy = TL_SINK_INIT;
+	size_t n, at;
+	int warm;
+
+	one_ref_table(&roomy, "refs/heads/a-name-longer-than-all-the-others");
+	for (n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		size_t len = strlen(names[n]);
+
+		for (at = 0; at < 2 * len; at++) {
+			struct reftable_ref_record got = { 0 };
+			struct tl_sink s = TL_SINK_INIT;
+			uint8_t *name;
+			int err;
+
+			warm = at >= len;
+			one_ref_table(&s, names[n]);
+			name = memmem(s.data, s.len, names[n], len);
+			ck_assert_ptr_nonnull(name);
+			name[at % len] = 0;
+			if (warm)
+				ck_assert_int_eq(first_ref(roomy.data,
+							   roomy.len, &got), 0);
+			err = first_ref(s.data, s.len, &got);
+			TL_CHECK(err == REFTABLE_FORMAT_ERROR,
+				 "%s with NUL at %zu (%s buffer): %d",
+				 names[n], at % len, warm ? "large" : "new",
+				 err);
+			reftable_ref_record_release(&got);
+			tl_sink_release(&s);
+		}
+	}
+	tl_sink_release(&roomy);
+}
+END_TEST
+
 START_TEST(bad_files)
 {
 	char *dir = tl_tmpdir();
@@ -852,6 +933,7 @@ static Suite *corrupt_suite(void)
 	tcase_add_loop_test(tc, restart_count, 0, 2);
 	tcase_add_loop_test(tc, overflowing_varint_in_ref, 0, 2);
 	tcase_add_test(tc, log_block_damage);
+	tcase_add_test(tc, nul_in_ref_name);
 	tcase_add_test(tc, bad_files);
 	tcase_add_loop_test(tc, ref_block_retyped, 0, 3);
 	suite_add_tcase(s, tc);
