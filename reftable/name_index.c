@@ -18,7 +18,7 @@
  */
 struct name_index {
 	size_t size;           /* slots, more than twice the records */
-	unsigned delta_bits;   /* enough for any offset within a block */
+	unsigned delta_bits;   /* enough for the longest run from a start */
 	unsigned pos_bits;     /* start and delta */
 	uint64_t *slots;
 };
@@ -69,13 +69,21 @@ static unsigned bit_width(uint64_t v)
 	return n;
 }
 
-/* The records as they are found, then placed in the slots. */
+/*
+ * The records as they are found, then placed in the slots. A record's
+ * start and delta are kept apart (delta in the low GATHER_DELTA_BITS)
+ * until the largest of each is known: slots then give each just the bits
+ * it needs, so a table with huge blocks but short restart runs still
+ * fits.
+ */
+#define GATHER_DELTA_BITS 24
+
 struct gathered {
-	struct name_index *ix;
 	struct gathered_rec {
-		uint64_t hash, slot;
+		uint64_t hash, pos;
 	} *v;
 	size_t len, cap;
+	uint64_t max_start, max_delta;
 };
 
 static int gather(struct gathered *g, const uint8_t *key, size_t key_len,
@@ -83,14 +91,19 @@ static int gather(struct gathered *g, const uint8_t *key, size_t key_len,
 {
 	struct gathered_rec *r;
 
-	if (delta >> g->ix->delta_bits)
-		return REFTABLE_FORMAT_ERROR; /* a record beyond its block */
+	if (delta >> GATHER_DELTA_BITS)
+		return REFTABLE_FORMAT_ERROR; /* blocks have 24-bit sizes */
+	if (start >> (64 - GATHER_DELTA_BITS))
+		return REFTABLE_UNSUPPORTED_ERROR; /* a table of terabytes */
 	if (REFTABLE_GROW(g->v, g->cap, g->len + 1) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	r = &g->v[g->len++];
 	r->hash = name_hash(key, key_len);
-	r->slot = fingerprint(g->ix, r->hash) | start << g->ix->delta_bits |
-		  delta;
+	r->pos = start << GATHER_DELTA_BITS | delta;
+	if (start > g->max_start)
+		g->max_start = start;
+	if (delta > g->max_delta)
+		g->max_delta = delta;
 	return 0;
 }
 
@@ -132,34 +145,35 @@ static int gather_block(struct gathered *g, const struct reftable_table *t,
 /* Linear probing from the home slot; the table is under half full. */
 static void place(struct name_index *ix, const struct gathered_rec *r)
 {
+	uint64_t start = r->pos >> GATHER_DELTA_BITS;
+	uint64_t delta = r->pos & ((1u << GATHER_DELTA_BITS) - 1);
 	size_t i = home_slot(r->hash, ix->size);
 
 	while (ix->slots[i])
 		if (++i == ix->size)
 			i = 0;
-	ix->slots[i] = r->slot;
+	ix->slots[i] = fingerprint(ix, r->hash) | start << ix->delta_bits |
+		       delta;
 }
 
-/* Size the slot fields to the table; 0, or -1 if they do not fit. */
-static int plan_slots(struct name_index *ix, const struct reftable_table *t)
+/* Size the slot fields to what was gathered; 0, or -1 if they do not
+ * leave the fingerprint enough bits (tables of terabytes). */
+static int plan_slots(struct name_index *ix, const struct gathered *g)
 {
-	/* Records lie within a block; its size field has 24 bits. */
-	ix->delta_bits = t->block_size ? bit_width(t->block_size) : 24;
-	ix->pos_bits = ix->delta_bits + bit_width(t->footer_start);
+	ix->delta_bits = bit_width(g->max_delta);
+	ix->pos_bits = ix->delta_bits + bit_width(g->max_start);
 	return ix->pos_bits + MIN_FINGERPRINT_BITS <= 64 ? 0 : -1;
 }
 
 int name_index_build(struct reftable_table *t, struct name_index **out)
 {
 	struct name_index *ix = reftable_calloc(1, sizeof(*ix));
-	struct gathered g = { .ix = ix };
+	struct gathered g = { 0 };
 	struct buf key = { 0 };
 	struct block b;
 	size_t i;
 	int err = ix ? section_dir(t, &t->refs) : REFTABLE_NOMEM_ERROR;
 
-	if (!err && plan_slots(ix, t) < 0)
-		err = REFTABLE_UNSUPPORTED_ERROR; /* a table of terabytes */
 	for (i = 0; !err && i < t->refs.dir_len; i++) {
 		err = table_load_block(t, &t->refs, t->refs.dir[i].offset, &b,
 				       NULL);
@@ -167,6 +181,8 @@ int name_index_build(struct reftable_table *t, struct name_index **out)
 			err = gather_block(&g, t, &b, &key);
 	}
 	buf_release(&key);
+	if (!err && plan_slots(ix, &g) < 0)
+		err = REFTABLE_UNSUPPORTED_ERROR;
 	if (!err && g.len >= UINT32_MAX / 2)
 		err = REFTABLE_UNSUPPORTED_ERROR; /* home_slot's range */
 	if (!err) {

@@ -163,6 +163,7 @@ void reftable_table_set_lookup_index(struct reftable_table *t, int enable)
 		t->index_after = 0;
 	else
 		t->index_after = (size_t)(bytes / 4096) + 1;
+	atomic_store(&t->ref_lookups, 0); /* count afresh from here */
 }
 
 int reftable_table_from_buffer(struct reftable_table **out, const void *data,
@@ -733,7 +734,9 @@ static struct name_index *lookup_index(struct reftable_table *t)
 	struct name_index *ix =
 		atomic_load_explicit(&t->name_index, memory_order_acquire);
 
-	if (ix || !t->index_after ||
+	if (!t->index_after)
+		return NULL;
+	if (ix ||
 	    atomic_fetch_add_explicit(&t->ref_lookups, 1,
 				      memory_order_relaxed) + 1 != t->index_after)
 		return ix;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define BENCH_OID_LEN 20
-#define BENCH_NAME_SIZE 40          /* the longest name is 33 bytes + NUL */
+#define BENCH_NAME_SIZE 40          /* names fit while N < 10^13 */
 
 /*
  * One cache line per ref, name inline: picking a random ref costs the

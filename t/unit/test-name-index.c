@@ -177,6 +177,38 @@ START_TEST(small_or_disabled_tables_build_none)
 }
 END_TEST
 
+/*
+ * Turning the index off after it was built keeps lookups to the block
+ * directory. Seen through the hash: with a different mask than at build
+ * time, lookups through the index would find nothing.
+ */
+START_TEST(disabling_after_build_stops_using_index)
+{
+	struct reftable_write_options wo = { 0 };
+	struct reftable_ref_record got = { 0 };
+	struct fixture f;
+
+	fixture_make(&f, 6000, 60, &wo, 4);
+	read_every_name(&f);
+	ck_assert(indexed(f.t));
+	name_index_hash_mask = 0;
+	ck_assert_int_eq(reftable_table_read_ref(f.t, f.refs.v[9].refname,
+						 &got), 1);
+	reftable_table_set_lookup_index(f.t, 0);
+	ck_assert_int_eq(reftable_table_read_ref(f.t, f.refs.v[9].refname,
+						 &got), 0);
+	check_lookups(&f, "disabled after build");
+	/* And back on: the index built before serves again. */
+	reftable_table_set_lookup_index(f.t, 1);
+	ck_assert_int_eq(reftable_table_read_ref(f.t, f.refs.v[9].refname,
+						 &got), 1);
+	name_index_hash_mask = UINT64_MAX;
+	check_lookups(&f, "enabled again");
+	reftable_ref_record_release(&got);
+	fixture_free(&f);
+}
+END_TEST
+
 /* Layouts change the slot's fields: block size, restarts, hash, padding. */
 START_TEST(index_matches_model_over_layouts)
 {
@@ -187,6 +219,7 @@ START_TEST(index_matches_model_over_layouts)
 	} layouts[] = {
 		{ 256, 16, 0, 0 },   { 1000, 1, 0, 1 },    { 4096, 64, 1, 0 },
 		{ 65536, 16, 0, 1 }, { 65536, 65535, 1, 0 }, { 4097, 3, 0, 0 },
+		{ 16777215, 16, 0, 1 },
 	};
 	size_t i;
 
@@ -338,6 +371,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, large_table_builds_index_after_enough_lookups);
 	tcase_add_test(tc, small_or_disabled_tables_build_none);
+	tcase_add_test(tc, disabling_after_build_stops_using_index);
 	tcase_add_test(tc, index_matches_model_over_layouts);
 	tcase_add_test(tc, colliding_hashes_stay_exact);
 	tcase_add_test(tc, threads_race_to_the_index);
