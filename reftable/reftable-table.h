@@ -55,9 +55,10 @@ int reftable_table_read_ref(struct reftable_table *t, const char *name,
 /*
  * Lookups on a table with 64 KiB of refs or more switch to a hash index
  * after one lookup per 4 KiB of refs; it costs 16 bytes per ref, built
- * in one pass. enable = 0 keeps this table to its block index (an index
- * already built stays unused until the table is freed); enable = 1
- * counts lookups afresh. Set it before sharing the table between threads.
+ * in two passes over the refs. enable = 0 keeps this table to its block
+ * index (an index already built stays unused until the table is freed);
+ * enable = 1 counts lookups afresh. Set it before sharing the table
+ * between threads.
  */
 void reftable_table_set_lookup_index(struct reftable_table *t, int enable);
 
