@@ -769,6 +769,8 @@ static void set_options(struct bench *b)
 	b->opts.create = 1;
 	b->opts.disable_fsync = 0;            /* durable, as by default */
 	b->opts.disable_auto_compact = 0;
+	/* For comparison runs: lookups without the name index. */
+	b->opts.disable_lookup_index = getenv("BENCH_NO_LOOKUP_INDEX") != NULL;
 	b->opts.auto_compaction_factor = 2;
 	b->opts.fs = make_counting_fs();
 }
