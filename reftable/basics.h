@@ -175,6 +175,17 @@ static inline size_t common_prefix_be64(uint64_t a, uint64_t b)
 	return n;
 }
 
+/* Ask for the len bytes at p, a cache line at a time, without waiting:
+ * reads that would follow one another then overlap. */
+static inline void prefetch_bytes(const void *p, size_t len)
+{
+	const uint8_t *at = p;
+	size_t off;
+
+	for (off = 0; off < len; off += 64)
+		__builtin_prefetch(at + off);
+}
+
 /*
  * memcpy for the short copies of keys and names a scan makes per record:
  * no call, and for most lengths no loop (the last word overlaps).

@@ -98,9 +98,10 @@ static inline int block_iter_decode(struct block_iter *it)
 {
 	const struct block *b = &it->blk;
 	size_t avail = b->records_end - it->off;
+	uint64_t prefix;
 	int n, v;
 
-	n = decode_key(&it->key, &it->extra, b->data + it->off, avail);
+	n = decode_key(&it->key, &prefix, &it->extra, b->data + it->off, avail);
 	if (n < 0)
 		return n;
 	v = value_len(b->type, it->extra, b->data + it->off + n, avail - n,

@@ -143,24 +143,21 @@ static int build_block(struct builder *bd, const struct reftable_table *t,
 	while (off < b->records_end) {
 		const uint8_t *rec = b->data + off;
 		size_t avail = b->records_end - off;
-		uint64_t prefix, suffix;
+		uint64_t prefix;
 		uint8_t extra;
 		int n, v;
 
-		n = decode_key_header(rec, avail, &prefix, &suffix, &extra);
-		if (n < 0 || prefix > key->len)
-			return REFTABLE_FORMAT_ERROR;
-		if (buf_setlen(key, prefix + suffix) < 0)
-			return REFTABLE_NOMEM_ERROR;
-		copy_short(key->data + prefix, rec + n, suffix);
+		n = decode_key(key, &prefix, &extra, rec, avail);
+		if (n < 0)
+			return n;
 		if (!prefix) /* the first record of a block is always whole */
 			start = off;
-		v = value_len(BLOCK_TYPE_REF, extra, rec + n + suffix,
-			      avail - n - suffix, t->hash_size);
+		v = value_len(BLOCK_TYPE_REF, extra, rec + n, avail - n,
+			      t->hash_size);
 		if (v < 0)
 			return REFTABLE_FORMAT_ERROR;
 		add_record(bd, key, base + start, off - start);
-		off += n + (uint32_t)suffix + (uint32_t)v;
+		off += (uint32_t)n + (uint32_t)v;
 	}
 	return 0;
 }
@@ -279,16 +276,17 @@ static int record_named(const struct name_index *ix,
 {
 	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
 	uint64_t start = pos >> ix->delta_bits, prefix, suffix;
-	uint32_t off = 0, ahead;
+	uint32_t off = 0;
 	uint32_t delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
 	const uint8_t *p = t->data + start;
 	size_t avail = t->footer_start - start, match = 0, prev_len = 0;
+	size_t run = (size_t)delta + 65; /* through the record's first line */
 
 	/* The records up to this one are read in turn: ask for them all
 	 * (the first KiB of them: long restart intervals are rare). */
-	for (ahead = 0; ahead <= delta + 64 && ahead < avail && ahead < 1024;
-	     ahead += 64)
-		__builtin_prefetch(p + ahead);
+	if (run > avail)
+		run = avail;
+	prefetch_bytes(p, run < 1024 ? run : 1024);
 	for (;;) {
 		int n = decode_key_header(p + off, avail - off, &prefix,
 					  &suffix, extra);

@@ -55,12 +55,13 @@ static inline int decode_key_header(const uint8_t *src, size_t len,
 }
 
 /*
- * Decode a key into key, which holds the previous key on entry. Bytes
+ * Decode a key into key, which holds the previous key on entry; *prefix
+ * is how much of it the record reused (0: the key is stored whole). Bytes
  * consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR. Inline: it
  * runs once per record of every scan.
  */
-static inline int decode_key(struct buf *key, uint8_t *extra,
-			     const uint8_t *src, size_t len)
+static inline int decode_key(struct buf *key, uint64_t *prefix_len,
+			     uint8_t *extra, const uint8_t *src, size_t len)
 {
 	uint64_t prefix, suffix;
 	int n = decode_key_header(src, len, &prefix, &suffix, extra);
@@ -70,6 +71,7 @@ static inline int decode_key(struct buf *key, uint8_t *extra,
 	if (buf_setlen(key, prefix + suffix) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	copy_short(key->data + prefix, src + n, suffix);
+	*prefix_len = prefix;
 	return n + (int)suffix;
 }
 

@@ -603,7 +603,7 @@ static void cache_log_block(struct section *s, size_t i, const struct block *b)
 static void prefetch_block(const struct reftable_table *t,
 			   const struct section *s, size_t i)
 {
-	uint64_t start = s->dir[i].offset, len, off;
+	uint64_t start = s->dir[i].offset, len;
 
 	if (start >= s->end)
 		return;
@@ -612,8 +612,7 @@ static void prefetch_block(const struct reftable_table *t,
 		len = t->block_size;
 	if (len > PREFETCH_MAX)
 		len = PREFETCH_MAX;
-	for (off = 0; off < len; off += 64)
-		__builtin_prefetch(t->data + start + off);
+	prefetch_bytes(t->data + start, len);
 }
 
 /* Load the block at dir entry i of the cursor's section. */
