@@ -45,6 +45,12 @@ struct reftable_stack_options {
 	/* Never build the hash index of frequent lookups (16 bytes per
 	 * ref; see reftable_table_set_lookup_index). */
 	int disable_lookup_index;
+	/* Close a replaced tables.list on a library thread (one per
+	 * process, started on first use), off the reload's path. On ext4
+	 * that close frees the inode, most of a changed reload's time; see
+	 * Documentation/protocol.md. The filesystem's close is then called
+	 * from that thread. */
+	int close_in_background;
 	/* The filesystem; NULL is reftable_fs_posix(). */
 	const struct reftable_fs *fs;
 	/* Permission bits of new files (masked by the umask); 0 is 0666. */

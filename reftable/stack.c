@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "closer.h"
 #include "reftable-merged.h"
 #include "reftable-writer.h"
 #include "stack-internal.h"
@@ -180,6 +181,9 @@ void reftable_stack_destroy(struct reftable_stack *st)
 	stack_drop_tables(st);
 	if (st->list_fd >= 0)
 		st->fs->close(st->fs->ctx, st->list_fd);
+	/* Whatever this handle opened is closed when it is gone. */
+	if (st->opts.close_in_background)
+		closer_drain();
 	list_snapshot_release(st, &st->published);
 	reftable_free(st->dir);
 	reftable_free(st->list_path);
@@ -306,7 +310,9 @@ static int install(struct reftable_stack *st, struct list_snapshot *snap,
 	st->len = snap->len;
 	st->hash = hash;
 	/* Close the old descriptor only now: the new one pins its inode. */
-	if (st->list_fd >= 0)
+	if (st->list_fd >= 0 && st->opts.close_in_background)
+		closer_submit(st->fs, st->list_fd);
+	else if (st->list_fd >= 0)
 		st->fs->close(st->fs->ctx, st->list_fd);
 	st->list_fd = snap->fd;
 	st->ident = snap->ident;

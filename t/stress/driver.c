@@ -75,6 +75,8 @@ void knob_args(struct argv_buf *a, const struct stress_opts *o)
 	arg_add(a, "%s", o->dir);
 	arg_add(a, "--content-reload");
 	arg_add(a, "%s", o->content_reload ? "on" : "off");
+	arg_add(a, "--background-close");
+	arg_add(a, "%s", o->background_close ? "on" : "off");
 	arg_add(a, "--fsync");
 	arg_add(a, "%s", o->fsync ? "on" : "off");
 	arg_add(a, "--compaction");
@@ -522,6 +524,7 @@ static int make_run_dir(struct super *s)
 	so.create = 1;
 	so.disable_fsync = !s->o->fsync;
 	so.force_content_reload = s->o->content_reload;
+	so.close_in_background = s->o->background_close;
 	stack_dir(stack, sizeof(stack), s->run_dir);
 	err = reftable_stack_new(&s->st, stack, &so);
 	if (err) {

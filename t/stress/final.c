@@ -485,7 +485,7 @@ int final_checks(struct super *s)
 	       "compactions=%llu (auto %llu, compactors %llu) cleans=%llu "
 	       "kills=%llu (mid-op %llu) locks-broken=%llu max-tables=%llu "
 	       "violations=%llu lost=%llu seconds=%.1f seed=%llu "
-	       "content-reload=%s fsync=%s dir=%s\n",
+	       "content-reload=%s background-close=%s fsync=%s dir=%s\n",
 	       ok ? "PASS" : "FAIL", (unsigned long long)f.committed,
 	       (unsigned long long)f.j.n_acks,
 	       (unsigned long long)t.conflicts,
@@ -501,6 +501,7 @@ int final_checks(struct super *s)
 	       (unsigned long long)violations, (unsigned long long)f.lost,
 	       s->elapsed, (unsigned long long)s->o->seed,
 	       s->o->content_reload ? "on" : "off",
+	       s->o->background_close ? "on" : "off",
 	       s->o->fsync ? "on" : "off", s->o->dir);
 	fflush(stdout);
 	if (s->o->lock_age >= 0)

@@ -33,6 +33,7 @@ static const char usage_text[] =
 	"  --dir DIR                 where the run directory is made ($TMPDIR\n"
 	"                            or /tmp); e.g. /dev/shm for tmpfs\n"
 	"  --content-reload on|off   the stack's force_content_reload (off)\n"
+	"  --background-close on|off the stack's close_in_background (on)\n"
 	"  --fsync on|off            real fsync (on); off is faster, unsafe\n"
 	"                            against power loss, not against kills\n"
 	"  --compaction on|off       off: writers do not auto-compact and\n"
@@ -114,6 +115,8 @@ static int set_option(struct stress_opts *o, const char *name, const char *v)
 	else if (!strcmp(name, "seed")) o->seed = strtoull(v, NULL, 0);
 	else if (!strcmp(name, "dir")) o->dir = v;
 	else if (!strcmp(name, "content-reload")) o->content_reload = on_off(v);
+	else if (!strcmp(name, "background-close"))
+		o->background_close = on_off(v);
 	else if (!strcmp(name, "fsync")) o->fsync = on_off(v);
 	else if (!strcmp(name, "compaction")) o->compaction = on_off(v);
 	else if (!strcmp(name, "lock-timeout")) o->lock_timeout_ms = (int)number(v, 1, 600000);
@@ -186,6 +189,7 @@ static void defaults(struct stress_opts *o)
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	o->dir = tmp && *tmp ? tmp : "/tmp";
 	o->fsync = 1;
+	o->background_close = 1;
 	o->compaction = 1;
 	o->lock_timeout_ms = 200;
 	o->lock_age = -1;

@@ -28,6 +28,7 @@ struct stress_opts {
 	uint64_t seed;
 	const char *dir;     /* parent of the run directory */
 	int content_reload;  /* force_content_reload of the stack */
+	int background_close; /* close_in_background of the stack */
 	int fsync;           /* 0: disable_fsync */
 	int compaction;      /* 0: no auto-compaction, compactors only clean */
 	int lock_timeout_ms; /* writers' and compactors' lock wait */

@@ -150,6 +150,7 @@ void refdb_opts_from(struct reftable_refdb_options *ro,
 	ro->stack.disable_fsync = !o->fsync;
 	ro->stack.lock_timeout_ms = o->lock_timeout_ms;
 	ro->stack.force_content_reload = o->content_reload;
+	ro->stack.close_in_background = o->background_close;
 	ro->stack.disable_auto_compact = !o->compaction;
 	ro->stack.write.block_size = o->block_size;
 	/* Every stress ref gets a reflog, which the checks read. */

@@ -1,0 +1,166 @@
+#include "closer.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * No lock is shared with the thread: it runs at idle priority, and a
+ * lock it held while preempted would stall the reader it exists to
+ * spare. Handing over goes through slots claimed by compare-and-swap.
+ */
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED, SLOT_CLOSING };
+
+struct slot {
+	atomic_int state;
+	const struct reftable_fs *fs;
+	int fd;
+};
+
+enum thread_state { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING };
+
+static struct slot slots[CLOSER_SLOTS];
+static sem_t queued; /* posted once per slot queued */
+static atomic_int thread_state;
+static int initialized; /* semaphore and fork handlers; set by the starter */
+
+/* Take slot s for closing if it is queued. */
+static int claim(struct slot *s)
+{
+	int expected = SLOT_QUEUED;
+
+	return atomic_compare_exchange_strong(&s->state, &expected,
+					      SLOT_CLOSING);
+}
+
+static void close_claimed(struct slot *s)
+{
+	s->fs->close(s->fs->ctx, s->fd);
+	atomic_store(&s->state, SLOT_FREE);
+}
+
+static void *closer_main(void *arg)
+{
+	(void)arg;
+#ifdef SCHED_IDLE
+	/*
+	 * Woken at a normal priority, the thread tends to preempt the reader
+	 * that woke it, on the reader's CPU, and the close lands back on the
+	 * reload's path. At idle priority it waits for a CPU with nothing
+	 * else to do. (glibc's thread attributes cannot ask for this.)
+	 */
+	{
+		struct sched_param idle = { 0 };
+
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	}
+#endif
+	for (;;) {
+		size_t i;
+
+		if (sem_wait(&queued) < 0)
+			continue; /* EINTR */
+		for (i = 0; i < CLOSER_SLOTS; i++)
+			if (claim(&slots[i]))
+				close_claimed(&slots[i]);
+	}
+	return NULL;
+}
+
+/*
+ * fork() copies the slots but not the thread. The child closes its copies
+ * of what was queued itself, with plain close(): a child of a threaded
+ * process may only make async-signal-safe calls. A slot the parent was
+ * filling or closing at that moment is dropped; its descriptor, if the
+ * child has a copy, is close-on-exec.
+ */
+static void after_fork_child(void)
+{
+	size_t i;
+
+	for (i = 0; i < CLOSER_SLOTS; i++) {
+		if (atomic_load(&slots[i].state) == SLOT_QUEUED)
+			close(slots[i].fd);
+		atomic_store(&slots[i].state, SLOT_FREE);
+	}
+	atomic_store(&thread_state, THREAD_NONE);
+}
+
+static int start_thread(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int err;
+
+	if (!initialized) {
+		if (sem_init(&queued, 0, 0) < 0 ||
+		    pthread_atfork(NULL, NULL, after_fork_child))
+			return 0;
+		initialized = 1;
+	}
+	if (pthread_attr_init(&attr))
+		return 0;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals meant for the program must not land on our thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&thread, &attr, closer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return !err;
+}
+
+/* Is the thread there (starting it if nobody is)? */
+static int have_thread(void)
+{
+	int state = THREAD_NONE;
+
+	if (atomic_compare_exchange_strong(&thread_state, &state,
+					   THREAD_STARTING)) {
+		state = start_thread() ? THREAD_RUNNING : THREAD_NONE;
+		atomic_store(&thread_state, state);
+	}
+	return state == THREAD_RUNNING;
+}
+
+void closer_submit(const struct reftable_fs *fs, int fd)
+{
+	size_t i;
+
+	if (have_thread()) {
+		for (i = 0; i < CLOSER_SLOTS; i++) {
+			struct slot *s = &slots[i];
+			int expected = SLOT_FREE;
+
+			if (!atomic_compare_exchange_strong(&s->state, &expected,
+							    SLOT_FILLING))
+				continue;
+			s->fs = fs;
+			s->fd = fd;
+			atomic_store(&s->state, SLOT_QUEUED);
+			sem_post(&queued);
+			return;
+		}
+	}
+	fs->close(fs->ctx, fd);
+}
+
+void closer_drain(void)
+{
+	const struct timespec pause = { 0, 50 * 1000 };
+	size_t i;
+
+	/* Close what is still queued here; wait out what the thread holds. */
+	for (i = 0; i < CLOSER_SLOTS; i++) {
+		if (claim(&slots[i]))
+			close_claimed(&slots[i]);
+		while (atomic_load(&slots[i].state) == SLOT_CLOSING)
+			nanosleep(&pause, NULL);
+	}
+}
