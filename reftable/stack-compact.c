@@ -60,25 +60,31 @@ struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 	return seg;
 }
 
-/* Table sizes without the fixed header and footer, as Git measures them. */
-static struct segment stack_segment(struct reftable_stack *st)
+/*
+ * The segment of the loaded tables, followed by a table of *extra bytes
+ * if extra is not NULL (an addition's, not yet listed). Sizes are without the fixed header
+ * and footer, as Git measures them.
+ */
+static struct segment stack_segment(struct reftable_stack *st,
+				    const uint64_t *extra)
 {
 	struct segment seg = { 0, 0, 0 };
+	size_t i, n = st->len + (extra != NULL);
 	uint64_t *sizes;
 	uint64_t overhead;
-	size_t i;
 
-	if (st->len < 2)
+	if (n < 2)
 		return seg;
-	sizes = reftable_calloc(st->len, sizeof(*sizes));
+	sizes = reftable_calloc(n, sizeof(*sizes));
 	if (!sizes)
 		return seg; /* no compaction is always a safe answer */
 	overhead = (uint64_t)header_size(st->hash == REFTABLE_HASH_SHA256 ? 2 : 1) - 1;
-	for (i = 0; i < st->len; i++) {
-		uint64_t sz = reftable_table_size(st->tables[i]);
+	for (i = 0; i < n; i++) {
+		uint64_t sz = i < st->len ? reftable_table_size(st->tables[i])
+					  : *extra;
 		sizes[i] = sz > overhead ? sz - overhead : 0;
 	}
-	seg = suggest_compaction_segment(sizes, st->len,
+	seg = suggest_compaction_segment(sizes, n,
 					 st->opts.auto_compaction_factor);
 	reftable_free(sizes);
 	return seg;
@@ -97,6 +103,7 @@ struct compaction {
 	struct reftable_table **tables;
 	struct lockfile *locks;
 	size_t len;
+	size_t unlisted; /* tables to be appended after locking (a fold) */
 	int bottom; /* the inputs start at the bottom of the stack */
 
 	struct buf tmp;
@@ -146,7 +153,7 @@ static void choose_range(struct compaction *c, size_t *first, size_t *last)
 		return;
 	}
 	{
-		struct segment seg = stack_segment(st);
+		struct segment seg = stack_segment(st, NULL);
 		if (seg.end >= seg.start + 2) {
 			*first = seg.start;
 			*last = seg.end - 1;
@@ -167,12 +174,13 @@ static int lock_inputs(struct compaction *c, size_t first, size_t last)
 	struct buf path = BUF_INIT;
 	int err = 0;
 
-	c->locks = reftable_calloc(n, sizeof(*c->locks));
-	c->names = reftable_calloc(n, sizeof(*c->names));
-	c->tables = reftable_calloc(n, sizeof(*c->tables));
+	/* Room for the unlisted tables a fold appends. */
+	c->locks = reftable_calloc(n + c->unlisted, sizeof(*c->locks));
+	c->names = reftable_calloc(n + c->unlisted, sizeof(*c->names));
+	c->tables = reftable_calloc(n + c->unlisted, sizeof(*c->tables));
 	if (!c->locks || !c->names || !c->tables)
 		return REFTABLE_NOMEM_ERROR;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n + c->unlisted; i++)
 		c->locks[i].fd = -1;
 
 	/* Fill from the end of the arrays, so they stay oldest first. */
@@ -194,7 +202,7 @@ static int lock_inputs(struct compaction *c, size_t first, size_t last)
 	err = 0;
 	/* Nothing left worth merging (a full compaction may rewrite a
 	 * single table, to expire its logs). */
-	if (got < 2 && !(c->mode == COMPACT_ALL && got == n))
+	if (got + c->unlisted < 2 && !(c->mode == COMPACT_ALL && got == n))
 		goto unwind;
 	/* Keep only the locked tail [n - got, n). */
 	if (got < n) {
@@ -358,6 +366,16 @@ static int locate_inputs(struct compaction *c, char *const *names,
 			     c->names[0], c->names[c->len - 1]);
 }
 
+/* The merged table was renamed into place but never listed. */
+static void remove_unlisted_output(struct compaction *c)
+{
+	struct buf path = BUF_INIT;
+
+	if (c->new_name && !stack_path(&path, c->st, c->new_name))
+		c->st->fs->unlink(c->st->fs->ctx, (const char *)path.data);
+	buf_release(&path);
+}
+
 /* Steps 5 to 9: publish the merged table in place of the inputs. */
 static int publish(struct compaction *c, int *published)
 {
@@ -391,13 +409,8 @@ static int publish(struct compaction *c, int *published)
 		next[n++] = cur[i];
 	err = stack_publish_list(st, &c->list_lock, next, n, 0, published);
 done:
-	if (!*published && c->new_name) {
-		/* Renamed but never listed: remove it again. */
-		struct buf path = BUF_INIT;
-		if (!stack_path(&path, st, c->new_name))
-			st->fs->unlink(st->fs->ctx, (const char *)path.data);
-		buf_release(&path);
-	}
+	if (!*published)
+		remove_unlisted_output(c);
 	reftable_free(next);
 	names_free(cur, len);
 	return err;
@@ -474,6 +487,104 @@ done:
 	return err;
 }
 
+/*
+ * A fold merges only small runs: the list stays locked while they merge,
+ * and other writers wait that long (about a millisecond per 100 KiB).
+ */
+#define FOLD_MAX_BYTES ((uint64_t)1 << 20)
+
+/* Take the addition's table, unlisted, as the newest input. */
+static int append_addition(struct compaction *c, const char *name,
+			   struct reftable_table *table)
+{
+	uint64_t lo = reftable_table_min_update_index(table);
+	uint64_t hi = reftable_table_max_update_index(table);
+
+	/* lock_inputs made room; the table is ours alone, with no lock. */
+	c->names[c->len] = reftable_strdup(name);
+	if (!c->names[c->len])
+		return REFTABLE_NOMEM_ERROR;
+	c->tables[c->len] = table;
+	reftable_table_incref(table);
+	c->len++;
+	if (lo < c->min)
+		c->min = lo;
+	if (hi > c->max)
+		c->max = hi;
+	return 0;
+}
+
+int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
+			  const char *name, uint64_t size, int *folded)
+{
+	struct segment seg = stack_segment(st, &size);
+	struct reftable_table *table = NULL;
+	struct compaction c;
+	char **next = NULL;
+	size_t listed, keep, i;
+	int err, published = 0;
+
+	*folded = 0;
+	if (seg.end != st->len + 1 || seg.end < seg.start + 2 ||
+	    seg.bytes > FOLD_MAX_BYTES)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.mode = COMPACT_AUTO;
+	c.tmp_fd = -1;
+	c.list_lock.fd = -1;
+	c.unlisted = 1;
+	err = lock_inputs(&c, seg.start, st->len - 1);
+	if (err || !c.len)
+		goto fall_back; /* others hold the tables */
+	st->stats.attempts++;
+	listed = c.len;
+	keep = st->len - listed;
+	err = stack_open_table(st, name, &table);
+	if (!err)
+		err = append_addition(&c, name, table);
+	if (!err)
+		err = write_merged(&c);
+	if (!err)
+		err = stack_rename_table(st, (const char *)c.tmp.data, c.min,
+					 c.max, &c.new_name);
+	if (!err) {
+		buf_reset(&c.tmp);
+		next = reftable_calloc(keep + 1, sizeof(*next));
+		if (!next)
+			err = REFTABLE_NOMEM_ERROR;
+	}
+	if (err) {
+		st->stats.failures++;
+		remove_unlisted_output(&c);
+		goto fall_back;
+	}
+	for (i = 0; i < keep; i++)
+		next[i] = st->names[i];
+	next[keep] = c.new_name;
+	/* The rename is made durable before the inputs go (step 9). */
+	err = stack_publish_list(st, list_lock, next, keep + 1, 0, &published);
+	reftable_free(next);
+	if (published) {
+		*folded = 1;
+		remove_inputs(&c); /* the addition's table too */
+		st->stats.bytes += c.bytes;
+		st->stats.entries_written += c.entries;
+	} else {
+		st->stats.failures++;
+		remove_unlisted_output(&c);
+	}
+	compaction_release(&c);
+	reftable_table_decref(table);
+	return err;
+fall_back:
+	/* The addition is published as it is; compaction comes after. */
+	compaction_release(&c);
+	if (table)
+		reftable_table_decref(table);
+	return 0;
+}
+
 int reftable_stack_compact_all(struct reftable_stack *st,
 			       const struct reftable_log_expiry *expiry)
 {
@@ -482,7 +593,7 @@ int reftable_stack_compact_all(struct reftable_stack *st,
 
 int reftable_stack_auto_compact(struct reftable_stack *st)
 {
-	struct segment seg = stack_segment(st);
+	struct segment seg = stack_segment(st, NULL);
 
 	/* Decide on the loaded stack first: most additions need nothing,
 	 * and then should not touch the list lock again. */

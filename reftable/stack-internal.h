@@ -163,5 +163,18 @@ struct segment {
  */
 struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 					  unsigned factor);
+/*
+ * Under the addition's list lock: if the auto-compaction that would
+ * follow the addition of table name (size bytes, not yet listed, not yet
+ * made durable) would merge it with the tables below it, merge them now
+ * and publish the result once instead. *folded tells whether it did;
+ * when it did not, the caller publishes the addition itself (and a
+ * non-zero return means the list lock was lost in a failed publish).
+ */
+int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
+			  const char *name, uint64_t size, int *folded);
+/* Open table name of the stack's directory. */
+int stack_open_table(struct reftable_stack *st, const char *name,
+		     struct reftable_table **out);
 
 #endif

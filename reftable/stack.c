@@ -214,6 +214,21 @@ static struct reftable_table *loaded_table(struct reftable_stack *st,
 	return NULL;
 }
 
+int stack_open_table(struct reftable_stack *st, const char *name,
+		     struct reftable_table **out)
+{
+	struct buf path = BUF_INIT;
+	int err = stack_path(&path, st, name);
+
+	if (!err)
+		err = reftable_table_open_fs(out, st->fs,
+					     (const char *)path.data);
+	buf_release(&path);
+	if (!err && st->opts.disable_lookup_index)
+		reftable_table_set_lookup_index(*out, 0);
+	return err;
+}
+
 /*
  * Open the tables named, reusing the ones already loaded (a table never
  * changes once it has its name). On failure *failed names the table that
@@ -224,7 +239,6 @@ static int open_tables(struct reftable_stack *st, char *const *names,
 		       const char **failed)
 {
 	struct reftable_table **tables;
-	struct buf path = BUF_INIT;
 	size_t i;
 	int err = 0;
 
@@ -239,20 +253,13 @@ static int open_tables(struct reftable_stack *st, char *const *names,
 			tables[i] = t;
 			continue;
 		}
-		err = stack_path(&path, st, names[i]);
-		if (err)
-			break;
-		err = reftable_table_open_fs(&tables[i], st->fs,
-					     (const char *)path.data);
+		err = stack_open_table(st, names[i], &tables[i]);
 		if (err) {
 			tables[i] = NULL;
 			*failed = names[i];
 			break;
 		}
-		if (st->opts.disable_lookup_index)
-			reftable_table_set_lookup_index(tables[i], 0);
 	}
-	buf_release(&path);
 	if (err) {
 		tables_decref(tables, n);
 		return err;
@@ -594,8 +601,11 @@ int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
 struct reftable_addition {
 	struct reftable_stack *st;
 	struct lockfile lock;
-	char **new_names; /* renamed into place, not yet listed */
+	/* Renamed into place, not yet listed, not yet made durable: a
+	 * commit that folds them into a compaction never needs to. */
+	char **new_names;
 	size_t new_len, new_cap;
+	uint64_t first_size; /* bytes of new_names[0] */
 	uint64_t next_update_index;
 };
 
@@ -704,9 +714,6 @@ int reftable_addition_add(struct reftable_addition *add,
 				    (unsigned long long)add->next_update_index);
 		goto fail;
 	}
-	err = stack_fsync_fd(st, sink.fd, (const char *)tmp.data);
-	if (err)
-		goto fail;
 	if (st->fs->close(st->fs->ctx, sink.fd) < 0) {
 		sink.fd = -1;
 		err = reftable_io_fail("close", (const char *)tmp.data);
@@ -720,6 +727,8 @@ int reftable_addition_add(struct reftable_addition *add,
 	err = stack_rename_table(st, (const char *)tmp.data, min, max, &name);
 	if (err)
 		goto fail;
+	if (!add->new_len)
+		add->first_size = ws->bytes;
 	add->new_names[add->new_len++] = name;
 	add->next_update_index = max + 1;
 	reftable_writer_free(w);
@@ -734,11 +743,71 @@ fail:
 	return err;
 }
 
+/* Make the new tables durable before a list names them. */
+static int sync_new_tables(struct reftable_addition *add)
+{
+	struct reftable_stack *st = add->st;
+	struct buf path = BUF_INIT;
+	size_t i;
+	int err = 0, fd;
+
+	if (st->opts.disable_fsync)
+		return 0;
+	for (i = 0; !err && i < add->new_len; i++) {
+		err = stack_path(&path, st, add->new_names[i]);
+		if (err)
+			break;
+		fd = st->fs->open(st->fs->ctx, (const char *)path.data,
+				  O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0) {
+			err = reftable_io_fail("open", (const char *)path.data);
+			break;
+		}
+		err = stack_fsync_fd(st, fd, (const char *)path.data);
+		st->fs->close(st->fs->ctx, fd);
+	}
+	buf_release(&path);
+	return err;
+}
+
+/*
+ * Publish the new tables: folded into the auto-compaction they would
+ * trigger where that applies (one merged table, one publish, no fsync of
+ * the tables it replaces), else listed as they are.
+ */
+static int fold_or_publish(struct reftable_addition *add, int *published)
+{
+	struct reftable_stack *st = add->st;
+	char **names;
+	size_t i, n = 0;
+	int err;
+
+	*published = 0;
+	if (!st->opts.disable_auto_compact && add->new_len == 1) {
+		err = compact_with_addition(st, &add->lock, add->new_names[0],
+					    add->first_size, published);
+		if (err || *published)
+			return err;
+	}
+	err = sync_new_tables(add);
+	if (err)
+		return err;
+	names = reftable_calloc(st->len + add->new_len, sizeof(*names));
+	if (!names)
+		return REFTABLE_NOMEM_ERROR;
+	for (i = 0; i < st->len; i++)
+		names[n++] = st->names[i];
+	for (i = 0; i < add->new_len; i++)
+		names[n++] = add->new_names[i];
+	err = stack_publish_list(st, &add->lock, names, n,
+				 !st->opts.disable_auto_compact, published);
+	reftable_free(names); /* the strings belong to st and add */
+	return err;
+}
+
 int reftable_addition_commit(struct reftable_addition *add)
 {
 	struct reftable_stack *st = add->st;
-	char **names = NULL;
-	size_t i, n = 0;
 	int err, published;
 
 	if (!lockfile_held(&add->lock))
@@ -748,16 +817,7 @@ int reftable_addition_commit(struct reftable_addition *add)
 		lockfile_release(&add->lock);
 		return 0;
 	}
-	names = reftable_calloc(st->len + add->new_len, sizeof(*names));
-	if (!names)
-		return REFTABLE_NOMEM_ERROR;
-	for (i = 0; i < st->len; i++)
-		names[n++] = st->names[i];
-	for (i = 0; i < add->new_len; i++)
-		names[n++] = add->new_names[i];
-	err = stack_publish_list(st, &add->lock, names, n,
-				 !st->opts.disable_auto_compact, &published);
-	reftable_free(names); /* the strings belong to st and add */
+	err = fold_or_publish(add, &published);
 	if (published) {
 		/* Listed now: destroy must no longer remove them. */
 		names_free(add->new_names, add->new_len);
