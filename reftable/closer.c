@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 /*
- * No lock is shared with the thread: it runs at idle priority, and a
- * lock it held while preempted would stall the reader it exists to
- * spare. Handing over goes through slots claimed by compare-and-swap.
+ * No lock is shared with the thread: a lock it held while descheduled
+ * would stall the reader it exists to spare. Handing over goes through
+ * slots claimed by compare-and-swap.
  */
 
 enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED, SLOT_CLOSING };
@@ -47,17 +47,20 @@ static void close_claimed(struct slot *s)
 static void *closer_main(void *arg)
 {
 	(void)arg;
-#ifdef SCHED_IDLE
+#ifdef SCHED_BATCH
 	/*
-	 * Woken at a normal priority, the thread tends to preempt the reader
-	 * that woke it, on the reader's CPU, and the close lands back on the
-	 * reload's path. At idle priority it waits for a CPU with nothing
-	 * else to do. (glibc's thread attributes cannot ask for this.)
+	 * Woken as an ordinary thread, it tends to preempt the reader that
+	 * woke it, on the reader's CPU, and the close lands back on the
+	 * reload's path. A batch thread does not preempt on waking, yet gets
+	 * its fair share of CPU: not idle priority, since a close that frees
+	 * an inode holds filesystem locks, and a thread starved while
+	 * holding them would stall every process's fsync on that
+	 * filesystem. (glibc's thread attributes cannot ask for this.)
 	 */
 	{
-		struct sched_param idle = { 0 };
+		struct sched_param param = { 0 };
 
-		pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+		pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 	}
 #endif
 	for (;;) {
@@ -77,7 +80,8 @@ static void *closer_main(void *arg)
  * of what was queued itself, with plain close(): a child of a threaded
  * process may only make async-signal-safe calls. A slot the parent was
  * filling or closing at that moment is dropped; its descriptor, if the
- * child has a copy, is close-on-exec.
+ * child has a copy, is close-on-exec (reftable_fs_posix() opens all
+ * files so).
  */
 static void after_fork_child(void)
 {

@@ -11,9 +11,12 @@
  * per process instead, started on first use.
  *
  * The queue is bounded: when it is full, or the thread cannot be started,
- * the caller closes inline. A child after fork starts its own thread.
- * Close errors are ignored either way: the descriptors handed over are
- * read-only.
+ * the caller closes inline. A child after fork closes its copies of what
+ * was queued with close(2) itself, so the filesystem's descriptors must
+ * be the process's own (as reftable_fs_posix()'s are), and starts its own
+ * thread when it needs one. Close errors are ignored, as the inline close
+ * of these descriptors always ignored them: each was read, or written
+ * (and synced, unless fsync is off), before it was handed over.
  */
 
 #include "reftable-fs.h"
@@ -24,7 +27,8 @@
 /* Close fd through fs, on the closer thread if it can take it. */
 void closer_submit(const struct reftable_fs *fs, int fd);
 
-/* Wait until every descriptor submitted so far has been closed. */
+/* Wait until every descriptor submitted so far, by any thread, has been
+ * closed: the caller closes what is still queued itself. */
 void closer_drain(void);
 
 #endif

@@ -49,7 +49,8 @@ struct reftable_stack_options {
 	 * process, started on first use), off the reload's path. On ext4
 	 * that close frees the inode, most of a changed reload's time; see
 	 * Documentation/protocol.md. The filesystem's close is then called
-	 * from that thread. */
+	 * from that thread, and its descriptors must be real ones (a forked
+	 * child closes its copies with close(2)). */
 	int close_in_background;
 	/* The filesystem; NULL is reftable_fs_posix(). */
 	const struct reftable_fs *fs;

@@ -366,22 +366,50 @@ static int locate_inputs(struct compaction *c, char *const *names,
 			     c->names[0], c->names[c->len - 1]);
 }
 
-/* The merged table was renamed into place but never listed. */
-static void remove_unlisted_output(struct compaction *c)
+/*
+ * Steps 5, 7 to 9, under lk: rename the merged table into place and
+ * publish cur (len names) with the listed inputs, at cur[at], replaced by
+ * it. A merged table that ends up unlisted is removed again.
+ */
+static int publish_at(struct compaction *c, struct lockfile *lk,
+		      char *const *cur, size_t len, size_t at, int *published)
 {
+	struct reftable_stack *st = c->st;
+	size_t listed = c->len - c->unlisted, i, n = 0;
 	struct buf path = BUF_INIT;
+	char **next = NULL;
+	int err;
 
-	if (c->new_name && !stack_path(&path, c->st, c->new_name))
-		c->st->fs->unlink(c->st->fs->ctx, (const char *)path.data);
+	*published = 0;
+	err = stack_rename_table(st, (const char *)c->tmp.data, c->min,
+				 c->max, &c->new_name);
+	if (err)
+		return err;
+	buf_reset(&c->tmp); /* renamed: nothing temporary left to remove */
+	next = reftable_calloc(len - listed + 1, sizeof(*next));
+	if (!next) {
+		err = REFTABLE_NOMEM_ERROR;
+	} else {
+		for (i = 0; i < at; i++)
+			next[n++] = cur[i];
+		next[n++] = c->new_name;
+		for (i = at + listed; i < len; i++)
+			next[n++] = cur[i];
+		err = stack_publish_list(st, lk, next, n, 0, published);
+		reftable_free(next);
+	}
+	if (!*published && !stack_path(&path, st, c->new_name))
+		st->fs->unlink(st->fs->ctx, (const char *)path.data);
 	buf_release(&path);
+	return err;
 }
 
 /* Steps 5 to 9: publish the merged table in place of the inputs. */
 static int publish(struct compaction *c, int *published)
 {
 	struct reftable_stack *st = c->st;
-	char **cur = NULL, **next = NULL;
-	size_t len = 0, at = 0, i, n = 0;
+	char **cur = NULL;
+	size_t len = 0, at = 0;
 	int err;
 
 	*published = 0;
@@ -391,27 +419,7 @@ static int publish(struct compaction *c, int *published)
 	if (!err)
 		err = locate_inputs(c, cur, len, &at);
 	if (!err)
-		err = stack_rename_table(st, (const char *)c->tmp.data, c->min,
-					 c->max, &c->new_name);
-	if (err)
-		goto done;
-	buf_reset(&c->tmp); /* renamed: nothing temporary left to remove */
-
-	next = reftable_calloc(len - c->len + 1, sizeof(*next));
-	if (!next) {
-		err = REFTABLE_NOMEM_ERROR;
-		goto done;
-	}
-	for (i = 0; i < at; i++)
-		next[n++] = cur[i];
-	next[n++] = c->new_name;
-	for (i = at + c->len; i < len; i++)
-		next[n++] = cur[i];
-	err = stack_publish_list(st, &c->list_lock, next, n, 0, published);
-done:
-	if (!*published)
-		remove_unlisted_output(c);
-	reftable_free(next);
+		err = publish_at(c, &c->list_lock, cur, len, at, published);
 	names_free(cur, len);
 	return err;
 }
@@ -433,6 +441,24 @@ static void remove_inputs(struct compaction *c)
 		lockfile_release(&c->locks[i]);
 	}
 	buf_release(&path);
+}
+
+/*
+ * After publishing: only once the new list and its rename are durable
+ * (err == 0) may the inputs go. If the directory fsync failed, the list
+ * on disk may still name them; they stay for reftable_stack_clean().
+ */
+static void finish_publish(struct compaction *c, int err, int published)
+{
+	struct reftable_stack *st = c->st;
+
+	if (published && !err) {
+		remove_inputs(c);
+		st->stats.bytes += c->bytes;
+		st->stats.entries_written += c->entries;
+	}
+	if (err < 0)
+		st->stats.failures++;
 }
 
 static int compact(struct reftable_stack *st, enum compact_mode mode,
@@ -472,17 +498,15 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 	err = write_merged(&c);
 	if (!err)
 		err = publish(&c, &published);
-	if (published) {
-		remove_inputs(&c);
-		st->stats.bytes += c.bytes;
-		st->stats.entries_written += c.entries;
-	}
+	finish_publish(&c, err, published);
 	if (!err)
 		err = stack_reload_published(st);
+	goto release;
 done:
-	list_snapshot_release(st, &st->published);
 	if (err < 0)
 		st->stats.failures++;
+release:
+	list_snapshot_release(st, &st->published);
 	compaction_release(&c);
 	return err;
 }
@@ -520,9 +544,7 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 	struct segment seg = stack_segment(st, &size);
 	struct reftable_table *table = NULL;
 	struct compaction c;
-	char **next = NULL;
-	size_t listed, keep, i;
-	int err, published = 0;
+	int err;
 
 	*folded = 0;
 	if (seg.end != st->len + 1 || seg.end < seg.start + 2 ||
@@ -534,55 +556,31 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 	c.tmp_fd = -1;
 	c.list_lock.fd = -1;
 	c.unlisted = 1;
+	/* Tables others hold: the auto-compaction after the publish tries
+	 * again, and counts the attempt. */
 	err = lock_inputs(&c, seg.start, st->len - 1);
 	if (err || !c.len)
-		goto fall_back; /* others hold the tables */
+		goto fall_back;
 	st->stats.attempts++;
-	listed = c.len;
-	keep = st->len - listed;
 	err = stack_open_table(st, name, &table);
 	if (!err)
 		err = append_addition(&c, name, table);
 	if (!err)
 		err = write_merged(&c);
 	if (!err)
-		err = stack_rename_table(st, (const char *)c.tmp.data, c.min,
-					 c.max, &c.new_name);
-	if (!err) {
-		buf_reset(&c.tmp);
-		next = reftable_calloc(keep + 1, sizeof(*next));
-		if (!next)
-			err = REFTABLE_NOMEM_ERROR;
-	}
-	if (err) {
-		st->stats.failures++;
-		remove_unlisted_output(&c);
-		goto fall_back;
-	}
-	for (i = 0; i < keep; i++)
-		next[i] = st->names[i];
-	next[keep] = c.new_name;
-	/* The rename is made durable before the inputs go (step 9). */
-	err = stack_publish_list(st, list_lock, next, keep + 1, 0, &published);
-	reftable_free(next);
-	if (published) {
-		*folded = 1;
-		remove_inputs(&c); /* the addition's table too */
-		st->stats.bytes += c.bytes;
-		st->stats.entries_written += c.entries;
-	} else {
-		st->stats.failures++;
-		remove_unlisted_output(&c);
-	}
-	compaction_release(&c);
-	reftable_table_decref(table);
-	return err;
+		err = publish_at(&c, list_lock, st->names, st->len,
+				 st->len - (c.len - c.unlisted), folded);
+	finish_publish(&c, err, *folded); /* the addition's table too */
+	if (!err || *folded || !lockfile_held(list_lock))
+		goto done;
 fall_back:
-	/* The addition is published as it is; compaction comes after. */
+	/* Still holding the list: the addition is published as it is. */
+	err = 0;
+done:
 	compaction_release(&c);
 	if (table)
 		reftable_table_decref(table);
-	return 0;
+	return err;
 }
 
 int reftable_stack_compact_all(struct reftable_stack *st,

@@ -757,8 +757,10 @@ static int sync_new_tables(struct reftable_addition *add)
 		err = stack_path(&path, st, add->new_names[i]);
 		if (err)
 			break;
+		/* Writable: not every system syncs through a read-only
+		 * descriptor. */
 		fd = st->fs->open(st->fs->ctx, (const char *)path.data,
-				  O_RDONLY | O_CLOEXEC, 0);
+				  O_WRONLY | O_CLOEXEC, 0);
 		if (fd < 0) {
 			err = reftable_io_fail("open", (const char *)path.data);
 			break;

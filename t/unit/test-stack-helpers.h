@@ -273,6 +273,8 @@ struct hook_fs {
 			      const char *to);
 	/* Run after a successful fsync of a file opened as path. */
 	void (*after_fsync)(struct hook_fs *h, const char *path);
+	/* Fail fsyncs of directories with EIO. */
+	int fail_dir_fsync;
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
 	const char *fail_write_suffix;
 	int fail_write_errno;
@@ -373,6 +375,10 @@ static inline int hook_fsync(void *ctx, int fd)
 	h->fsyncs++;
 	h->last_fsync_dir = !fstat(fd, &sb) && S_ISDIR(sb.st_mode);
 	h->dir_fsyncs += h->last_fsync_dir;
+	if (h->last_fsync_dir && h->fail_dir_fsync) {
+		errno = EIO;
+		return -1;
+	}
 	r = h->real->fsync(h->real->ctx, fd);
 	for (i = 0; !r && h->after_fsync && i < 64; i++)
 		if (h->fds[i].path[0] && h->fds[i].fd == fd) {

@@ -1613,6 +1613,49 @@ START_TEST(fold_skips_locked_tables)
 }
 END_TEST
 
+/*
+ * A fold whose directory fsync fails has renamed the new list, but the
+ * list on disk may still be the old one after a crash: the tables it
+ * merged must stay until a clean finds them unlisted.
+ */
+START_TEST(fold_keeps_inputs_when_dir_fsync_fails)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/x1", 1, 0));
+	CHECK_OK(test_add_ref(st, "refs/heads/x2", 2, 0));
+	reftable_stack_destroy(st);
+
+	hook_fs_init(&h);
+	h.fail_dir_fsync = 1;
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	o.disable_auto_compact = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/x3", 3, 0),
+			 REFTABLE_IO_ERROR);
+	/* Listed: the merged table alone. On disk: it, the two inputs and
+	 * the addition's own table. */
+	ck_assert_uint_eq(test_list_lines(dir), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 4);
+	reftable_stack_destroy(st);
+
+	h.fail_dir_fsync = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_clean(st));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/x1"), 1);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/x3"), 3);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* One table of n refs named prefix%06d. */
 static void add_many(struct reftable_stack *st, const char *prefix, int n)
 {
@@ -1795,6 +1838,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, fold_keeps_tombstones_above_bottom);
 	tcase_add_test(tc, fold_skips_locked_tables);
 	tcase_add_test(tc, fold_only_small_runs);
+	tcase_add_test(tc, fold_keeps_inputs_when_dir_fsync_fails);
 	tcase_add_test(tc, log_expiry);
 	tcase_add_loop_test(tc, auto_compaction_factor, 0, 2);
 	suite_add_tcase(s, tc);
