@@ -62,8 +62,8 @@ struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 
 /*
  * The segment of the loaded tables, followed by a table of *extra bytes
- * if extra is not NULL (an addition's, not yet listed). Sizes are without the fixed header
- * and footer, as Git measures them.
+ * if extra is not NULL (an addition's, not yet listed). Sizes are without
+ * the fixed header and footer, as Git measures them.
  */
 static struct segment stack_segment(struct reftable_stack *st,
 				    const uint64_t *extra)
