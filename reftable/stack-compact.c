@@ -451,11 +451,20 @@ static void remove_inputs(struct compaction *c)
 static void finish_publish(struct compaction *c, int err, int published)
 {
 	struct reftable_stack *st = c->st;
+	struct buf path = BUF_INIT;
+	size_t i;
 
 	if (published && !err) {
 		remove_inputs(c);
 		st->stats.bytes += c->bytes;
 		st->stats.entries_written += c->entries;
+	} else if (published) {
+		/* No list ever named a fold's addition: it can go. */
+		for (i = c->len - c->unlisted; i < c->len; i++)
+			if (!stack_path(&path, st, c->names[i]))
+				st->fs->unlink(st->fs->ctx,
+					       (const char *)path.data);
+		buf_release(&path);
 	}
 	if (err < 0)
 		st->stats.failures++;

@@ -605,6 +605,8 @@ struct reftable_addition {
 	 * commit that folds them into a compaction never needs to. */
 	char **new_names;
 	size_t new_len, new_cap;
+	int *new_fds; /* the descriptors that wrote them, until commit */
+	size_t fds_cap;
 	uint64_t first_size; /* bytes of new_names[0] */
 	uint64_t next_update_index;
 };
@@ -714,13 +716,8 @@ int reftable_addition_add(struct reftable_addition *add,
 				    (unsigned long long)add->next_update_index);
 		goto fail;
 	}
-	if (st->fs->close(st->fs->ctx, sink.fd) < 0) {
-		sink.fd = -1;
-		err = reftable_io_fail("close", (const char *)tmp.data);
-		goto fail;
-	}
-	sink.fd = -1;
-	if (REFTABLE_GROW(add->new_names, add->new_cap, add->new_len + 1) < 0) {
+	if (REFTABLE_GROW(add->new_names, add->new_cap, add->new_len + 1) < 0 ||
+	    REFTABLE_GROW(add->new_fds, add->fds_cap, add->new_len + 1) < 0) {
 		err = REFTABLE_NOMEM_ERROR;
 		goto fail;
 	}
@@ -729,6 +726,8 @@ int reftable_addition_add(struct reftable_addition *add,
 		goto fail;
 	if (!add->new_len)
 		add->first_size = ws->bytes;
+	/* Kept open: the commit syncs through it, unless it folds. */
+	add->new_fds[add->new_len] = sink.fd;
 	add->new_names[add->new_len++] = name;
 	add->next_update_index = max + 1;
 	reftable_writer_free(w);
@@ -749,27 +748,29 @@ static int sync_new_tables(struct reftable_addition *add)
 	struct reftable_stack *st = add->st;
 	struct buf path = BUF_INIT;
 	size_t i;
-	int err = 0, fd;
+	int err = 0;
 
-	if (st->opts.disable_fsync)
-		return 0;
 	for (i = 0; !err && i < add->new_len; i++) {
 		err = stack_path(&path, st, add->new_names[i]);
-		if (err)
-			break;
-		/* Writable: not every system syncs through a read-only
-		 * descriptor. */
-		fd = st->fs->open(st->fs->ctx, (const char *)path.data,
-				  O_WRONLY | O_CLOEXEC, 0);
-		if (fd < 0) {
-			err = reftable_io_fail("open", (const char *)path.data);
-			break;
-		}
-		err = stack_fsync_fd(st, fd, (const char *)path.data);
-		st->fs->close(st->fs->ctx, fd);
+		if (!err)
+			err = stack_fsync_fd(st, add->new_fds[i],
+					     (const char *)path.data);
 	}
 	buf_release(&path);
 	return err;
+}
+
+/* Their data is synced or no longer needed: the tables were read, or
+ * are listed, through other descriptors. */
+static void close_new_fds(struct reftable_addition *add)
+{
+	size_t i;
+
+	for (i = 0; i < add->new_len; i++)
+		if (add->new_fds[i] >= 0) {
+			add->st->fs->close(add->st->fs->ctx, add->new_fds[i]);
+			add->new_fds[i] = -1;
+		}
 }
 
 /*
@@ -820,6 +821,7 @@ int reftable_addition_commit(struct reftable_addition *add)
 		return 0;
 	}
 	err = fold_or_publish(add, &published);
+	close_new_fds(add);
 	if (published) {
 		/* Listed now: destroy must no longer remove them. */
 		names_free(add->new_names, add->new_len);
@@ -854,6 +856,7 @@ void reftable_addition_destroy(struct reftable_addition *add)
 
 	if (!add)
 		return;
+	close_new_fds(add);
 	/* Tables renamed into place but never listed are garbage. */
 	for (i = 0; i < add->new_len; i++)
 		if (!stack_path(&path, add->st, add->new_names[i]))
@@ -861,6 +864,7 @@ void reftable_addition_destroy(struct reftable_addition *add)
 					    (const char *)path.data);
 	buf_release(&path);
 	names_free(add->new_names, add->new_len);
+	reftable_free(add->new_fds);
 	lockfile_release(&add->lock);
 	reftable_free(add);
 }
