@@ -466,8 +466,6 @@ static void finish_publish(struct compaction *c, int err, int published)
 					       (const char *)path.data);
 		buf_release(&path);
 	}
-	if (err < 0)
-		st->stats.failures++;
 }
 
 static int compact(struct reftable_stack *st, enum compact_mode mode,
@@ -510,11 +508,9 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 	finish_publish(&c, err, published);
 	if (!err)
 		err = stack_reload_published(st);
-	goto release;
 done:
 	if (err < 0)
 		st->stats.failures++;
-release:
 	list_snapshot_release(st, &st->published);
 	compaction_release(&c);
 	return err;
@@ -580,6 +576,8 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 		err = publish_at(&c, list_lock, st->names, st->len,
 				 st->len - (c.len - c.unlisted), folded);
 	finish_publish(&c, err, *folded); /* the addition's table too */
+	if (err < 0)
+		st->stats.failures++;
 	if (!err || *folded || !lockfile_held(list_lock))
 		goto done;
 fall_back:
