@@ -28,9 +28,9 @@ struct block_writer {
 	size_t restart_len, restart_cap;
 	struct buf last_key;
 	uint64_t entries;
-	/* log blocks: the deflate stream and its output */
-	z_stream zs;
-	int zs_ready;
+	/* log blocks: the deflate stream (NULL until the first) and its
+	 * output */
+	z_stream *zs;
 	struct buf zout;
 };
 

@@ -1041,6 +1041,56 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* Logs of many blocks, for two writers at once. */
+static void add_logs(struct reftable_writer *w, int from, int to)
+{
+	char name[32];
+	int i;
+
+	for (i = from; i < to; i++) {
+		struct reftable_log_record l;
+
+		snprintf(name, sizeof(name), "refs/heads/b%05d", i);
+		l = mklog(name, 15);
+		ck_assert_int_eq(reftable_writer_add_log(w, &l), 0);
+	}
+}
+
+/*
+ * Writers share a spare deflate stream (block.c). Two writers deflating
+ * at the same time, one taking the spare and one making its own, then
+ * each handing theirs back, still write what one writer alone writes.
+ */
+START_TEST(deflate_streams_shared)
+{
+	struct tl_sink a = TL_SINK_INIT, b = TL_SINK_INIT, alone = TL_SINK_INIT;
+	struct reftable_writer *wa = new_writer(&a, 1024);
+	struct reftable_writer *wb = new_writer(&b, 1024);
+	struct reftable_writer *w1 = new_writer(&alone, 1024);
+
+	add_logs(wa, 0, 300); /* several blocks deflated */
+	add_logs(wb, 0, 300);
+	add_logs(wa, 300, 600);
+	add_logs(wb, 300, 600);
+	ck_assert_int_eq(reftable_writer_close(wa), 0);
+	reftable_writer_free(wa);
+	ck_assert_int_eq(reftable_writer_close(wb), 0);
+	reftable_writer_free(wb);
+	add_logs(w1, 0, 600);
+	ck_assert_int_eq(reftable_writer_close(w1), 0);
+	reftable_writer_free(w1);
+
+	ck_assert_uint_gt(alone.len, 4 * 1024);
+	ck_assert_uint_eq(a.len, alone.len);
+	ck_assert_uint_eq(b.len, alone.len);
+	ck_assert(!memcmp(a.data, alone.data, alone.len));
+	ck_assert(!memcmp(b.data, alone.data, alone.len));
+	tl_sink_release(&a);
+	tl_sink_release(&b);
+	tl_sink_release(&alone);
+}
+END_TEST
+
 static Suite *roundtrip_suite(void)
 {
 	Suite *s = suite_create("roundtrip");
@@ -1067,6 +1117,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_loop_test(tc, randomized, 0, 24);
 	tcase_add_test(tc, max_block_size);
 	tcase_add_test(tc, deterministic);
+	tcase_add_test(tc, deflate_streams_shared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");
