@@ -162,10 +162,28 @@ static void choose_range(struct compaction *c, size_t *first, size_t *last)
 }
 
 /*
- * Step 2: lock the chosen tables, newest first, without waiting. In
- * automatic mode a table locked by another compactor ends the run: the
- * newer tables above it are merged alone. An explicit full compaction
- * fails instead.
+ * A fold's claim on a table: that nobody else has one. Claims are only
+ * ever taken under tables.list.lock (compaction step 2, here as in Git),
+ * and the fold holds that lock until it has published, so a table
+ * unclaimed now stays so; taking a claim of our own would only add a
+ * file to create and remove to every transaction.
+ */
+static int check_unclaimed(struct reftable_stack *st, const char *lock_path)
+{
+	struct stat sb;
+
+	if (st->fs->stat(st->fs->ctx, lock_path, &sb) < 0 && errno == ENOENT)
+		return 0;
+	/* Claimed, or unknown: either way not ours to merge. */
+	return reftable_fail(REFTABLE_LOCK_ERROR, "%s: table claimed",
+			     lock_path);
+}
+
+/*
+ * Step 2: lock the chosen tables, newest first, without waiting (a fold
+ * only checks that they are unlocked). In automatic mode a table locked
+ * by another compactor ends the run: the newer tables above it are
+ * merged alone. An explicit full compaction fails instead.
  */
 static int lock_inputs(struct compaction *c, size_t first, size_t last)
 {
@@ -188,7 +206,9 @@ static int lock_inputs(struct compaction *c, size_t first, size_t last)
 		err = stack_path(&path, st, st->names[first + i]);
 		if (!err && buf_addstr(&path, ".lock") < 0)
 			err = REFTABLE_NOMEM_ERROR;
-		if (!err)
+		if (!err && c->unlisted)
+			err = check_unclaimed(st, (const char *)path.data);
+		else if (!err)
 			err = lockfile_acquire(&c->locks[i], st->fs,
 					       (const char *)path.data,
 					       (mode_t)st->opts.file_mode, 0);

@@ -280,6 +280,7 @@ struct hook_fs {
 	int fail_write_errno;
 	void *data;
 	int fsyncs, opens, lock_busy;
+	int table_lock_opens; /* NAME.ref.lock: a compactor's claims */
 	int dir_fsyncs, last_fsync_dir;
 	uint64_t tmp_bytes; /* written to *.tmp files (new tables) */
 	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
@@ -305,6 +306,8 @@ static inline int hook_open(void *ctx, const char *path, int flags,
 	int fd, i;
 
 	h->opens++;
+	if (has_end(path, ".ref.lock"))
+		h->table_lock_opens++;
 	if (h->before_open)
 		h->before_open(h, path, flags);
 	fd = h->real->open(h->real->ctx, path, flags, mode);
