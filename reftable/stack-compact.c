@@ -444,14 +444,15 @@ static int publish(struct compaction *c, int *published)
 	return err;
 }
 
-/* Step 10: the inputs are unlisted; remove them, then their locks. */
+/* Step 10: the inputs are unlisted; remove them, then their locks (a
+ * fold's addition has neither). */
 static void remove_inputs(struct compaction *c)
 {
 	struct reftable_stack *st = c->st;
 	struct buf path = BUF_INIT;
 	size_t i;
 
-	for (i = 0; i < c->len; i++) {
+	for (i = 0; i < c->len - c->unlisted; i++) {
 		/*
 		 * A failure is harmless: where open files cannot be removed
 		 * (Windows), reftable_stack_clean() gets them later.
@@ -471,20 +472,11 @@ static void remove_inputs(struct compaction *c)
 static void finish_publish(struct compaction *c, int err, int published)
 {
 	struct reftable_stack *st = c->st;
-	struct buf path = BUF_INIT;
-	size_t i;
 
 	if (published && !err) {
 		remove_inputs(c);
 		st->stats.bytes += c->bytes;
 		st->stats.entries_written += c->entries;
-	} else if (published) {
-		/* No list ever named a fold's addition: it can go. */
-		for (i = c->len - c->unlisted; i < c->len; i++)
-			if (!stack_path(&path, st, c->names[i]))
-				st->fs->unlink(st->fs->ctx,
-					       (const char *)path.data);
-		buf_release(&path);
 	}
 }
 
@@ -536,23 +528,13 @@ done:
 	return err;
 }
 
-/*
- * A fold merges only small runs: the list stays locked while they merge,
- * and other writers wait that long (about a millisecond per 100 KiB).
- */
-#define FOLD_MAX_BYTES ((uint64_t)1 << 20)
-
 /* Take the addition's table, unlisted, as the newest input. */
-static int append_addition(struct compaction *c, const char *name,
-			   struct reftable_table *table)
+static void append_addition(struct compaction *c, struct reftable_table *table)
 {
 	uint64_t lo = reftable_table_min_update_index(table);
 	uint64_t hi = reftable_table_max_update_index(table);
 
-	/* lock_inputs made room; the table is ours alone, with no lock. */
-	c->names[c->len] = reftable_strdup(name);
-	if (!c->names[c->len])
-		return REFTABLE_NOMEM_ERROR;
+	/* lock_inputs made room; the table is in memory: no name, no lock. */
 	c->tables[c->len] = table;
 	reftable_table_incref(table);
 	c->len++;
@@ -560,12 +542,12 @@ static int append_addition(struct compaction *c, const char *name,
 		c->min = lo;
 	if (hi > c->max)
 		c->max = hi;
-	return 0;
 }
 
 int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
-			  const char *name, uint64_t size, int *folded)
+			  const struct buf *held, int *folded)
 {
+	uint64_t size = held->len;
 	struct segment seg = stack_segment(st, &size);
 	struct reftable_table *table = NULL;
 	struct compaction c;
@@ -587,15 +569,16 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 	if (err || !c.len)
 		goto fall_back;
 	st->stats.attempts++;
-	err = stack_open_table(st, name, &table);
-	if (!err)
-		err = append_addition(&c, name, table);
-	if (!err)
+	err = reftable_table_from_buffer(&table, held->data, held->len,
+					 "(addition)");
+	if (!err) {
+		append_addition(&c, table);
 		err = write_merged(&c);
+	}
 	if (!err)
 		err = publish_at(&c, list_lock, st->names, st->len,
 				 st->len - (c.len - c.unlisted), folded);
-	finish_publish(&c, err, *folded); /* the addition's table too */
+	finish_publish(&c, err, *folded);
 	if (err < 0)
 		st->stats.failures++;
 	if (!err || *folded || !lockfile_held(list_lock))

@@ -328,14 +328,20 @@ ssize_t fd_sink_write(void *arg, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+int header_limits(const uint8_t *head, size_t len, uint64_t *min,
+		  uint64_t *max)
+{
+	/* "REFT", version, block size (3 bytes), min, max. */
+	if (len < 24 || memcmp(head, "REFT", 4))
+		return -1;
+	*min = get_be64(head + 8);
+	*max = get_be64(head + 16);
+	return 0;
+}
+
 int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max)
 {
-	/* The header: "REFT", version, block size (3 bytes), min, max. */
-	if (s->head_len < sizeof(s->head) || memcmp(s->head, "REFT", 4))
-		return -1;
-	*min = get_be64(s->head + 8);
-	*max = get_be64(s->head + 16);
-	return 0;
+	return header_limits(s->head, s->head_len, min, max);
 }
 
 int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,

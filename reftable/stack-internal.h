@@ -149,6 +149,9 @@ struct fd_sink {
 ssize_t fd_sink_write(void *arg, const void *buf, size_t len);
 /* The update indexes of the header the sink saw; -1 if none. */
 int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max);
+/* The same from a table's first len bytes. */
+int header_limits(const uint8_t *head, size_t len, uint64_t *min,
+		  uint64_t *max);
 
 /* stack-compact.c */
 struct segment {
@@ -164,15 +167,21 @@ struct segment {
 struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 					  unsigned factor);
 /*
+ * A fold merges only small runs: the list stays locked while they merge,
+ * and other writers wait that long (about a millisecond per 100 KiB).
+ * An addition's first table of at most this size is held in memory.
+ */
+#define FOLD_MAX_BYTES ((uint64_t)1 << 20)
+/*
  * Under the addition's list lock: if the auto-compaction that would
- * follow the addition of table name (size bytes, not yet listed, not yet
- * made durable) would merge it with the tables below it, merge them now
- * and publish the result once instead. *folded tells whether it did;
- * when it did not, the caller publishes the addition itself (and a
- * non-zero return means the list lock was lost in a failed publish).
+ * follow the addition of the table held in memory would merge it with
+ * the tables below it, merge them now and publish the result once
+ * instead. *folded tells whether it did; when it did not, the caller
+ * publishes the addition itself (and a non-zero return means the list
+ * lock was lost in a failed publish).
  */
 int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
-			  const char *name, uint64_t size, int *folded);
+			  const struct buf *held, int *folded);
 /* Open table name of the stack's directory. */
 int stack_open_table(struct reftable_stack *st, const char *name,
 		     struct reftable_table **out);

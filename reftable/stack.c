@@ -601,13 +601,19 @@ int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
 struct reftable_addition {
 	struct reftable_stack *st;
 	struct lockfile lock;
-	/* Renamed into place, not yet listed, not yet made durable: a
-	 * commit that folds them into a compaction never needs to. */
+	/*
+	 * The first table, while the commit may still fold it into a
+	 * compaction (at most FOLD_MAX_BYTES, auto-compaction on): held in
+	 * memory, so that a fold never writes it to a file of its own. Only
+	 * ever the sole table: a second one sends it to its file first.
+	 */
+	struct buf held;
+	uint64_t held_min, held_max;
+	/* Renamed into place, not yet listed, not yet made durable. */
 	char **new_names;
 	size_t new_len, new_cap;
 	int *new_fds; /* the descriptors that wrote them, until commit */
 	size_t fds_cap;
-	uint64_t first_size; /* bytes of new_names[0] */
 	uint64_t next_update_index;
 };
 
@@ -656,31 +662,160 @@ uint64_t reftable_addition_update_index(const struct reftable_addition *add)
 	return add->next_update_index;
 }
 
+/*
+ * Where a table of an addition goes while it is written: into add->held
+ * while it fits in hold_max bytes, then into a temporary file named for
+ * [min, max], what was held written there first.
+ */
+struct table_sink {
+	struct reftable_addition *add;
+	size_t hold_max;
+	uint64_t min, max;
+	struct fd_sink file; /* file.fd < 0 while the table is held */
+	struct buf tmp;      /* the temporary file, once made */
+	/* A failure, and its detail: the writer reports a failed write in
+	 * its own words, and the addition restores these. */
+	int err;
+	struct buf why;
+};
+
+static ssize_t table_sink_failed(struct table_sink *s, int err)
+{
+	s->err = err;
+	buf_reset(&s->why);
+	(void)buf_addstr(&s->why, reftable_error_detail());
+	return -1;
+}
+
+static void table_sink_init(struct table_sink *s, struct reftable_addition *add,
+			    size_t hold_max, uint64_t min, uint64_t max)
+{
+	memset(s, 0, sizeof(*s));
+	s->add = add;
+	s->hold_max = hold_max;
+	s->min = min;
+	s->max = max;
+	s->file.fs = add->st->fs;
+	s->file.fd = -1;
+}
+
+/* Move what is held into the sink's new temporary file. */
+static int table_sink_to_file(struct table_sink *s)
+{
+	struct buf *held = &s->add->held;
+	int err;
+
+	err = stack_create_temp(s->add->st, s->min, s->max, &s->tmp,
+				&s->file.fd);
+	if (err) {
+		s->file.fd = -1;
+		table_sink_failed(s, err);
+		return err;
+	}
+	if (held->len && fd_sink_write(&s->file, held->data, held->len) < 0) {
+		errno = s->file.failed_errno;
+		err = reftable_io_fail("write", (const char *)s->tmp.data);
+		table_sink_failed(s, err);
+		return err;
+	}
+	buf_release(held);
+	return 0;
+}
+
+static ssize_t table_sink_write(void *arg, const void *data, size_t len)
+{
+	struct table_sink *s = arg;
+	struct buf *held = &s->add->held;
+
+	if (s->file.fd < 0 && held->len + len <= s->hold_max) {
+		if (buf_add(held, data, len) < 0)
+			return table_sink_failed(s, REFTABLE_NOMEM_ERROR);
+		return (ssize_t)len;
+	}
+	if (s->file.fd < 0 && table_sink_to_file(s) < 0)
+		return -1;
+	if (fd_sink_write(&s->file, data, len) < 0) {
+		errno = s->file.failed_errno;
+		return table_sink_failed(
+			s, reftable_io_fail("write", (const char *)s->tmp.data));
+	}
+	return (ssize_t)len;
+}
+
+/* Drop the sink's table: what is held, and the temporary file. */
+static void table_sink_discard(struct table_sink *s)
+{
+	const struct reftable_fs *fs = s->add->st->fs;
+
+	buf_release(&s->add->held);
+	if (s->file.fd >= 0)
+		fs->close(fs->ctx, s->file.fd);
+	if (s->tmp.len)
+		fs->unlink(fs->ctx, (const char *)s->tmp.data);
+	buf_release(&s->tmp);
+	buf_release(&s->why);
+}
+
+/* Rename the sink's file into place as a new table of the addition; its
+ * descriptor is kept, the commit syncs through it. */
+static int table_sink_keep(struct table_sink *s)
+{
+	struct reftable_addition *add = s->add;
+	char *name = NULL;
+	int err;
+
+	if (REFTABLE_GROW(add->new_names, add->new_cap, add->new_len + 1) < 0 ||
+	    REFTABLE_GROW(add->new_fds, add->fds_cap, add->new_len + 1) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	err = stack_rename_table(add->st, (const char *)s->tmp.data, s->min,
+				 s->max, &name);
+	if (err)
+		return err;
+	add->new_fds[add->new_len] = s->file.fd;
+	add->new_names[add->new_len++] = name;
+	s->file.fd = -1;
+	buf_release(&s->tmp);
+	return 0;
+}
+
+/* The held table, to its file after all: no fold, or a second table. */
+static int unhold(struct reftable_addition *add)
+{
+	struct table_sink s;
+	int err;
+
+	table_sink_init(&s, add, 0, add->held_min, add->held_max);
+	err = table_sink_to_file(&s);
+	if (!err)
+		err = table_sink_keep(&s);
+	if (err)
+		table_sink_discard(&s);
+	return err;
+}
+
 int reftable_addition_add(struct reftable_addition *add,
 			  reftable_write_table_fn write_table, void *arg)
 {
 	struct reftable_stack *st = add->st;
 	struct reftable_write_options wopts = st->opts.write;
 	struct reftable_writer *w = NULL;
-	struct fd_sink sink = { 0 };
-	struct buf tmp = BUF_INIT;
+	struct table_sink sink;
 	const struct reftable_write_stats *ws;
+	size_t hold_max = 0;
 	uint64_t min, max;
-	char *name = NULL;
 	int err;
 
 	if (!lockfile_held(&add->lock))
 		return reftable_fail(REFTABLE_API_ERROR,
 				     "addition already committed");
-	sink.fs = st->fs;
-	err = stack_create_temp(st, add->next_update_index,
-				add->next_update_index, &tmp, &sink.fd);
-	if (err) {
-		buf_release(&tmp);
+	if (add->held.len && (err = unhold(add)) < 0)
 		return err;
-	}
+	if (!add->new_len && !st->opts.disable_auto_compact)
+		hold_max = FOLD_MAX_BYTES;
+	table_sink_init(&sink, add, hold_max, add->next_update_index,
+			add->next_update_index);
 	wopts.hash_id = st->hash;
-	err = reftable_writer_new(&w, fd_sink_write, &sink, &wopts);
+	err = reftable_writer_new(&w, table_sink_write, &sink, &wopts);
 	if (!err)
 		err = reftable_writer_set_limits(w, add->next_update_index,
 						 add->next_update_index);
@@ -688,57 +823,50 @@ int reftable_addition_add(struct reftable_addition *add,
 		err = write_table(w, arg);
 	if (!err)
 		err = reftable_writer_close(w);
-	if (err) {
-		if (sink.failed_errno) {
-			errno = sink.failed_errno;
-			err = reftable_io_fail("write", (const char *)tmp.data);
-		}
+	if (err && sink.err)
+		err = reftable_fail(sink.err, "%s",
+				    sink.why.len ? (const char *)sink.why.data :
+						   "writing the table failed");
+	if (err)
 		goto fail;
-	}
 	ws = reftable_writer_stats(w);
 	if (!ws->ref.entries && !ws->log.entries) {
 		/* Nothing to add: no table, no update index used. */
 		err = 0;
 		goto fail;
 	}
-	if (fd_sink_limits(&sink, &min, &max) < 0 || min > max) {
+	if (sink.file.fd < 0 ?
+		    header_limits(add->held.data, add->held.len, &min, &max) :
+		    fd_sink_limits(&sink.file, &min, &max)) {
 		err = reftable_fail(REFTABLE_FORMAT_ERROR,
-				    "%s: written table has no valid header",
-				    (const char *)tmp.data);
+				    "the written table has no valid header");
 		goto fail;
 	}
-	if (min < add->next_update_index) {
+	if (min > max || min < add->next_update_index) {
 		err = reftable_fail(REFTABLE_API_ERROR,
-				    "%s: update index %llu is below the "
-				    "stack's next, %llu",
-				    (const char *)tmp.data,
+				    "written table covers update indexes "
+				    "%llu..%llu, not from the stack's next, "
+				    "%llu",
 				    (unsigned long long)min,
+				    (unsigned long long)max,
 				    (unsigned long long)add->next_update_index);
 		goto fail;
 	}
-	if (REFTABLE_GROW(add->new_names, add->new_cap, add->new_len + 1) < 0 ||
-	    REFTABLE_GROW(add->new_fds, add->fds_cap, add->new_len + 1) < 0) {
-		err = REFTABLE_NOMEM_ERROR;
-		goto fail;
+	if (sink.file.fd < 0) {
+		add->held_min = min;
+		add->held_max = max;
+	} else {
+		sink.min = min;
+		sink.max = max;
+		if ((err = table_sink_keep(&sink)) < 0)
+			goto fail;
 	}
-	err = stack_rename_table(st, (const char *)tmp.data, min, max, &name);
-	if (err)
-		goto fail;
-	if (!add->new_len)
-		add->first_size = ws->bytes;
-	/* Kept open: the commit syncs through it, unless it folds. */
-	add->new_fds[add->new_len] = sink.fd;
-	add->new_names[add->new_len++] = name;
 	add->next_update_index = max + 1;
 	reftable_writer_free(w);
-	buf_release(&tmp);
 	return 0;
 fail:
 	reftable_writer_free(w);
-	if (sink.fd >= 0)
-		st->fs->close(st->fs->ctx, sink.fd);
-	st->fs->unlink(st->fs->ctx, (const char *)tmp.data);
-	buf_release(&tmp);
+	table_sink_discard(&sink);
 	return err;
 }
 
@@ -786,10 +914,12 @@ static int fold_or_publish(struct reftable_addition *add, int *published)
 	int err;
 
 	*published = 0;
-	if (!st->opts.disable_auto_compact && add->new_len == 1) {
-		err = compact_with_addition(st, &add->lock, add->new_names[0],
-					    add->first_size, published);
+	if (add->held.len) {
+		err = compact_with_addition(st, &add->lock, &add->held,
+					    published);
 		if (err || *published)
+			return err;
+		if ((err = unhold(add)) < 0)
 			return err;
 	}
 	err = sync_new_tables(add);
@@ -816,7 +946,7 @@ int reftable_addition_commit(struct reftable_addition *add)
 	if (!lockfile_held(&add->lock))
 		return reftable_fail(REFTABLE_API_ERROR,
 				     "addition already committed");
-	if (!add->new_len) {
+	if (!add->new_len && !add->held.len) {
 		lockfile_release(&add->lock);
 		return 0;
 	}
@@ -865,6 +995,7 @@ void reftable_addition_destroy(struct reftable_addition *add)
 	buf_release(&path);
 	names_free(add->new_names, add->new_len);
 	reftable_free(add->new_fds);
+	buf_release(&add->held);
 	lockfile_release(&add->lock);
 	reftable_free(add);
 }

@@ -7,8 +7,10 @@
  * stack's newest update index (an addition in flight whose lock was
  * broken), and an addition whose lock was broken must not publish. The
  * probe stages exactly that on the quiet stack: an addition renames its
- * table into place, its lock is broken, another handle cleans, the
- * addition tries to commit.
+ * tables into place, its lock is broken, another handle cleans, the
+ * addition tries to commit. It adds two tables: an addition's only
+ * small table stays in memory until the commit (it may be folded), and
+ * a second one sends the first to its file.
  */
 
 #include <dirent.h>
@@ -65,7 +67,7 @@ void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
 		       struct violation_sink *vs)
 {
 	struct reftable_addition *add = NULL, *taker = NULL;
-	struct probe_arg pa;
+	struct probe_arg pa, second;
 	uint64_t newest;
 	const char *dir = reftable_stack_dir(st);
 	int err;
@@ -77,6 +79,9 @@ void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
 	}
 	pa.ui = reftable_addition_update_index(add);
 	err = reftable_addition_add(add, write_probe, &pa);
+	second.ui = reftable_addition_update_index(add);
+	if (!err)
+		err = reftable_addition_add(add, write_probe, &second);
 	if (err) {
 		fail(vs, "adding a table", err);
 		goto done;
@@ -125,6 +130,6 @@ void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
 			  newest - 1, reftable_stack_next_update_index(other) - 1);
 done:
 	reftable_addition_destroy(add);
-	if (tables_at(dir, pa.ui) > 0)
-		violation(vs, "probe: the failed addition's table is left");
+	if (tables_at(dir, pa.ui) > 0 || tables_at(dir, pa.ui + 1) > 0)
+		violation(vs, "probe: the failed addition's tables are left");
 }

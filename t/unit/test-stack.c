@@ -1711,6 +1711,178 @@ START_TEST(fold_only_small_runs)
 }
 END_TEST
 
+/*
+ * With auto-compaction on, an addition's first small table is held in
+ * memory until the commit: a fold merges it without it ever being a file.
+ */
+START_TEST(fold_writes_no_addition_file)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct hook_fs h;
+
+	two_tables(dir, NULL, 0);
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/x3", 3, 0));
+	ck_assert_uint_eq(test_table_count(st), 1);
+	/* Only the merged table was ever written to a file. */
+	ck_assert_uint_eq(h.tmp_bytes,
+			  reftable_table_size(reftable_merged_table(
+				  reftable_stack_merged(st), 0)));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/x1"), 1);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/x3"), 3);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* Add one ref in its own table to add. */
+static int add_one(struct reftable_addition *add, const char *name,
+		   uint8_t fill)
+{
+	const char *refs[1];
+	struct test_write tw = { 0 };
+
+	refs[0] = name;
+	tw.add = add;
+	tw.refs = refs;
+	tw.n = 1;
+	tw.fill = fill;
+	return reftable_addition_add(add, test_write_fn, &tw);
+}
+
+/* A held table that is not folded reaches its file at the commit; a
+ * second table sends the first there before it is written. */
+START_TEST(held_table_written_when_not_folded)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+
+	/* Nothing to fold into: published alone, durable as ever. */
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/a", 1));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
+	h.fsyncs = 0;
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(h.fsyncs, 3);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
+
+	/* Two tables: both on disk before the commit, both published. */
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/b", 2));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	CHECK_OK(add_one(add, "refs/heads/c", 3));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 3);
+	ck_assert_uint_eq(reftable_addition_update_index(add), 4);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), 2);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/c"), 3);
+	ck_assert_uint_eq(reftable_stack_next_update_index(st), 4);
+
+	/* Aborted while held: nothing to remove, nothing left. */
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/d", 4));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/d"), -1);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A held table whose file cannot be written at the commit: the error
+ * names the file, and nothing is published or left behind. */
+START_TEST(held_table_write_error_at_commit)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/a", 1));
+	h.fail_write_suffix = ".tmp";
+	ck_assert_int_eq(reftable_addition_commit(add), REFTABLE_IO_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), ".tmp"));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	ck_assert_uint_eq(test_list_lines(dir), 0);
+
+	/* The stack goes on. */
+	h.fail_write_suffix = NULL;
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 2, 0));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 2);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A table that outgrows what a fold may merge goes to its file while it
+ * is written, what was held first. */
+START_TEST(large_table_written_while_added)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct test_write tw = { 0 };
+	char **names = calloc(60000, sizeof(*names));
+	struct hook_fs h;
+	int i;
+
+	ck_assert_ptr_nonnull(names);
+	for (i = 0; i < 60000; i++) {
+		names[i] = malloc(32);
+		ck_assert_ptr_nonnull(names[i]);
+		snprintf(names[i], 32, "refs/heads/a%06d", i);
+	}
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	tw.add = add;
+	tw.refs = (const char *const *)names;
+	tw.n = 60000;
+	tw.fill = 9;
+	CHECK_OK(reftable_addition_add(add, test_write_fn, &tw));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	ck_assert_uint_gt(h.tmp_bytes, 1 << 20);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_uint_eq(h.tmp_bytes, reftable_table_size(reftable_merged_table(
+					       reftable_stack_merged(st), 0)));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a000000"), 9);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a059999"), 9);
+	for (i = 0; i < 60000; i++)
+		free(names[i]);
+	free(names);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 START_TEST(fsync_option)
 {
 	char *dir = tl_tmpdir();
@@ -1841,6 +2013,10 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, fold_keeps_tombstones_above_bottom);
 	tcase_add_test(tc, fold_skips_locked_tables);
 	tcase_add_test(tc, fold_only_small_runs);
+	tcase_add_test(tc, fold_writes_no_addition_file);
+	tcase_add_test(tc, held_table_written_when_not_folded);
+	tcase_add_test(tc, held_table_write_error_at_commit);
+	tcase_add_test(tc, large_table_written_while_added);
 	tcase_add_test(tc, fold_keeps_inputs_when_dir_fsync_fails);
 	tcase_add_test(tc, log_expiry);
 	tcase_add_loop_test(tc, auto_compaction_factor, 0, 2);
