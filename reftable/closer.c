@@ -5,6 +5,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +20,8 @@ enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED, SLOT_CLOSING };
 struct slot {
 	atomic_int state;
 	const struct reftable_fs *fs;
-	int fd;
+	int fd;                      /* to close, or -1: */
+	char path[CLOSER_PATH_MAX];  /* to remove */
 };
 
 enum thread_state { THREAD_NONE, THREAD_STARTING, THREAD_RUNNING };
@@ -38,9 +40,12 @@ static int claim(struct slot *s)
 					      SLOT_CLOSING);
 }
 
-static void close_claimed(struct slot *s)
+static void do_claimed(struct slot *s)
 {
-	s->fs->close(s->fs->ctx, s->fd);
+	if (s->fd >= 0)
+		s->fs->close(s->fs->ctx, s->fd);
+	else
+		s->fs->unlink(s->fs->ctx, s->path);
 	atomic_store(&s->state, SLOT_FREE);
 }
 
@@ -70,25 +75,26 @@ static void *closer_main(void *arg)
 			continue; /* EINTR */
 		for (i = 0; i < CLOSER_SLOTS; i++)
 			if (claim(&slots[i]))
-				close_claimed(&slots[i]);
+				do_claimed(&slots[i]);
 	}
 	return NULL;
 }
 
 /*
  * fork() copies the slots but not the thread. The child closes its copies
- * of what was queued itself, with plain close(): a child of a threaded
- * process may only make async-signal-safe calls. A slot the parent was
- * filling or closing at that moment is dropped; its descriptor, if the
- * child has a copy, is close-on-exec (reftable_fs_posix() opens all
- * files so).
+ * of the descriptors queued itself, with plain close(): a child of a
+ * threaded process may only make async-signal-safe calls. A slot the
+ * parent was filling or closing at that moment is dropped; its
+ * descriptor, if the child has a copy, is close-on-exec
+ * (reftable_fs_posix() opens all files so). Removals stay the parent's.
  */
 static void after_fork_child(void)
 {
 	size_t i;
 
 	for (i = 0; i < CLOSER_SLOTS; i++) {
-		if (atomic_load(&slots[i].state) == SLOT_QUEUED)
+		if (atomic_load(&slots[i].state) == SLOT_QUEUED &&
+		    slots[i].fd >= 0)
 			close(slots[i].fd);
 		atomic_store(&slots[i].state, SLOT_FREE);
 	}
@@ -133,26 +139,41 @@ static int have_thread(void)
 	return state == THREAD_RUNNING;
 }
 
-void closer_submit(const struct reftable_fs *fs, int fd)
+/* Queue fd, or path if fd < 0; 0 if there was no room or no thread. */
+static int submit(const struct reftable_fs *fs, int fd, const char *path)
 {
 	size_t i;
 
-	if (have_thread()) {
-		for (i = 0; i < CLOSER_SLOTS; i++) {
-			struct slot *s = &slots[i];
-			int expected = SLOT_FREE;
+	if (!have_thread())
+		return 0;
+	for (i = 0; i < CLOSER_SLOTS; i++) {
+		struct slot *s = &slots[i];
+		int expected = SLOT_FREE;
 
-			if (!atomic_compare_exchange_strong(&s->state, &expected,
-							    SLOT_FILLING))
-				continue;
-			s->fs = fs;
-			s->fd = fd;
-			atomic_store(&s->state, SLOT_QUEUED);
-			sem_post(&queued);
-			return;
-		}
+		if (!atomic_compare_exchange_strong(&s->state, &expected,
+						    SLOT_FILLING))
+			continue;
+		s->fs = fs;
+		s->fd = fd;
+		if (path)
+			strcpy(s->path, path);
+		atomic_store(&s->state, SLOT_QUEUED);
+		sem_post(&queued);
+		return 1;
 	}
-	fs->close(fs->ctx, fd);
+	return 0;
+}
+
+void closer_submit(const struct reftable_fs *fs, int fd)
+{
+	if (!submit(fs, fd, NULL))
+		fs->close(fs->ctx, fd);
+}
+
+void closer_submit_unlink(const struct reftable_fs *fs, const char *path)
+{
+	if (strlen(path) >= CLOSER_PATH_MAX || !submit(fs, -1, path))
+		fs->unlink(fs->ctx, path);
 }
 
 void closer_drain(void)
@@ -160,10 +181,10 @@ void closer_drain(void)
 	const struct timespec pause = { 0, 50 * 1000 };
 	size_t i;
 
-	/* Close what is still queued here; wait out what the thread holds. */
+	/* Do what is still queued here; wait out what the thread holds. */
 	for (i = 0; i < CLOSER_SLOTS; i++) {
 		if (claim(&slots[i]))
-			close_claimed(&slots[i]);
+			do_claimed(&slots[i]);
 		while (atomic_load(&slots[i].state) == SLOT_CLOSING)
 			nanosleep(&pause, NULL);
 	}

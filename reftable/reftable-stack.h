@@ -45,12 +45,14 @@ struct reftable_stack_options {
 	/* Never build the hash index of frequent lookups (16 bytes per
 	 * ref; see reftable_table_set_lookup_index). */
 	int disable_lookup_index;
-	/* Close a replaced tables.list on a library thread (one per
-	 * process, started on first use), off the reload's path. On ext4
-	 * that close frees the inode, most of a changed reload's time; see
-	 * Documentation/protocol.md. The filesystem's close is then called
-	 * from that thread, and its descriptors must be real ones (a forked
-	 * child closes its copies with close(2)). */
+	/* Close a replaced tables.list, and remove the tables a compaction
+	 * replaced, on a library thread (one per process, started on first
+	 * use), off the reload's and the commit's path. On ext4 both free
+	 * an inode and its blocks, most of a changed reload's time and a
+	 * tenth of a transaction's; see Documentation/protocol.md. The
+	 * filesystem's close and unlink are then called from that thread,
+	 * and its descriptors must be real ones (a forked child closes its
+	 * copies with close(2)). reftable_stack_destroy() waits for them. */
 	int close_in_background;
 	/* The filesystem; NULL is reftable_fs_posix(). */
 	const struct reftable_fs *fs;

@@ -458,7 +458,7 @@ static void remove_inputs(struct compaction *c)
 		 * (Windows), reftable_stack_clean() gets them later.
 		 */
 		if (!stack_path(&path, st, c->names[i]))
-			st->fs->unlink(st->fs->ctx, (const char *)path.data);
+			stack_remove_unlisted(st, (const char *)path.data);
 		lockfile_release(&c->locks[i]);
 	}
 	buf_release(&path);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "closer.h"
 #include "fs.h"
 #include "stack-internal.h"
 
@@ -342,6 +343,14 @@ int header_limits(const uint8_t *head, size_t len, uint64_t *min,
 int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max)
 {
 	return header_limits(s->head, s->head_len, min, max);
+}
+
+void stack_remove_unlisted(struct reftable_stack *st, const char *path)
+{
+	if (st->opts.close_in_background)
+		closer_submit_unlink(st->fs, path);
+	else
+		st->fs->unlink(st->fs->ctx, path);
 }
 
 int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,

@@ -114,6 +114,14 @@ int table_name_parse(const char *name, uint64_t *min, uint64_t *max);
 int stack_rename_table(struct reftable_stack *st, const char *tmp,
 		       uint64_t min, uint64_t max, char **name_out);
 
+/*
+ * Remove a table no list names any more. Where the stack closes in the
+ * background, the closer thread does it: freeing a file's blocks waits
+ * on the disk. (Table names carry a random part, so a new table taking
+ * the name while the removal waits is a one in 2^32 event.)
+ */
+void stack_remove_unlisted(struct reftable_stack *st, const char *path);
+
 /* Create NAME.tmp (NAME as for a final table) exclusively, for writing a
  * table that is renamed into place once complete. */
 int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,

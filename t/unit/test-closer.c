@@ -237,6 +237,56 @@ START_TEST(fork_with_closes_pending)
 }
 END_TEST
 
+/*
+ * A compaction's replaced tables are removed on the thread too: with the
+ * thread held, they are still there, unlisted, after the commit that
+ * folded them (and a forked child does not remove them); destroying the
+ * handle waits until they are gone.
+ */
+START_TEST(replaced_tables_removed_off_the_commit)
+{
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct destroy_arg a;
+	pthread_t th;
+	pid_t pid;
+	int status;
+
+	change_and_reload(2); /* two tables now */
+	wait_entered();
+
+	o.close_in_background = 1;
+	o.fs = &gate_fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/next", 3, 0));
+	/* Folded into one table; the two it replaced wait in the queue. */
+	ck_assert_uint_eq(test_list_lines(dir), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 3);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/main"), 2);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/next"), 3);
+
+	/* A child leaves the queued removals to the parent. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		alarm(60);
+		reftable_stack_destroy(st);
+		_exit(test_count_suffix(dir, ".ref") == 3 ? 0 : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child failed: status %d", status);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 3);
+
+	a.st = st;
+	ck_assert_int_eq(pthread_create(&th, NULL, destroy_reader, &a), 0);
+	sem_post(&release);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	ck_assert_uint_eq(test_list_lines(dir), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("closer");
@@ -249,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, replaced_list_closed_off_the_reload);
 	tcase_add_test(tc, full_queue_closes_inline);
 	tcase_add_test(tc, fork_with_closes_pending);
+	tcase_add_test(tc, replaced_tables_removed_off_the_commit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
