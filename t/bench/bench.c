@@ -194,6 +194,26 @@ static struct file_totals table_files(const char *dir)
 	return t;
 }
 
+/*
+ * The files of st's tables, once the closer thread has removed the
+ * replaced ones it was handed (untimed; it waits at most a second): a
+ * removal still queued is no table of the stack.
+ */
+static struct file_totals stack_files(struct reftable_stack *st,
+				      const char *dir)
+{
+	size_t listed = reftable_merged_table_count(reftable_stack_merged(st));
+	const struct timespec pause = { 0, 1000 * 1000 };
+	struct file_totals t = table_files(dir);
+	int waited;
+
+	for (waited = 0; t.files > listed && waited < 1000; waited++) {
+		nanosleep(&pause, NULL);
+		t = table_files(dir);
+	}
+	return t;
+}
+
 static void remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -535,7 +555,7 @@ static void phase_txn(struct bench *b)
 	/* Read the counters now: later phases fsync too. */
 	cs = reftable_stack_compaction_stats(b->st);
 	printf("txn: %.0f us/op\n", (double)ns / 1000.0 / TXNS);
-	t = table_files(b->dir);
+	t = stack_files(b->st, b->dir);
 	printf("txn_tables: %" PRIu64 " tables\n", t.files);
 	printf("txn_compaction_bytes: %.0f bytes/txn\n",
 	       (double)(cs->bytes - bytes0) / TXNS);
