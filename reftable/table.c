@@ -410,6 +410,8 @@ static int dir_from_index(struct reftable_table *t, struct section *s,
 		} else {
 			err = dir_add(s, child, it.key.data, it.key.len);
 		}
+		if (err < 0) /* the loop's advance must not overwrite it */
+			break;
 	}
 	block_iter_release(&it);
 	return err;

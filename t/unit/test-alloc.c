@@ -22,17 +22,16 @@
 /* --- counting allocator ---------------------------------------------- */
 
 static uint64_t alloc_calls; /* malloc and realloc calls */
+static uint64_t fail_call;   /* this call fails (0: none) */
 
 static void *counting_malloc(size_t n)
 {
-	alloc_calls++;
-	return malloc(n);
+	return ++alloc_calls == fail_call ? NULL : malloc(n);
 }
 
 static void *counting_realloc(void *p, size_t n)
 {
-	alloc_calls++;
-	return realloc(p, n);
+	return ++alloc_calls == fail_call ? NULL : realloc(p, n);
 }
 
 static void counting_free(void *p)
@@ -333,6 +332,88 @@ START_TEST(scan_step_allocates_nothing)
 }
 END_TEST
 
+/* --- allocation failures ---------------------------------------------- */
+
+struct mem_sink {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+static ssize_t mem_write(void *arg, const void *buf, size_t len)
+{
+	struct mem_sink *m = arg;
+
+	if (m->len + len > m->cap) {
+		m->cap = 2 * (m->len + len);
+		m->data = realloc(m->data, m->cap);
+		ck_assert_ptr_nonnull(m->data);
+	}
+	memcpy(m->data + m->len, buf, len);
+	m->len += len;
+	return (ssize_t)len;
+}
+
+#define INDEXED_REFS 60000
+
+/*
+ * The first seek of a table lists its blocks from the index. Whichever
+ * allocation fails on the way, the read reports it; it never ends early
+ * as if the table held fewer refs (an error inside the index walk used
+ * to be overwritten by the walk's next step).
+ */
+START_TEST(failed_allocation_on_first_seek_is_reported)
+{
+	struct reftable_write_options o = { 0 };
+	struct reftable_writer *w;
+	struct mem_sink m = { 0 };
+	uint64_t n;
+	char name[64];
+	int i, failures = 0;
+
+	ck_assert_int_eq(reftable_writer_new(&w, mem_write, &m, &o), 0);
+	ck_assert_int_eq(reftable_writer_set_limits(w, 1, 1), 0);
+	for (i = 0; i < INDEXED_REFS; i++) {
+		struct reftable_ref_record r = { 0 };
+
+		snprintf(name, sizeof(name), "refs/heads/b%06d", i);
+		r.refname = name;
+		r.update_index = 1;
+		r.value_type = REFTABLE_REF_VAL1;
+		ck_assert_int_eq(reftable_writer_add_ref(w, &r), 0);
+	}
+	ck_assert_int_eq(reftable_writer_close(w), 0);
+	reftable_writer_free(w);
+
+	for (n = 1; n <= 60; n++) {
+		struct reftable_iterator it = { 0 };
+		struct reftable_ref_record r = { 0 };
+		struct reftable_table *t;
+		int err, got = 0;
+
+		ck_assert_int_eq(reftable_table_from_buffer(&t, m.data, m.len,
+							    "mem"),
+				 0);
+		alloc_calls = 0;
+		fail_call = n;
+		err = reftable_table_init_ref_iterator(t, &it);
+		if (!err)
+			err = reftable_iterator_seek_ref(&it, "");
+		fail_call = 0;
+		while (!err && (err = reftable_iterator_next_ref(&it, &r)) == 0)
+			got++;
+		reftable_iterator_destroy(&it);
+		reftable_ref_record_release(&r);
+		reftable_table_decref(t);
+		ck_assert_msg(err < 0 || got == INDEXED_REFS,
+			      "allocation %llu failed: %d of %d refs, no error",
+			      (unsigned long long)n, got, INDEXED_REFS);
+		failures += err < 0;
+	}
+	ck_assert_int_gt(failures, 0); /* the sweep reached the walk */
+	free(m.data);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
 	Suite *s = suite_create("alloc");
@@ -343,6 +424,11 @@ static Suite *alloc_suite(void)
 	tcase_add_test(tc, lookup_allocates_nothing);
 	tcase_add_test(tc, seek_and_read10_allocates_nothing);
 	tcase_add_test(tc, scan_step_allocates_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("allocation failures");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, failed_allocation_on_first_seek_is_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }
