@@ -53,6 +53,7 @@ struct reftable_writer {
 
 	struct reftable_write_stats stats;
 	int closed;
+	int failed; /* a write failed: the table is lost, later calls fail */
 };
 
 static int writer_version(const struct reftable_write_options *o)
@@ -145,9 +146,20 @@ static int hand_out(struct reftable_writer *w, const void *data, size_t len)
 {
 	ssize_t n = w->write(w->arg, data, len);
 
-	if (n < 0 || (size_t)n != len)
+	if (n < 0 || (size_t)n != len) {
+		w->failed = 1;
 		return reftable_fail(REFTABLE_IO_ERROR, "writing table failed");
+	}
 	return 0;
+}
+
+/* A caller that goes on after a failed write must not get a table that
+ * lacks what was lost, nor a success from close. */
+static int check_not_failed(const struct reftable_writer *w)
+{
+	return w->failed ? reftable_fail(REFTABLE_IO_ERROR,
+					 "an earlier write of the table failed") :
+			   0;
 }
 
 static int flush_out(struct reftable_writer *w)
@@ -340,6 +352,8 @@ int reftable_writer_add_ref(struct reftable_writer *w,
 	struct buf key = BUF_INIT;
 	int n, err;
 
+	if ((err = check_not_failed(w)) < 0)
+		return err;
 	if (w->closed || !ref->refname ||
 	    (ref->value_type == REFTABLE_REF_SYMREF && !ref->target) ||
 	    (unsigned)ref->value_type > REFTABLE_REF_SYMREF)
@@ -678,6 +692,8 @@ int reftable_writer_add_log(struct reftable_writer *w,
 {
 	int n, err;
 
+	if ((err = check_not_failed(w)) < 0)
+		return err;
 	if (w->closed || !log->refname ||
 	    (unsigned)log->value_type > REFTABLE_LOG_UPDATE)
 		return reftable_fail(REFTABLE_API_ERROR, "invalid log record");
@@ -718,6 +734,8 @@ int reftable_writer_close(struct reftable_writer *w)
 
 	if (w->closed)
 		return reftable_fail(REFTABLE_API_ERROR, "writer already closed");
+	if ((err = check_not_failed(w)) < 0)
+		return err;
 	w->closed = 1;
 	if ((err = finish_public_section(w)) < 0)
 		return err;

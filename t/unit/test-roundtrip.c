@@ -1041,6 +1041,45 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* A sink whose second write call fails, and only that one. */
+static int flaky_writes;
+
+static ssize_t flaky_write(void *arg, const void *buf, size_t len)
+{
+	(void)arg;
+	(void)buf;
+	return ++flaky_writes == 2 ? -1 : (ssize_t)len;
+}
+
+/*
+ * A caller that ignores a failed write and goes on must not get a table
+ * with a hole in it: every later call fails, close included.
+ */
+START_TEST(writer_fails_after_failed_write)
+{
+	struct reftable_write_options o = { 0 };
+	struct reftable_writer *w;
+	char name[32];
+	int i, failed = 0;
+
+	o.block_size = 1024;
+	flaky_writes = 0;
+	ck_assert_int_eq(reftable_writer_new(&w, flaky_write, NULL, &o), 0);
+	ck_assert_int_eq(reftable_writer_set_limits(w, 1, 1), 0);
+	for (i = 0; i < 30000; i++) { /* output goes out in 256 KiB */
+		struct reftable_ref_record r = mkref(name, 1);
+
+		snprintf(name, sizeof(name), "refs/heads/b%05d", i);
+		if (reftable_writer_add_ref(w, &r) == REFTABLE_IO_ERROR)
+			failed++;
+	}
+	ck_assert_int_ge(flaky_writes, 2);
+	ck_assert_int_gt(failed, 0);
+	ck_assert_int_eq(reftable_writer_close(w), REFTABLE_IO_ERROR);
+	reftable_writer_free(w);
+}
+END_TEST
+
 /* Logs of many blocks, for two writers at once. */
 static void add_logs(struct reftable_writer *w, int from, int to)
 {
@@ -1118,6 +1157,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, max_block_size);
 	tcase_add_test(tc, deterministic);
 	tcase_add_test(tc, deflate_streams_shared);
+	tcase_add_test(tc, writer_fails_after_failed_write);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");
