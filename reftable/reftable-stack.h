@@ -52,7 +52,9 @@ struct reftable_stack_options {
 	 * tenth of a transaction's; see Documentation/protocol.md. The
 	 * filesystem's close and unlink are then called from that thread,
 	 * and its descriptors must be real ones (a forked child closes its
-	 * copies with close(2)). reftable_stack_destroy() waits for them. */
+	 * copies with close(2)). reftable_stack_destroy() waits for them; a
+	 * process that exits without it leaves the queued tables, unlisted,
+	 * to reftable_stack_clean(). */
 	int close_in_background;
 	/* The filesystem; NULL is reftable_fs_posix(). */
 	const struct reftable_fs *fs;

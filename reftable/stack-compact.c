@@ -113,6 +113,16 @@ struct compaction {
 	char *new_name;
 };
 
+static void compaction_init(struct compaction *c, struct reftable_stack *st,
+			    enum compact_mode mode)
+{
+	memset(c, 0, sizeof(*c));
+	c->st = st;
+	c->mode = mode;
+	c->tmp_fd = -1;
+	c->list_lock.fd = -1;
+}
+
 static void compaction_release(struct compaction *c)
 {
 	const struct reftable_fs *fs = c->st->fs;
@@ -343,10 +353,8 @@ static int write_merged(struct compaction *c)
 		err = copy_records(c, m, w);
 	if (!err)
 		err = reftable_writer_close(w);
-	if (err && sink.failed_errno) {
-		errno = sink.failed_errno;
-		err = reftable_io_fail("write", (const char *)c->tmp.data);
-	}
+	if (err && sink.failed_errno)
+		err = fd_sink_fail(&sink, (const char *)c->tmp.data);
 	if (!err) {
 		c->bytes = reftable_writer_stats(w)->bytes;
 		err = stack_fsync_fd(st, c->tmp_fd, (const char *)c->tmp.data);
@@ -487,12 +495,8 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 	size_t first, last;
 	int err, published = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.st = st;
-	c.mode = mode;
+	compaction_init(&c, st, mode);
 	c.expiry = expiry;
-	c.tmp_fd = -1;
-	c.list_lock.fd = -1;
 	st->stats.attempts++;
 
 	/* Steps 1 and 2, then 3: the list lock is not held while merging. */
@@ -557,11 +561,7 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 	if (seg.end != st->len + 1 || seg.end < seg.start + 2 ||
 	    seg.bytes > FOLD_MAX_BYTES)
 		return 0;
-	memset(&c, 0, sizeof(c));
-	c.st = st;
-	c.mode = COMPACT_AUTO;
-	c.tmp_fd = -1;
-	c.list_lock.fd = -1;
+	compaction_init(&c, st, COMPACT_AUTO);
 	c.unlisted = 1;
 	/* Tables others hold: the auto-compaction after the publish tries
 	 * again, and counts the attempt. */

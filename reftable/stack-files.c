@@ -340,6 +340,12 @@ int header_limits(const uint8_t *head, size_t len, uint64_t *min,
 	return 0;
 }
 
+int fd_sink_fail(const struct fd_sink *s, const char *path)
+{
+	errno = s->failed_errno;
+	return reftable_io_fail("write", path);
+}
+
 int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max)
 {
 	return header_limits(s->head, s->head_len, min, max);

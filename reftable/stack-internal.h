@@ -157,6 +157,8 @@ struct fd_sink {
 ssize_t fd_sink_write(void *arg, const void *buf, size_t len);
 /* The update indexes of the header the sink saw; -1 if none. */
 int fd_sink_limits(const struct fd_sink *s, uint64_t *min, uint64_t *max);
+/* REFTABLE_IO_ERROR for the sink's failed write to path, with its errno. */
+int fd_sink_fail(const struct fd_sink *s, const char *path);
 /* The same from a table's first len bytes. */
 int header_limits(const uint8_t *head, size_t len, uint64_t *min,
 		  uint64_t *max);

@@ -699,7 +699,8 @@ static void table_sink_init(struct table_sink *s, struct reftable_addition *add,
 	s->file.fd = -1;
 }
 
-/* Move what is held into the sink's new temporary file. */
+/* Copy what is held into the sink's new temporary file. The caller
+ * drops the held copy once the file is sure to keep it. */
 static int table_sink_to_file(struct table_sink *s)
 {
 	struct buf *held = &s->add->held;
@@ -713,12 +714,10 @@ static int table_sink_to_file(struct table_sink *s)
 		return err;
 	}
 	if (held->len && fd_sink_write(&s->file, held->data, held->len) < 0) {
-		errno = s->file.failed_errno;
-		err = reftable_io_fail("write", (const char *)s->tmp.data);
+		err = fd_sink_fail(&s->file, (const char *)s->tmp.data);
 		table_sink_failed(s, err);
 		return err;
 	}
-	buf_release(held);
 	return 0;
 }
 
@@ -732,24 +731,27 @@ static ssize_t table_sink_write(void *arg, const void *data, size_t len)
 			return table_sink_failed(s, REFTABLE_NOMEM_ERROR);
 		return (ssize_t)len;
 	}
-	if (s->file.fd < 0 && table_sink_to_file(s) < 0)
-		return -1;
-	if (fd_sink_write(&s->file, data, len) < 0) {
-		errno = s->file.failed_errno;
-		return table_sink_failed(
-			s, reftable_io_fail("write", (const char *)s->tmp.data));
+	if (s->file.fd < 0) {
+		/* Outgrown: the table being written goes to its file. */
+		if (table_sink_to_file(s) < 0)
+			return -1;
+		buf_release(held);
 	}
+	if (fd_sink_write(&s->file, data, len) < 0)
+		return table_sink_failed(
+			s, fd_sink_fail(&s->file, (const char *)s->tmp.data));
 	return (ssize_t)len;
 }
 
-/* Drop the sink's table: what is held, and the temporary file. */
-static void table_sink_discard(struct table_sink *s)
+/* Free the sink, removing its temporary file if it made one (what is
+ * held is the addition's). */
+static void table_sink_release(struct table_sink *s)
 {
 	const struct reftable_fs *fs = s->add->st->fs;
 
-	buf_release(&s->add->held);
 	if (s->file.fd >= 0)
 		fs->close(fs->ctx, s->file.fd);
+	s->file.fd = -1;
 	if (s->tmp.len)
 		fs->unlink(fs->ctx, (const char *)s->tmp.data);
 	buf_release(&s->tmp);
@@ -778,7 +780,10 @@ static int table_sink_keep(struct table_sink *s)
 	return 0;
 }
 
-/* The held table, to its file after all: no fold, or a second table. */
+/*
+ * The held table, to its file after all: no fold, or a second table. On
+ * failure it stays held, so that a retried commit still publishes it.
+ */
 static int unhold(struct reftable_addition *add)
 {
 	struct table_sink s;
@@ -788,9 +793,12 @@ static int unhold(struct reftable_addition *add)
 	err = table_sink_to_file(&s);
 	if (!err)
 		err = table_sink_keep(&s);
-	if (err)
-		table_sink_discard(&s);
-	return err;
+	if (err) {
+		table_sink_release(&s);
+		return err;
+	}
+	buf_release(&add->held);
+	return 0;
 }
 
 int reftable_addition_add(struct reftable_addition *add,
@@ -823,7 +831,7 @@ int reftable_addition_add(struct reftable_addition *add,
 		err = write_table(w, arg);
 	if (!err)
 		err = reftable_writer_close(w);
-	if (err && sink.err)
+	if (sink.err) /* even where write_table went on regardless */
 		err = reftable_fail(sink.err, "%s",
 				    sink.why.len ? (const char *)sink.why.data :
 						   "writing the table failed");
@@ -866,7 +874,8 @@ int reftable_addition_add(struct reftable_addition *add,
 	return 0;
 fail:
 	reftable_writer_free(w);
-	table_sink_discard(&sink);
+	buf_release(&add->held); /* this table's, if any: add unheld before */
+	table_sink_release(&sink);
 	return err;
 }
 

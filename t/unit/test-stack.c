@@ -1839,6 +1839,49 @@ START_TEST(held_table_write_error_at_commit)
 }
 END_TEST
 
+/*
+ * A held table whose file cannot be made stays held: the second add
+ * fails, yet the commit still publishes the first; a commit that fails
+ * the same way can be retried.
+ */
+START_TEST(held_table_survives_failed_write_to_file)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/a", 1));
+	h.fail_write_suffix = ".tmp";
+	ck_assert_int_eq(add_one(add, "refs/heads/b", 2), REFTABLE_IO_ERROR);
+	h.fail_write_suffix = NULL;
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), -1);
+
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	CHECK_OK(add_one(add, "refs/heads/c", 3));
+	h.fail_write_suffix = ".tmp";
+	ck_assert_int_eq(reftable_addition_commit(add), REFTABLE_IO_ERROR);
+	h.fail_write_suffix = NULL;
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/c"), 3);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* A table that outgrows what a fold may merge goes to its file while it
  * is written, what was held first. */
 START_TEST(large_table_written_while_added)
@@ -2016,6 +2059,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, fold_writes_no_addition_file);
 	tcase_add_test(tc, held_table_written_when_not_folded);
 	tcase_add_test(tc, held_table_write_error_at_commit);
+	tcase_add_test(tc, held_table_survives_failed_write_to_file);
 	tcase_add_test(tc, large_table_written_while_added);
 	tcase_add_test(tc, fold_keeps_inputs_when_dir_fsync_fails);
 	tcase_add_test(tc, log_expiry);
