@@ -150,6 +150,13 @@ static int has_suffix(const char *s, const char *suffix)
 }
 
 /* Calls fn(path, arg) for each *.ref file of dir. */
+/* The library's closer thread may remove a replaced table at any time:
+ * a file listed but gone by the time it is opened is no table. */
+static int vanished(void)
+{
+	return errno == ENOENT;
+}
+
 static void for_each_table_file(const char *dir,
 				void (*fn)(const char *path, void *arg),
 				void *arg)
@@ -180,8 +187,11 @@ static void add_file_size(const char *path, void *arg)
 	struct file_totals *t = arg;
 	struct stat sb;
 
-	if (stat(path, &sb) < 0)
+	if (stat(path, &sb) < 0) {
+		if (vanished())
+			return;
 		die_errno("stat", path);
+	}
 	t->files++;
 	t->bytes += (uint64_t)sb.st_size;
 }
@@ -740,6 +750,8 @@ static void map_file(const char *path, void *arg)
 	if (m->n == sizeof(m->words) / sizeof(m->words[0]))
 		return;
 	fd = open(path, O_RDONLY);
+	if (fd < 0 && vanished())
+		return;
 	if (fd < 0 || fstat(fd, &sb) < 0)
 		die_errno("open", path);
 	if (sb.st_size >= 8) {
