@@ -51,6 +51,15 @@ static int posix_fsync(void *ctx, int fd)
 	return r;
 }
 
+#ifdef SYNC_FILE_RANGE_WRITE
+static int posix_start_writeback(void *ctx, int fd)
+{
+	return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+#else
+#define posix_start_writeback NULL
+#endif
+
 static int posix_fstat(void *ctx, int fd, struct stat *st)
 {
 	return fstat(fd, st);
@@ -122,6 +131,7 @@ static const struct reftable_fs posix_fs = {
 	.list_dir = posix_list_dir,
 	.mmap = posix_mmap,
 	.munmap = posix_munmap,
+	.start_writeback = posix_start_writeback,
 };
 
 const struct reftable_fs *reftable_fs_posix(void)

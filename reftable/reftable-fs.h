@@ -34,6 +34,11 @@ struct reftable_fs {
 	/* Read-only private mapping of the first len bytes of fd. */
 	void *(*mmap)(void *ctx, int fd, size_t len);
 	int (*munmap)(void *ctx, void *addr, size_t len);
+	/* Optional (NULL: never called): start writing fd's dirty data out
+	 * without waiting, a hint before the fsyncs of several files that
+	 * lets the filesystem write them together. Errors are ignored: the
+	 * fsync that follows reports them. */
+	int (*start_writeback)(void *ctx, int fd);
 };
 
 /* The real filesystem. */

@@ -105,6 +105,9 @@ struct compaction {
 	size_t len;
 	size_t unlisted; /* tables to be appended after locking (a fold) */
 	int bottom; /* the inputs start at the bottom of the stack */
+	/* The merged table is synced with the list (a fold, which holds the
+	 * list lock throughout), not right after it is written. */
+	int sync_with_list;
 
 	struct buf tmp;
 	int tmp_fd;
@@ -326,7 +329,8 @@ done:
 	return err < 0 ? err : 0;
 }
 
-/* Step 4: merge the inputs into a temporary file, made durable. */
+/* Step 4: merge the inputs into a temporary file, made durable (unless
+ * sync_with_list: then its descriptor stays open for the publish). */
 static int write_merged(struct compaction *c)
 {
 	struct reftable_stack *st = c->st;
@@ -355,11 +359,11 @@ static int write_merged(struct compaction *c)
 		err = reftable_writer_close(w);
 	if (err && sink.failed_errno)
 		err = fd_sink_fail(&sink, (const char *)c->tmp.data);
-	if (!err) {
+	if (!err)
 		c->bytes = reftable_writer_stats(w)->bytes;
+	if (!err && !c->sync_with_list)
 		err = stack_fsync_fd(st, c->tmp_fd, (const char *)c->tmp.data);
-	}
-	if (!err) {
+	if (!err && !c->sync_with_list) {
 		int fd = c->tmp_fd;
 		c->tmp_fd = -1;
 		if (st->fs->close(st->fs->ctx, fd) < 0)
@@ -404,6 +408,7 @@ static int publish_at(struct compaction *c, struct lockfile *lk,
 {
 	struct reftable_stack *st = c->st;
 	size_t listed = c->len - c->unlisted, i, n = 0;
+	struct unsynced_tables merged;
 	struct buf path = BUF_INIT;
 	char **next = NULL;
 	int err;
@@ -423,7 +428,11 @@ static int publish_at(struct compaction *c, struct lockfile *lk,
 		next[n++] = c->new_name;
 		for (i = at + listed; i < len; i++)
 			next[n++] = cur[i];
-		err = stack_publish_list(st, lk, next, n, 0, published);
+		merged.fds = &c->tmp_fd;
+		merged.names = &c->new_name;
+		merged.len = c->tmp_fd >= 0;
+		err = stack_publish_list(st, lk, next, n, &merged, 0,
+					 published);
 		reftable_free(next);
 	}
 	if (!*published && !stack_path(&path, st, c->new_name))
@@ -563,6 +572,7 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 		return 0;
 	compaction_init(&c, st, COMPACT_AUTO);
 	c.unlisted = 1;
+	c.sync_with_list = 1;
 	/* Tables others hold: the auto-compaction after the publish tries
 	 * again, and counts the attempt. */
 	err = lock_inputs(&c, seg.start, st->len - 1);

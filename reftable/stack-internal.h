@@ -134,13 +134,22 @@ int stack_reload_published(struct reftable_stack *st);
 int stack_lock_list(struct reftable_stack *st, struct lockfile *lk);
 /* Reload under the list lock if another process changed the stack. */
 int stack_refresh_locked(struct reftable_stack *st);
-/* Write names as the new tables.list through the held lock, then fsync
- * the directory unless defer_dir_sync (dir_sync_pending says it is owed).
- * *published tells whether tables.list was replaced, even on error (the
- * directory fsync after the rename can still fail). */
+/* Tables a publish makes durable before its list: the descriptors that
+ * wrote them, still open, and their names. */
+struct unsynced_tables {
+	const int *fds;
+	char *const *names;
+	size_t len;
+};
+/* Write names as the new tables.list through the held lock, fsync the
+ * unsynced tables (may be NULL) and the list, rename it into place, then
+ * fsync the directory unless defer_dir_sync (dir_sync_pending says it is
+ * owed). *published tells whether tables.list was replaced, even on
+ * error (the directory fsync after the rename can still fail). */
 int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
-		       char *const *names, size_t len, int defer_dir_sync,
-		       int *published);
+		       char *const *names, size_t len,
+		       const struct unsynced_tables *unsynced,
+		       int defer_dir_sync, int *published);
 
 /*
  * A writer whose bytes go to a file descriptor through the stack's fs.

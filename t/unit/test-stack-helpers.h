@@ -281,6 +281,7 @@ struct hook_fs {
 	void *data;
 	int fsyncs, opens, lock_busy;
 	int table_lock_opens; /* NAME.ref.lock: a compactor's claims */
+	int writebacks;       /* start_writeback calls */
 	int dir_fsyncs, last_fsync_dir;
 	uint64_t tmp_bytes; /* written to *.tmp files (new tables) */
 	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
@@ -443,6 +444,16 @@ static inline int hook_munmap(void *ctx, void *addr, size_t len)
 	return h->real->munmap(h->real->ctx, addr, len);
 }
 
+static inline int hook_start_writeback(void *ctx, int fd)
+{
+	struct hook_fs *h = hook_of(ctx);
+
+	h->writebacks++;
+	return h->real->start_writeback ?
+		       h->real->start_writeback(h->real->ctx, fd) :
+		       0;
+}
+
 static inline void hook_fs_init(struct hook_fs *h)
 {
 	int i;
@@ -463,6 +474,7 @@ static inline void hook_fs_init(struct hook_fs *h)
 	h->fs.list_dir = hook_list_dir;
 	h->fs.mmap = hook_mmap;
 	h->fs.munmap = hook_munmap;
+	h->fs.start_writeback = hook_start_writeback;
 	for (i = 0; i < 64; i++)
 		h->fds[i].fd = -1;
 }

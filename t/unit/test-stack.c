@@ -1739,6 +1739,81 @@ START_TEST(fold_writes_no_addition_file)
 }
 END_TEST
 
+/* What a commit makes durable, in order: 't' a table's fsync ('T' once
+ * the new list is written), 'l' the list's, 'R' the rename of the list
+ * into place. */
+struct sync_order {
+	char seen[16];
+	size_t len;
+	char lock[4096]; /* tables.list.lock */
+};
+
+static void note_event(struct hook_fs *h, char what)
+{
+	struct sync_order *o = h->data;
+
+	if (o->len + 1 < sizeof(o->seen))
+		o->seen[o->len++] = what;
+}
+
+static void order_after_fsync(struct hook_fs *h, const char *path)
+{
+	struct sync_order *o = h->data;
+	struct stat sb;
+
+	if (has_end(path, ".ref.tmp") || has_end(path, ".ref"))
+		note_event(h, !stat(o->lock, &sb) && sb.st_size ? 'T' : 't');
+	else if (has_end(path, "tables.list.lock"))
+		note_event(h, 'l');
+}
+
+static void order_before_rename(struct hook_fs *h, const char *from,
+				const char *to)
+{
+	(void)from;
+	if (has_end(to, "tables.list"))
+		note_event(h, 'R');
+}
+
+/*
+ * The tables a commit adds are fsynced before the list that names them,
+ * and that list before its rename: after the list is written, so that
+ * the filesystem may write them out together (all writeback started at
+ * once), in a plain addition and in a fold alike.
+ */
+START_TEST(tables_synced_before_their_list)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct sync_order order = { { 0 }, 0, { 0 } };
+	struct hook_fs h;
+
+	snprintf(order.lock, sizeof(order.lock), "%s/tables.list.lock", dir);
+	hook_fs_init(&h);
+	h.data = &order;
+	h.after_fsync = order_after_fsync;
+	h.before_rename = order_before_rename;
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	/* Nothing to fold into: the table itself. */
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	ck_assert_str_eq(order.seen, "TlR");
+	ck_assert_int_eq(h.writebacks, 2);
+	/* Folded: the merged table. */
+	order.len = 0;
+	memset(order.seen, 0, sizeof(order.seen));
+	h.writebacks = 0;
+	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
+	ck_assert_uint_eq(test_table_count(st), 1);
+	ck_assert_str_eq(order.seen, "TlR");
+	ck_assert_int_eq(h.writebacks, 2);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* Add one ref in its own table to add. */
 static int add_one(struct reftable_addition *add, const char *name,
 		   uint8_t fill)
@@ -2039,6 +2114,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, fold_writes_no_addition_file);
 	tcase_add_test(tc, held_table_written_when_not_folded);
 	tcase_add_test(tc, held_table_survives_failed_write_to_file);
+	tcase_add_test(tc, tables_synced_before_their_list);
 	tcase_add_test(tc, large_table_written_while_added);
 	tcase_add_test(tc, fold_keeps_inputs_when_dir_fsync_fails);
 	tcase_add_test(tc, log_expiry);
