@@ -35,9 +35,10 @@ struct reftable_fs {
 	void *(*mmap)(void *ctx, int fd, size_t len);
 	int (*munmap)(void *ctx, void *addr, size_t len);
 	/* Optional (NULL: never called): start writing fd's dirty data out
-	 * without waiting, a hint before the fsyncs of several files that
-	 * lets the filesystem write them together. Errors are ignored: the
-	 * fsync that follows reports them. */
+	 * without waiting, before the fsyncs of several files, so that the
+	 * filesystem can write them together. A failure fails the publish
+	 * as a failed fsync would (the data may be lost, and the fsync that
+	 * follows need not say so); where the file cannot do it, return 0. */
 	int (*start_writeback)(void *ctx, int fd);
 };
 

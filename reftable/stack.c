@@ -582,10 +582,19 @@ static int sync_before_publish(struct reftable_stack *st, struct lockfile *lk,
 
 	if (st->opts.disable_fsync || !t || !t->len)
 		return 0;
-	if (fs->start_writeback) {
-		for (i = 0; i < t->len; i++)
-			fs->start_writeback(fs->ctx, t->fds[i]);
-		fs->start_writeback(fs->ctx, lk->fd);
+	for (i = 0; !err && fs->start_writeback && i <= t->len; i++) {
+		int fd = i < t->len ? t->fds[i] : lk->fd, e;
+
+		if (fs->start_writeback(fs->ctx, fd) == 0)
+			continue;
+		e = errno;
+		if (i == t->len) {
+			err = reftable_io_fail("start writeback", lk->path);
+		} else if (!(err = stack_path(&path, st, t->names[i]))) {
+			errno = e;
+			err = reftable_io_fail("start writeback",
+					       (const char *)path.data);
+		}
 	}
 	for (i = 0; !err && i < t->len; i++) {
 		err = stack_path(&path, st, t->names[i]);

@@ -273,6 +273,10 @@ struct hook_fs {
 			      const char *to);
 	/* Run after a successful fsync of a file opened as path. */
 	void (*after_fsync)(struct hook_fs *h, const char *path);
+	/* Run before start_writeback of a file opened as path. */
+	void (*before_writeback)(struct hook_fs *h, const char *path);
+	/* Fail start_writeback with EIO. */
+	int fail_writeback;
 	/* Fail fsyncs of directories with EIO. */
 	int fail_dir_fsync;
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
@@ -447,8 +451,18 @@ static inline int hook_munmap(void *ctx, void *addr, size_t len)
 static inline int hook_start_writeback(void *ctx, int fd)
 {
 	struct hook_fs *h = hook_of(ctx);
+	int i;
 
 	h->writebacks++;
+	for (i = 0; h->before_writeback && i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd) {
+			h->before_writeback(h, h->fds[i].path);
+			break;
+		}
+	if (h->fail_writeback) {
+		errno = EIO;
+		return -1;
+	}
 	return h->real->start_writeback ?
 		       h->real->start_writeback(h->real->ctx, fd) :
 		       0;

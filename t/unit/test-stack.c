@@ -1739,9 +1739,9 @@ START_TEST(fold_writes_no_addition_file)
 }
 END_TEST
 
-/* What a commit makes durable, in order: 't' a table's fsync ('T' once
- * the new list is written), 'l' the list's, 'R' the rename of the list
- * into place. */
+/* What a commit makes durable, in order: 'w' the writeback asked for of
+ * a table or the list, 't' a table's fsync ('T' once the new list is
+ * written), 'l' the list's, 'R' the rename of the list into place. */
 struct sync_order {
 	char seen[16];
 	size_t len;
@@ -1765,6 +1765,14 @@ static void order_after_fsync(struct hook_fs *h, const char *path)
 		note_event(h, !stat(o->lock, &sb) && sb.st_size ? 'T' : 't');
 	else if (has_end(path, "tables.list.lock"))
 		note_event(h, 'l');
+}
+
+static void order_before_writeback(struct hook_fs *h, const char *path)
+{
+	note_event(h, has_end(path, ".ref.tmp") || has_end(path, ".ref") ||
+				      has_end(path, "tables.list.lock") ?
+			      'w' :
+			      '?');
 }
 
 static void order_before_rename(struct hook_fs *h, const char *from,
@@ -1793,13 +1801,14 @@ START_TEST(tables_synced_before_their_list)
 	hook_fs_init(&h);
 	h.data = &order;
 	h.after_fsync = order_after_fsync;
+	h.before_writeback = order_before_writeback;
 	h.before_rename = order_before_rename;
 	o.fs = &h.fs;
 	o.disable_fsync = 0;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	/* Nothing to fold into: the table itself. */
 	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
-	ck_assert_str_eq(order.seen, "TlR");
+	ck_assert_str_eq(order.seen, "wwTlR");
 	ck_assert_int_eq(h.writebacks, 2);
 	/* Folded: the merged table. */
 	order.len = 0;
@@ -1807,8 +1816,21 @@ START_TEST(tables_synced_before_their_list)
 	h.writebacks = 0;
 	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
 	ck_assert_uint_eq(test_table_count(st), 1);
-	ck_assert_str_eq(order.seen, "TlR");
+	ck_assert_str_eq(order.seen, "wwTlR");
 	ck_assert_int_eq(h.writebacks, 2);
+
+	/* A writeback that fails fails the commit, as an fsync would. */
+	h.fail_writeback = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/c", 3, 0),
+			 REFTABLE_IO_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "writeback"));
+	h.fail_writeback = 0;
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/c"), -1);
+	CHECK_OK(test_add_ref(st, "refs/heads/c", 4, 0));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/c"), 4);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
