@@ -259,6 +259,13 @@ static inline struct reftable_stack_options test_options(void)
 			      reftable_error_detail());                     \
 	} while (0)
 
+/* Nothing half-done left in dir: no temporary table, no lock. */
+#define CHECK_NO_LEFTOVERS(dir)                                          \
+	do {                                                             \
+		ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);     \
+		ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);    \
+	} while (0)
+
 /* --- a filesystem with hooks -------------------------------------------- */
 
 /*

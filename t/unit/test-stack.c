@@ -174,8 +174,7 @@ START_TEST(add_and_read)
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), -1);
 
 	/* No temporary files or locks are left behind. */
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
@@ -201,8 +200,7 @@ START_TEST(empty_addition_writes_nothing)
 	/* The very same tables.list: not even rewritten. */
 	ck_assert_uint_eq(before.st_ino, after.st_ino);
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	ck_assert_uint_eq(reftable_stack_next_update_index(st), 2);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
@@ -1829,8 +1827,7 @@ START_TEST(tables_synced_before_their_list)
 	CHECK_OK(test_add_ref(st, "refs/heads/c", 4, 0));
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/c"), 4);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
@@ -1896,8 +1893,7 @@ START_TEST(held_table_written_when_not_folded)
 	CHECK_OK(add_one(add, "refs/heads/d", 4));
 	reftable_addition_destroy(add);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/d"), -1);
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
@@ -1952,8 +1948,7 @@ START_TEST(held_table_survives_failed_write_to_file)
 	reftable_addition_destroy(add);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/d"), -1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
@@ -2055,8 +2050,7 @@ START_TEST(write_error_names_the_file)
 	ck_assert_int_eq(err, REFTABLE_IO_ERROR);
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), ".tmp"));
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), dir));
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	ck_assert_uint_eq(test_list_lines(dir), 1);
 
 	/* The list itself cannot be written: nothing changes either. */
@@ -2075,8 +2069,7 @@ START_TEST(write_error_names_the_file)
 	ck_assert_int_eq(reftable_stack_compact_all(st, NULL),
 			 REFTABLE_IO_ERROR);
 	ck_assert_uint_eq(test_list_lines(dir), 2);
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
-	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+	CHECK_NO_LEFTOVERS(dir);
 	ck_assert_uint_eq(reftable_stack_compaction_stats(st)->failures, 1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), 2);
 	reftable_stack_destroy(st);
