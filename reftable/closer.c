@@ -31,7 +31,7 @@ static sem_t queued; /* posted once per slot queued */
 static atomic_int thread_state;
 static int initialized; /* semaphore and fork handlers; set by the starter */
 
-/* Take slot s for closing if it is queued. */
+/* Take slot s for doing (its close or removal) if it is queued. */
 static int claim(struct slot *s)
 {
 	int expected = SLOT_QUEUED;

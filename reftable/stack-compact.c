@@ -103,11 +103,11 @@ struct compaction {
 	struct reftable_table **tables;
 	struct lockfile *locks;
 	size_t len;
-	size_t unlisted; /* tables to be appended after locking (a fold) */
+	/* Tables to be appended after locking: 1 in a fold, which holds the
+	 * list lock throughout and so syncs the merged table with the list,
+	 * not right after writing it. */
+	size_t unlisted;
 	int bottom; /* the inputs start at the bottom of the stack */
-	/* The merged table is synced with the list (a fold, which holds the
-	 * list lock throughout), not right after it is written. */
-	int sync_with_list;
 
 	struct buf tmp;
 	int tmp_fd;
@@ -329,8 +329,8 @@ done:
 	return err < 0 ? err : 0;
 }
 
-/* Step 4: merge the inputs into a temporary file, made durable (unless
- * sync_with_list: then its descriptor stays open for the publish). */
+/* Step 4: merge the inputs into a temporary file, made durable (in a
+ * fold its descriptor stays open instead, for the publish to sync). */
 static int write_merged(struct compaction *c)
 {
 	struct reftable_stack *st = c->st;
@@ -361,9 +361,9 @@ static int write_merged(struct compaction *c)
 		err = fd_sink_fail(&sink, (const char *)c->tmp.data);
 	if (!err)
 		c->bytes = reftable_writer_stats(w)->bytes;
-	if (!err && !c->sync_with_list)
+	if (!err && !c->unlisted)
 		err = stack_fsync_fd(st, c->tmp_fd, (const char *)c->tmp.data);
-	if (!err && !c->sync_with_list) {
+	if (!err && !c->unlisted) {
 		int fd = c->tmp_fd;
 		c->tmp_fd = -1;
 		if (st->fs->close(st->fs->ctx, fd) < 0)
@@ -541,16 +541,15 @@ done:
 	return err;
 }
 
-/* Take the addition's table, unlisted, as the newest input. */
+/* Take the addition's table, unlisted, as the newest input (and c's
+ * reference to it). */
 static void append_addition(struct compaction *c, struct reftable_table *table)
 {
 	uint64_t lo = reftable_table_min_update_index(table);
 	uint64_t hi = reftable_table_max_update_index(table);
 
 	/* lock_inputs made room; the table is in memory: no name, no lock. */
-	c->tables[c->len] = table;
-	reftable_table_incref(table);
-	c->len++;
+	c->tables[c->len++] = table;
 	if (lo < c->min)
 		c->min = lo;
 	if (hi > c->max)
@@ -562,7 +561,7 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 {
 	uint64_t size = held->len;
 	struct segment seg = stack_segment(st, &size);
-	struct reftable_table *table = NULL;
+	struct reftable_table *table;
 	struct compaction c;
 	int err;
 
@@ -572,7 +571,6 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 		return 0;
 	compaction_init(&c, st, COMPACT_AUTO);
 	c.unlisted = 1;
-	c.sync_with_list = 1;
 	/* Tables others hold: the auto-compaction after the publish tries
 	 * again, and counts the attempt. */
 	err = lock_inputs(&c, seg.start, st->len - 1);
@@ -598,8 +596,6 @@ fall_back:
 	err = 0;
 done:
 	compaction_release(&c);
-	if (table)
-		reftable_table_decref(table);
 	return err;
 }
 

@@ -201,8 +201,5 @@ struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
  */
 int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 			  const struct buf *held, int *folded);
-/* Open table name of the stack's directory. */
-int stack_open_table(struct reftable_stack *st, const char *name,
-		     struct reftable_table **out);
 
 #endif

@@ -214,8 +214,9 @@ static struct reftable_table *loaded_table(struct reftable_stack *st,
 	return NULL;
 }
 
-int stack_open_table(struct reftable_stack *st, const char *name,
-		     struct reftable_table **out)
+/* Open table name of the stack's directory. */
+static int stack_open_table(struct reftable_stack *st, const char *name,
+			    struct reftable_table **out)
 {
 	struct buf path = BUF_INIT;
 	int err = stack_path(&path, st, name);
@@ -572,30 +573,33 @@ static void keep_published(struct reftable_stack *st, int fd,
  * on ext4 the list's fsync then finds little left to do (163-177 us
  * instead of 304-313 in a scratch loop on our test machine).
  */
+static int start_writeback(struct reftable_stack *st, int fd,
+			   const char *path)
+{
+	const struct reftable_fs *fs = st->fs;
+
+	if (!fs->start_writeback || fs->start_writeback(fs->ctx, fd) == 0)
+		return 0;
+	return reftable_io_fail("start writeback", path);
+}
+
 static int sync_before_publish(struct reftable_stack *st, struct lockfile *lk,
 			       const struct unsynced_tables *t)
 {
-	const struct reftable_fs *fs = st->fs;
 	struct buf path = BUF_INIT;
 	size_t i;
 	int err = 0;
 
 	if (st->opts.disable_fsync || !t || !t->len)
 		return 0;
-	for (i = 0; !err && fs->start_writeback && i <= t->len; i++) {
-		int fd = i < t->len ? t->fds[i] : lk->fd, e;
-
-		if (fs->start_writeback(fs->ctx, fd) == 0)
-			continue;
-		e = errno;
-		if (i == t->len) {
-			err = reftable_io_fail("start writeback", lk->path);
-		} else if (!(err = stack_path(&path, st, t->names[i]))) {
-			errno = e;
-			err = reftable_io_fail("start writeback",
-					       (const char *)path.data);
-		}
+	for (i = 0; !err && i < t->len; i++) {
+		err = stack_path(&path, st, t->names[i]);
+		if (!err)
+			err = start_writeback(st, t->fds[i],
+					      (const char *)path.data);
 	}
+	if (!err)
+		err = start_writeback(st, lk->fd, lk->path);
 	for (i = 0; !err && i < t->len; i++) {
 		err = stack_path(&path, st, t->names[i]);
 		if (!err)
