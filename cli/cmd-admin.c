@@ -412,89 +412,64 @@ out:
 /* ---- unlock ---- */
 
 static const struct cmd_help unlock_help = {
-	"unlock [--min-age=SECONDS] [-n | --dry-run] [--force]",
+	"unlock [-n | --dry-run] [--force] [--min-age=SECONDS]",
 	"Remove stale locks: tables.list.lock and NAME.ref.lock files left by\n"
 	"a process that died while it changed or compacted the stack. Such a\n"
 	"lock blocks every writer until it is removed.\n"
 	"\n"
-	"A lock is judged stale, and removed, only if both hold:\n"
-	"  1. it has not changed for --min-age seconds (default 60); a live\n"
-	"     writer holds its lock for well under a second, a large\n"
-	"     compaction for seconds;\n"
-	"  2. no process on this machine has it open: its owner keeps the\n"
-	"     lock file open until it commits or gives up, and the processes\n"
-	"     of the lock's owner are checked in /proc. If any of them cannot\n"
-	"     be checked, the lock is kept.\n"
-	"A writer on another machine (a shared network filesystem) cannot be\n"
-	"seen; only the age protects it. Even so, a live writer whose lock\n"
-	"was removed publishes nothing and fails, so no update is lost\n"
-	"silently. --force skips both checks: use it only when you know the\n"
-	"owner is gone.\n"
+	"A lock is removed only when its owner is proven gone. The library\n"
+	"writes into each lock the owner's process id, when that process\n"
+	"started, the machine's boot id and host name; the lock is stale when\n"
+	"that process no longer runs on this machine, or the machine has\n"
+	"booted since. A lock held from another machine, or one without that\n"
+	"evidence (Git leaves its locks empty until it commits), is kept and\n"
+	"the reason printed, unless it was created before this machine last\n"
+	"booted on a local filesystem. Age alone proves nothing, so a slow\n"
+	"writer never loses its lock. Once no lock is left, the temporary\n"
+	"files of dead writers are removed too.\n"
+	"\n"
+	"--force removes every lock, proven or not. Use it only when you know\n"
+	"that no program, Git included, is using the stack: a live owner whose\n"
+	"lock is removed fails, or may see its change replaced by another's.\n"
 	"\n"
 	"Exit code 0 if no lock is left, 3 if a lock was kept.",
 };
 
-/* Is path open in a process of uid? 1 yes (pid), 0 no, -1 cannot tell. */
-static int lock_in_use(const char *path, uid_t uid, long *pid)
-{
-	struct stat target, st;
-	DIR *proc, *fds;
-	struct dirent *pe, *fe;
-	int unknown = 0;
+struct unlock_state {
+	int dry, kept, found;
+};
 
-	if (stat(path, &target))
-		return 0;
-	proc = opendir("/proc");
-	if (!proc)
-		return -1;
-	while ((pe = readdir(proc))) {
-		char fddir[300], fdpath[600];
-		if (pe->d_name[0] < '0' || pe->d_name[0] > '9')
-			continue;
-		snprintf(fddir, sizeof(fddir), "/proc/%s", pe->d_name);
-		if (stat(fddir, &st))
-			continue;
-		snprintf(fddir, sizeof(fddir), "/proc/%s/fd", pe->d_name);
-		fds = opendir(fddir);
-		if (!fds) {
-			/* only a process of the lock's owner matters */
-			if (st.st_uid == uid && errno != ENOENT)
-				unknown = 1;
-			continue;
-		}
-		while ((fe = readdir(fds))) {
-			if (fe->d_name[0] == '.')
-				continue;
-			snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir,
-				 fe->d_name);
-			if (!stat(fdpath, &st) && st.st_dev == target.st_dev &&
-			    st.st_ino == target.st_ino) {
-				*pid = strtol(pe->d_name, NULL, 10);
-				closedir(fds);
-				closedir(proc);
-				return 1;
-			}
-		}
-		closedir(fds);
+static void unlock_report(void *arg, const struct reftable_lock_report *r)
+{
+	struct unlock_state *u = arg;
+
+	u->found++;
+	if (r->removed)
+		printf("removed %s: %s\n", r->name, r->why);
+	else if (r->stale && u->dry)
+		printf("would remove %s: %s\n", r->name, r->why);
+	else {
+		printf("kept %s: %s\n", r->name, r->why);
+		u->kept++;
 	}
-	closedir(proc);
-	return unknown ? -1 : 0;
 }
 
 int cmd_unlock(struct cli *cli, int argc, char **argv)
 {
-	struct strlist args = { 0 }, locks = { 0 };
+	struct strlist args = { 0 };
 	struct reftable_stack *st = NULL;
-	uint64_t min_age = 60;
+	struct reftable_break_options bo = { 0 };
+	struct unlock_state u = { 0 };
+	uint64_t min_age = 0;
 	char *dir = NULL;
-	int dry = 0, force = 0, code = 0, kept = 0, stale = 0;
+	int force = 0, code = 0, n;
 	const struct opt opts[] = {
 		{ "min-age", 0, OPT_U64, &min_age, "SECONDS",
-		  "only locks unchanged this long (default 60)" },
-		{ "dry-run", 'n', OPT_FLAG, &dry, NULL,
+		  "also keep locks changed less than SECONDS ago" },
+		{ "dry-run", 'n', OPT_FLAG, &u.dry, NULL,
 		  "only say what would be removed" },
 		{ "force", 0, OPT_FLAG, &force, NULL,
-		  "remove every lock, without the checks" },
+		  "remove every lock, proven stale or not" },
 		{ 0 },
 	};
 
@@ -506,60 +481,20 @@ int cmd_unlock(struct cli *cli, int argc, char **argv)
 	}
 	if ((code = open_stack(cli, &st, &dir, NULL)))
 		goto out;
-	list_suffix(dir, ".lock", &locks);
-	for (size_t i = 0; i < locks.n; i++) {
-		char *path = path_join(dir, locks.items[i]);
-		struct stat sb;
-		long pid = 0;
-		long long age;
-		int use;
-
-		if (stat(path, &sb)) {
-			free(path);
-			continue; /* gone meanwhile */
-		}
-		age = (long long)(time(NULL) - sb.st_mtime);
-		use = force ? 0 : lock_in_use(path, sb.st_uid, &pid);
-		if (!force && age < (long long)min_age) {
-			printf("kept %s: changed %lld s ago, less than %llu\n",
-			       locks.items[i], age,
-			       (unsigned long long)min_age);
-			kept++;
-		} else if (use > 0) {
-			printf("kept %s: held open by process %ld\n",
-			       locks.items[i], pid);
-			kept++;
-		} else if (use < 0) {
-			printf("kept %s: cannot check every process of its "
-			       "owner (run as root, or --force)\n",
-			       locks.items[i]);
-			kept++;
-		} else {
-			printf("%s %s (unchanged for %lld s)\n",
-			       dry ? "would remove" : "stale", locks.items[i],
-			       age);
-			stale++;
-		}
-		free(path);
+	bo.flags = (u.dry ? REFTABLE_BREAK_DRY_RUN : 0) |
+		   (force ? REFTABLE_BREAK_FORCE : 0);
+	bo.min_age_seconds = min_age;
+	bo.report = unlock_report;
+	bo.report_arg = &u;
+	n = reftable_stack_break_stale_locks(st, &bo);
+	if (n < 0) {
+		code = cli_lib_error(cli, n, "removing locks in %s", dir);
+		goto out;
 	}
-	/* Remove only when every old lock proved stale: the library breaks
-	 * all locks older than the age at once. */
-	if (stale && !dry && (!kept || force)) {
-		int n = reftable_stack_break_stale_locks(st, force ? 0 : min_age);
-		if (n < 0) {
-			code = cli_lib_error(cli, n, "removing locks in %s", dir);
-			goto out;
-		}
-		printf("removed %d lock%s\n", n, n == 1 ? "" : "s");
-	} else if (stale && !dry) {
-		printf("removed nothing: some locks are in use\n");
-		kept += stale;
-	}
-	if (!locks.n)
+	if (!u.found)
 		printf("no locks in %s\n", dir);
-	code = cli_finish_output(cli, kept ? EXIT_CONFLICT : 0);
+	code = cli_finish_output(cli, u.kept ? EXIT_CONFLICT : 0);
 out:
-	strlist_release_owned(&locks);
 	if (st)
 		reftable_stack_destroy(st);
 	free(dir);

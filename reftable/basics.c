@@ -90,6 +90,17 @@ int reftable_fail(int err, const char *fmt, ...)
 	return err;
 }
 
+int reftable_fail_committed(int err)
+{
+	char why[sizeof(error_detail)];
+
+	if (err >= 0 || err == REFTABLE_COMMITTED_ERROR)
+		return err;
+	memcpy(why, error_detail, sizeof(why));
+	return reftable_fail(REFTABLE_COMMITTED_ERROR,
+			     "committed, but then: %s", why);
+}
+
 const char *reftable_error_detail(void)
 {
 	return error_detail;
@@ -138,6 +149,8 @@ const char *reftable_error_str(int err)
 		return "out of memory";
 	case REFTABLE_RANGE_ERROR:
 		return "value out of range";
+	case REFTABLE_COMMITTED_ERROR:
+		return "committed, but a step after the commit failed";
 	}
 	return "unknown error";
 }
@@ -219,6 +232,23 @@ int buf_addstr(struct buf *b, const char *s)
 int buf_addch(struct buf *b, uint8_t c)
 {
 	return buf_add(b, &c, 1);
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, (size_t)n + 1) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
 }
 
 int buf_set_grow(struct buf *b, const void *data, size_t len)

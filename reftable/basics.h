@@ -32,6 +32,9 @@ int reftable_grow(void **arr, size_t *cap, size_t want, size_t elem_size);
  */
 int reftable_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* err, a failure after a change was published, as REFTABLE_COMMITTED_ERROR
+ * with the original detail after "committed, but then: ". */
+int reftable_fail_committed(int err);
 
 /* Big-endian fixed-width integers. */
 static inline void put_be16(uint8_t *p, uint16_t v)
@@ -118,6 +121,9 @@ int buf_grow(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
 int buf_addch(struct buf *b, uint8_t c);
+/* Append printf-formatted text. */
+int buf_addf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int buf_set_grow(struct buf *b, const void *data, size_t len);
 /* Replace the contents with data. */
 static inline int buf_set(struct buf *b, const void *data, size_t len)

@@ -86,6 +86,11 @@ static int posix_unlink(void *ctx, const char *path)
 	return unlink(path);
 }
 
+static int posix_link(void *ctx, const char *from, const char *to)
+{
+	return link(from, to);
+}
+
 static int posix_mkdir(void *ctx, const char *path, mode_t mode)
 {
 	return mkdir(path, mode);
@@ -138,6 +143,7 @@ static const struct reftable_fs posix_fs = {
 	.mmap = posix_mmap,
 	.munmap = posix_munmap,
 	.start_writeback = posix_start_writeback,
+	.link = posix_link,
 };
 
 const struct reftable_fs *reftable_fs_posix(void)

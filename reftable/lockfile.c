@@ -1,14 +1,18 @@
-/* Exclusive-create lock files, and small I/O helpers of the stack. */
+/* Exclusive-create lock files that carry their owner's evidence and are
+ * only ever removed by identity. */
 
 #include "lockfile.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "basics.h"
+#include "owner.h"
 
 int64_t reftable_now_ms(void)
 {
@@ -51,11 +55,38 @@ static uint32_t backoff_jitter(uint32_t bound)
 	return bound ? (uint32_t)(state % bound) : 0;
 }
 
+/* Our evidence into the new lock, and its identity. On failure the
+ * file is removed again: nobody else can have it yet. */
+static int lock_stamp(struct lockfile *lk, const char *path)
+{
+	const struct reftable_fs *fs = lk->fs;
+	const char *evidence = owner_evidence();
+	struct stat sb;
+	int err = 0;
+
+	if (!evidence)
+		err = REFTABLE_NOMEM_ERROR;
+	else if (fs->fstat(fs->ctx, lk->fd, &sb) < 0)
+		err = reftable_io_fail("fstat", path);
+	else if (reftable_write_all(fs, lk->fd, evidence, strlen(evidence)) < 0)
+		err = reftable_io_fail("write lock", path);
+	if (err) {
+		fs->close(fs->ctx, lk->fd);
+		fs->unlink(fs->ctx, path);
+		lk->fd = -1;
+		return err;
+	}
+	lk->dev = sb.st_dev;
+	lk->ino = sb.st_ino;
+	lk->owner = getpid();
+	return 0;
+}
+
 int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
 		     const char *path, mode_t mode, int64_t timeout_ms)
 {
 	int64_t start = reftable_now_ms(), delay = 1, waited;
-	int fd;
+	int fd, err;
 
 	lk->fs = fs;
 	lk->fd = -1;
@@ -70,9 +101,9 @@ int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
 		if (timeout_ms >= 0 && waited >= timeout_ms)
 			return reftable_fail(REFTABLE_LOCK_ERROR,
 					     "%s: held by another process "
-					     "(waited %lld ms); if no process "
-					     "is using the stack it is stale, "
-					     "see Documentation/protocol.md",
+					     "(waited %lld ms); `reftable "
+					     "unlock` says whose it is and "
+					     "removes it if its owner is gone",
 					     path, (long long)waited);
 		/* Sleep between delay and 2*delay, never past the deadline. */
 		{
@@ -84,118 +115,117 @@ int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
 		if (delay < 64)
 			delay *= 2;
 	}
+	lk->fd = fd;
+	err = lock_stamp(lk, path);
+	if (err)
+		return err;
 	lk->path = reftable_strdup(path);
 	if (!lk->path) {
-		fs->close(fs->ctx, fd);
-		fs->unlink(fs->ctx, path);
+		lock_remove_if_same(fs, path, lk->dev, lk->ino);
+		fs->close(fs->ctx, lk->fd);
+		lk->fd = -1;
 		return REFTABLE_NOMEM_ERROR;
 	}
-	lk->fd = fd;
 	return 0;
 }
 
-int lockfile_write(struct lockfile *lk, const void *buf, size_t len)
-{
-	if (!lockfile_held(lk))
-		return reftable_fail(REFTABLE_API_ERROR, "lock not held");
-	if (reftable_write_all(lk->fs, lk->fd, buf, len) < 0)
-		return reftable_io_fail("write", lk->path);
-	return 0;
-}
-
-/*
- * Whether path is still the file we created. It is not if someone broke
- * our lock as stale and another process took it: then the file at path
- * is theirs, and we must neither publish nor remove it.
- */
-static int lock_still_ours(struct lockfile *lk, struct stat *mine)
+int lockfile_is_ours(struct lockfile *lk)
 {
 	const struct reftable_fs *fs = lk->fs;
 	struct stat there;
 
-	if (fs->fstat(fs->ctx, lk->fd, mine) < 0) {
-		mine->st_nlink = 0; /* marks *mine unknown */
-		return 1; /* cannot tell; the common case is that it is */
-	}
+	if (!lockfile_held(lk) || lk->owner != getpid())
+		return 0;
 	if (fs->stat(fs->ctx, lk->path, &there) < 0)
-		return errno == ENOENT ? 0 : 1;
-	return mine->st_dev == there.st_dev && mine->st_ino == there.st_ino;
+		return errno == ENOENT ? 0 : reftable_io_fail("stat", lk->path);
+	return there.st_dev == lk->dev && there.st_ino == lk->ino;
 }
 
-/* Forget a lock that is no longer ours, leaving the file alone. */
-static void lock_forget(struct lockfile *lk)
+int lockfile_release(struct lockfile *lk)
 {
-	lk->fs->close(lk->fs->ctx, lk->fd);
-	lk->fd = -1;
-	reftable_free(lk->path);
-	lk->path = NULL;
-}
-
-static int lock_lost(struct lockfile *lk)
-{
-	int err = reftable_fail(REFTABLE_LOCK_ERROR,
-				"%s: our lock was removed (broken as stale?) "
-				"before we could commit; nothing published",
-				lk->path);
-
-	lock_forget(lk);
-	return err;
-}
-
-int lockfile_commit(struct lockfile *lk, const char *target, int do_fsync,
-		    int *keep_fd, struct stat *kept)
-{
-	const struct reftable_fs *fs = lk->fs;
-	struct stat mine;
-	int err = 0;
-
-	if (keep_fd)
-		*keep_fd = -1;
-	if (!lockfile_held(lk))
-		return reftable_fail(REFTABLE_API_ERROR, "lock not held");
-	/* fsync first: it can take long, and a lock broken meanwhile must
-	 * be noticed, so the ownership check comes right before the rename. */
-	if (do_fsync && fs->fsync(fs->ctx, lk->fd) < 0)
-		err = reftable_io_fail("fsync", lk->path);
-	if (!lock_still_ours(lk, &mine))
-		return lock_lost(lk);
-	if (!err && keep_fd && mine.st_nlink) {
-		/* The rename keeps the inode: the descriptor will be one of
-		 * target, and mine its identity. */
-		*keep_fd = lk->fd;
-		*kept = mine;
-	} else if (fs->close(fs->ctx, lk->fd) < 0 && !err) {
-		err = reftable_io_fail("close", lk->path);
-	}
-	lk->fd = -1;
-	if (!err && fs->rename(fs->ctx, lk->path, target) < 0)
-		err = reftable_io_fail("rename lock over", target);
-	if (err) {
-		fs->unlink(fs->ctx, lk->path);
-		if (keep_fd && *keep_fd >= 0) {
-			fs->close(fs->ctx, *keep_fd);
-			*keep_fd = -1;
-		}
-	}
-	reftable_free(lk->path);
-	lk->path = NULL;
-	return err;
-}
-
-void lockfile_release(struct lockfile *lk)
-{
-	struct stat mine;
+	int r = 0;
 
 	if (!lockfile_held(lk))
-		return;
-	if (lk->fd >= 0 && !lock_still_ours(lk, &mine)) {
-		lock_forget(lk);
-		return;
+		return 0;
+	/* A forked child shares the descriptor, not the ownership. */
+	if (lk->owner == getpid()) {
+		r = lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
+		if (r == 0)
+			r = reftable_fail(REFTABLE_LOCK_ERROR,
+					  "%s: our lock was removed by someone "
+					  "else while we held it",
+					  lk->path);
+		else if (r == 1)
+			r = 0;
 	}
 	if (lk->fd >= 0)
 		lk->fs->close(lk->fs->ctx, lk->fd);
-	lk->fs->unlink(lk->fs->ctx, lk->path);
+	lk->fd = -1;
 	reftable_free(lk->path);
 	lk->path = NULL;
-	lk->fd = -1;
+	return r;
+}
+
+#define LEFTOVER_SUFFIX ".gone"
+
+int lock_is_removal_leftover(const char *name)
+{
+	size_t n = strlen(name), m = strlen(LEFTOVER_SUFFIX);
+
+	return n > m && !strcmp(name + n - m, LEFTOVER_SUFFIX) &&
+	       strstr(name, ".lock.") != NULL;
+}
+
+/* Put back a file that lock_remove_if_same() moved aside by mistake,
+ * unless a new lock took its place meanwhile (then its owner, who lost
+ * it, finds out when it checks before publishing). */
+static void put_back(const struct reftable_fs *fs, const char *aside,
+		     const char *path)
+{
+	struct stat sb;
+
+	if (fs->link) {
+		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST)
+			fs->unlink(fs->ctx, aside);
+		return;
+	}
+	if (fs->stat(fs->ctx, path, &sb) < 0 && errno == ENOENT)
+		fs->rename(fs->ctx, aside, path);
+}
+
+int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
+			dev_t dev, ino_t ino)
+{
+	static atomic_uint counter;
+	struct timespec ts;
+	struct buf aside = BUF_INIT;
+	struct stat sb;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (buf_addf(&aside, "%s.%ld-%lx-%u" LEFTOVER_SUFFIX, path,
+		     (long)getpid(), (unsigned long)ts.tv_nsec,
+		     atomic_fetch_add(&counter, 1)) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	/* Renaming is atomic: what we judge next is what we took away. */
+	if (fs->rename(fs->ctx, path, (const char *)aside.data) < 0) {
+		r = errno == ENOENT ? 0 : reftable_io_fail("move aside", path);
+		goto done;
+	}
+	if (fs->stat(fs->ctx, (const char *)aside.data, &sb) < 0) {
+		r = reftable_io_fail("stat", (const char *)aside.data);
+		goto done;
+	}
+	if (sb.st_dev != dev || sb.st_ino != ino) {
+		put_back(fs, (const char *)aside.data, path);
+		r = 0;
+		goto done;
+	}
+	r = 1;
+	/* Gone already is fine: the name was ours alone. */
+	if (fs->unlink(fs->ctx, (const char *)aside.data) < 0 && errno != ENOENT)
+		r = reftable_io_fail("remove lock", (const char *)aside.data);
+done:
+	buf_release(&aside);
+	return r;
 }

@@ -31,6 +31,15 @@ enum reftable_error {
 	REFTABLE_SYMREF_ERROR = -18,       /* symref chain too deep or a cycle */
 	REFTABLE_NOMEM_ERROR = -19,        /* out of memory */
 	REFTABLE_RANGE_ERROR = -20,        /* an option or argument out of range */
+	/*
+	 * The change is committed (readers see it), but a step after the
+	 * publishing rename failed: the directory fsync (the change may not
+	 * survive a power loss), reloading the handle (reload it), or our
+	 * lock was removed by someone else while we held it (a writer that
+	 * took it meanwhile may still replace the change). The detail says
+	 * which. Do not retry the change: it would be applied twice.
+	 */
+	REFTABLE_COMMITTED_ERROR = -21,
 };
 
 /* A short static description of an error code. */

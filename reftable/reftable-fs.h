@@ -40,6 +40,10 @@ struct reftable_fs {
 	 * as a failed fsync would (the data may be lost, and the fsync that
 	 * follows need not say so); where the file cannot do it, return 0. */
 	int (*start_writeback)(void *ctx, int fd);
+	/* Optional (NULL: the library does without): link(2). Putting back a
+	 * lock that was found not to be the one meant for removal must not
+	 * replace a lock created meanwhile, and only link refuses to. */
+	int (*link)(void *ctx, const char *from, const char *to);
 };
 
 /* The real filesystem. */

@@ -138,8 +138,16 @@ int reftable_stack_compact_all(struct reftable_stack *st,
 			       const struct reftable_log_expiry *expiry);
 int reftable_stack_auto_compact(struct reftable_stack *st);
 
-/* Remove *.ref files that tables.list does not name, except additions in
- * flight (update index beyond the stack's newest). Holds the list lock. */
+/*
+ * Remove *.ref files that tables.list does not name and can never name
+ * again (their update indexes lie within what the listed tables cover),
+ * and the new lists that dead writers left. Tables beyond the newest
+ * listed update index are kept: additions in flight. Holds the list
+ * lock. Fails, removing nothing, with REFTABLE_FORMAT_ERROR when an
+ * unlisted table reaches below what the listed tables cover: tables.list
+ * then lost tables (outside damage), and removing it would lose refs. A
+ * list lock that could not be released is reported too.
+ */
 int reftable_stack_clean(struct reftable_stack *st);
 
 struct reftable_compaction_stats {
@@ -152,15 +160,46 @@ const struct reftable_compaction_stats *
 reftable_stack_compaction_stats(const struct reftable_stack *st);
 
 /*
- * Remove tables.list.lock, per-table NAME.ref.lock files and temporary
- * NAME.ref.tmp tables whose last change is at least min_age_seconds old:
- * what a killed process leaves behind. Returns how many files were
- * removed, or < 0. Only safe when no live process can hold a lock that
- * long; see "Stale locks" in Documentation/protocol.md. A live owner whose
- * lock was broken notices at commit and publishes nothing
- * (REFTABLE_LOCK_ERROR).
+ * Breaking stale locks (Documentation/protocol.md, "Stale locks"). Our
+ * locks carry evidence of their owner (pid, its start time, boot id,
+ * host, pid namespace); a lock is stale only when that owner is proven
+ * gone on this machine, or, for a lock without evidence (Git's, which
+ * stay empty until Git commits), when it was created before this
+ * machine last booted on a local filesystem. Age alone proves nothing.
+ */
+struct reftable_lock_report {
+	const char *name; /* the lock's file name in the stack directory */
+	int stale;        /* its owner is proven gone (or REFTABLE_BREAK_FORCE) */
+	int removed;      /* it was removed by this call */
+	const char *why;  /* one sentence: whose it is, why kept or stale */
+};
+
+enum reftable_break_flags {
+	/* Judge and report, remove nothing. */
+	REFTABLE_BREAK_DRY_RUN = 1 << 0,
+	/* Remove every lock, proven stale or not. Only when you know that
+	 * no process, Git included, uses the stack: a live owner whose lock
+	 * is removed fails, or may find its commit replaced by another's. */
+	REFTABLE_BREAK_FORCE = 1 << 1,
+};
+
+struct reftable_break_options {
+	unsigned flags;           /* enum reftable_break_flags */
+	/* Keep locks changed less than this many seconds ago, stale or not. */
+	uint64_t min_age_seconds;
+	/* Called for every lock found, after it was judged (and removed). */
+	void (*report)(void *arg, const struct reftable_lock_report *r);
+	void *report_arg;
+};
+
+/*
+ * Remove the locks (tables.list.lock, NAME.ref.lock) whose owners are
+ * proven gone, each only if it is still the very file judged; then, if
+ * no lock is left, the temporary tables and lists their owners were
+ * writing. Breakers are serialized (flock on the directory). opts may be
+ * NULL. Returns how many locks were removed, or < 0.
  */
 int reftable_stack_break_stale_locks(struct reftable_stack *st,
-				     uint64_t min_age_seconds);
+				     const struct reftable_break_options *opts);
 
 #endif

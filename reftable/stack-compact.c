@@ -96,7 +96,7 @@ struct compaction {
 	struct reftable_stack *st;
 	enum compact_mode mode;
 	const struct reftable_log_expiry *expiry;
-	struct lockfile list_lock;
+	struct list_change change; /* tables.list.lock, while held */
 
 	/* The inputs, oldest first, each with its NAME.lock. */
 	char **names;
@@ -123,7 +123,7 @@ static void compaction_init(struct compaction *c, struct reftable_stack *st,
 	c->st = st;
 	c->mode = mode;
 	c->tmp_fd = -1;
-	c->list_lock.fd = -1;
+	c->change.lock.fd = -1;
 }
 
 static void compaction_release(struct compaction *c)
@@ -146,7 +146,7 @@ static void compaction_release(struct compaction *c)
 	reftable_free(c->tables);
 	reftable_free(c->locks);
 	reftable_free(c->new_name);
-	lockfile_release(&c->list_lock);
+	list_change_end(&c->change);
 }
 
 /* Which tables to merge, under the list lock. first > last: nothing. */
@@ -399,12 +399,11 @@ static int locate_inputs(struct compaction *c, char *const *names,
 }
 
 /*
- * Steps 5, 7 to 9, under lk: rename the merged table into place and
- * publish cur (len names) with the listed inputs, at cur[at], replaced by
- * it. A merged table that ends up unlisted is removed again.
+ * Steps 7 to 9, under ch's lock: rename the merged table into place and
+ * publish ch's base with the listed inputs, at base[at], replaced by it.
+ * A merged table that ends up unlisted is removed again.
  */
-static int publish_at(struct compaction *c, struct lockfile *lk,
-		      char *const *cur, size_t len, size_t at, int *published)
+static int publish_at(struct compaction *c, struct list_change *ch, size_t at)
 {
 	struct reftable_stack *st = c->st;
 	size_t listed = c->len - c->unlisted, i, n = 0;
@@ -413,88 +412,92 @@ static int publish_at(struct compaction *c, struct lockfile *lk,
 	char **next = NULL;
 	int err;
 
-	*published = 0;
 	err = stack_rename_table(st, (const char *)c->tmp.data, c->min,
 				 c->max, &c->new_name);
 	if (err)
 		return err;
 	buf_reset(&c->tmp); /* renamed: nothing temporary left to remove */
-	next = reftable_calloc(len - listed + 1, sizeof(*next));
+	next = reftable_calloc(ch->base_len - listed + 1, sizeof(*next));
 	if (!next) {
 		err = REFTABLE_NOMEM_ERROR;
 	} else {
 		for (i = 0; i < at; i++)
-			next[n++] = cur[i];
+			next[n++] = ch->base[i];
 		next[n++] = c->new_name;
-		for (i = at + listed; i < len; i++)
-			next[n++] = cur[i];
+		for (i = at + listed; i < ch->base_len; i++)
+			next[n++] = ch->base[i];
 		merged.fds = &c->tmp_fd;
 		merged.names = &c->new_name;
 		merged.len = c->tmp_fd >= 0;
-		err = stack_publish_list(st, lk, next, n, &merged, 0,
-					 published);
+		err = list_change_publish(ch, next, n, &merged);
 		reftable_free(next);
 	}
-	if (!*published && !stack_path(&path, st, c->new_name))
+	if (!ch->published && !stack_path(&path, st, c->new_name))
 		st->fs->unlink(st->fs->ctx, (const char *)path.data);
 	buf_release(&path);
 	return err;
 }
 
-/* Steps 5 to 9: publish the merged table in place of the inputs. */
-static int publish(struct compaction *c, int *published)
+/* Steps 5 to 9: publish the merged table in place of the inputs, and
+ * release the list lock at once. */
+static int publish(struct compaction *c)
 {
-	struct reftable_stack *st = c->st;
-	char **cur = NULL;
-	size_t len = 0, at = 0;
+	size_t at = 0;
 	int err;
 
-	*published = 0;
-	err = stack_lock_list(st, &c->list_lock);
+	err = list_change_begin(&c->change, c->st);
 	if (!err)
-		err = list_read_names(st, &cur, &len);
+		err = locate_inputs(c, c->change.base, c->change.base_len, &at);
 	if (!err)
-		err = locate_inputs(c, cur, len, &at);
+		err = publish_at(c, &c->change, at);
 	if (!err)
-		err = publish_at(c, &c->list_lock, cur, len, at, published);
-	names_free(cur, len);
+		err = list_change_end(&c->change);
 	return err;
 }
 
-/* Step 10: the inputs are unlisted; remove them, then their locks (a
- * fold's addition has neither). */
-static void remove_inputs(struct compaction *c)
+/* Step 10: the inputs are unlisted; remove them, then their claims (a
+ * fold's addition has neither). A claim left behind blocks every later
+ * compaction of the tables after it, so failing to remove one fails. */
+static int remove_inputs(struct compaction *c)
 {
 	struct reftable_stack *st = c->st;
 	struct buf path = BUF_INIT;
 	size_t i;
+	int err = 0, r;
 
 	for (i = 0; i < c->len - c->unlisted; i++) {
 		/*
-		 * A failure is harmless: where open files cannot be removed
-		 * (Windows), reftable_stack_clean() gets them later.
+		 * A failure to remove a table is harmless: where open files
+		 * cannot be removed (Windows), reftable_stack_clean() gets
+		 * them later.
 		 */
 		if (!stack_path(&path, st, c->names[i]))
 			stack_remove_unlisted(st, (const char *)path.data);
-		lockfile_release(&c->locks[i]);
+		r = lockfile_release(&c->locks[i]);
+		if (r < 0 && !err)
+			err = r;
 	}
 	buf_release(&path);
+	return err;
 }
 
 /*
  * After publishing: only once the new list and its rename are durable
- * (err == 0) may the inputs go. If the directory fsync failed, the list
- * on disk may still name them; they stay for reftable_stack_clean().
+ * may the inputs go. If the directory fsync failed, the list on disk may
+ * still name them; they stay for reftable_stack_clean(). Any failure
+ * here comes after the commit: REFTABLE_COMMITTED_ERROR.
  */
-static void finish_publish(struct compaction *c, int err, int published)
+static int finish_publish(struct compaction *c, int err)
 {
 	struct reftable_stack *st = c->st;
 
-	if (published && !err) {
-		remove_inputs(c);
-		st->stats.bytes += c->bytes;
-		st->stats.entries_written += c->entries;
-	}
+	if (!err)
+		err = stack_fsync_dir(st);
+	if (!err)
+		err = remove_inputs(c);
+	st->stats.bytes += c->bytes;
+	st->stats.entries_written += c->entries;
+	return reftable_fail_committed(err);
 }
 
 static int compact(struct reftable_stack *st, enum compact_mode mode,
@@ -502,16 +505,16 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 {
 	struct compaction c;
 	size_t first, last;
-	int err, published = 0;
+	int err;
 
 	compaction_init(&c, st, mode);
 	c.expiry = expiry;
 	st->stats.attempts++;
 
 	/* Steps 1 and 2, then 3: the list lock is not held while merging. */
-	err = stack_lock_list(st, &c.list_lock);
-	if (!err)
-		err = stack_refresh_locked(st);
+	err = list_change_begin(&c.change, st);
+	if (!err && !list_change_is_current(&c.change))
+		err = stack_reload_now(st);
 	if (err)
 		goto done;
 	choose_range(&c, &first, &last);
@@ -525,14 +528,17 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 			st->stats.failures++; /* others hold the tables */
 		goto done;
 	}
-	lockfile_release(&c.list_lock);
-
-	err = write_merged(&c);
+	err = list_change_end(&c.change);
 	if (!err)
-		err = publish(&c, &published);
-	finish_publish(&c, err, published);
+		err = write_merged(&c);
+	if (!err)
+		err = publish(&c);
+	if (c.change.published)
+		err = finish_publish(&c, err);
 	if (!err)
 		err = stack_reload_published(st);
+	if (err && c.change.published)
+		err = reftable_fail_committed(err);
 done:
 	if (err < 0)
 		st->stats.failures++;
@@ -556,7 +562,7 @@ static void append_addition(struct compaction *c, struct reftable_table *table)
 		c->max = hi;
 }
 
-int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
+int compact_with_addition(struct reftable_stack *st, struct list_change *ch,
 			  const struct buf *held, int *folded)
 {
 	uint64_t size = held->len;
@@ -584,12 +590,17 @@ int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
 		err = write_merged(&c);
 	}
 	if (!err)
-		err = publish_at(&c, list_lock, st->names, st->len,
-				 st->len - (c.len - c.unlisted), folded);
-	finish_publish(&c, err, *folded);
+		err = publish_at(&c, ch, st->len - (c.len - c.unlisted));
+	*folded = ch->published;
+	if (*folded) {
+		/* The lock's work is done; release it before the fsync. */
+		if (!err)
+			err = list_change_end(ch);
+		err = finish_publish(&c, err);
+	}
 	if (err < 0)
 		st->stats.failures++;
-	if (!err || *folded || !lockfile_held(list_lock))
+	if (!err || *folded)
 		goto done;
 fall_back:
 	/* Still holding the list: the addition is published as it is. */

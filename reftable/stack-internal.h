@@ -131,9 +131,6 @@ int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,
 int stack_reload_now(struct reftable_stack *st);
 /* The reload after a publish: from what it wrote if it could keep it. */
 int stack_reload_published(struct reftable_stack *st);
-int stack_lock_list(struct reftable_stack *st, struct lockfile *lk);
-/* Reload under the list lock if another process changed the stack. */
-int stack_refresh_locked(struct reftable_stack *st);
 /* Tables a publish makes durable before its list: the descriptors that
  * wrote them, still open, and their names. */
 struct unsynced_tables {
@@ -141,15 +138,36 @@ struct unsynced_tables {
 	char *const *names;
 	size_t len;
 };
-/* Write names as the new tables.list through the held lock, fsync the
- * unsynced tables (may be NULL) and the list, rename it into place, then
- * fsync the directory unless defer_dir_sync (dir_sync_pending says it is
- * owed). *published tells whether tables.list was replaced, even on
- * error (the directory fsync after the rename can still fail). */
-int stack_publish_list(struct reftable_stack *st, struct lockfile *lk,
-		       char *const *names, size_t len,
-		       const struct unsynced_tables *unsynced,
-		       int defer_dir_sync, int *published);
+
+/* list-change.c: one change of tables.list, the only way to publish. */
+struct list_change {
+	struct reftable_stack *st;
+	struct lockfile lock;
+	/* tables.list as read under the lock: what the change is based on */
+	char **base;
+	size_t base_len;
+	int published; /* the new list was renamed into place */
+};
+/* Take tables.list.lock and read tables.list under it. */
+int list_change_begin(struct list_change *ch, struct reftable_stack *st);
+/* Whether the handle's loaded tables are the base. */
+int list_change_is_current(const struct list_change *ch);
+/*
+ * Publish names as the new tables.list: write them to a file of our
+ * own, fsync the unsynced tables (may be NULL) and that file, check that
+ * the lock is still ours and tables.list still the base, and rename the
+ * file over tables.list. The descriptor is kept for the reload after
+ * (st->published); the directory fsync is owed (st->dir_sync_pending).
+ * On failure nothing was published.
+ */
+int list_change_publish(struct list_change *ch, char *const *names,
+			size_t len, const struct unsynced_tables *unsynced);
+/*
+ * Release the lock (only if it is still ours) and the base; safe to
+ * call twice. After a publish, a lock found not ours is a
+ * REFTABLE_COMMITTED_ERROR: someone removed it while we held it.
+ */
+int list_change_end(struct list_change *ch);
 
 /*
  * A writer whose bytes go to a file descriptor through the stack's fs.
@@ -196,10 +214,9 @@ struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
  * follow the addition of the table held in memory would merge it with
  * the tables below it, merge them now and publish the result once
  * instead. *folded tells whether it did; when it did not, the caller
- * publishes the addition itself (and a non-zero return means the list
- * lock was lost in a failed publish).
+ * publishes the addition itself.
  */
-int compact_with_addition(struct reftable_stack *st, struct lockfile *list_lock,
+int compact_with_addition(struct reftable_stack *st, struct list_change *ch,
 			  const struct buf *held, int *folded);
 
 #endif

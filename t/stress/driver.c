@@ -11,10 +11,11 @@
  * compactor parks at its next point outside the library, where it holds
  * no lock; readers take no locks. Once all are parked, any lock file in
  * the directory can only belong to the dead, and
- * reftable_stack_break_stale_locks(st, 0) removes it (break_all_locks). With
- * --lock-policy age:N the supervisor instead calls
- * reftable_stack_break_stale_locks(st, N) twice a second and relies on
- * the age rule alone.
+ * reftable_stack_break_stale_locks() removes it (break_all_locks). With
+ * --lock-policy age:N the supervisor instead breaks locks twice a second,
+ * those unchanged for N seconds whose owners the library proves dead
+ * from the evidence in the lock: a frozen (SIGSTOPped) owner is alive,
+ * and keeps its lock however long it is frozen.
  */
 
 #include <errno.h>
@@ -203,8 +204,12 @@ static void reap_unexpected(struct super *s)
 /* age < 0: every lock (all their owners are known to be dead). */
 static void break_locks(struct super *s, int age)
 {
-	int n = age < 0 ? break_all_locks(s->st) :
-			  reftable_stack_break_stale_locks(s->st, (uint64_t)age);
+	struct reftable_break_options bo = { 0 };
+	int n;
+
+	bo.min_age_seconds = age < 0 ? 0 : (uint64_t)age;
+	n = age < 0 ? break_all_locks(s->st) :
+		      reftable_stack_break_stale_locks(s->st, &bo);
 
 	if (n < 0) {
 		say("VIOLATION: breaking stale locks failed: %s: %s",

@@ -1,9 +1,9 @@
 /*
  * The last of the final checks: a broken lock, staged on purpose.
  *
- * Under the barrier policy no live lock is ever broken, so two rules of
- * the protocol that only matter when one is never come into play while
- * the workers run: clean must spare an unlisted table beyond the
+ * The library never breaks a live owner's lock, so two rules of the
+ * protocol that only matter when a lock is removed from outside (a
+ * user's `unlock --force`) never come into play while the workers run: clean must spare an unlisted table beyond the
  * stack's newest update index (an addition in flight whose lock was
  * broken), and an addition whose lock was broken must not publish. The
  * probe stages exactly that on the quiet stack: an addition renames its
@@ -91,8 +91,13 @@ void probe_broken_lock(struct reftable_stack *st, struct reftable_stack *other,
 			      "%" PRIu64 " is not in place", pa.ui);
 		goto done;
 	}
-	/* Its lock looks stale to someone: broken, then clean runs. */
-	err = break_all_locks(other);
+	/* Its lock is removed from outside (a user's --force), then clean
+	 * runs. The library itself never breaks a live owner's lock. */
+	{
+		struct reftable_break_options bo = { 0 };
+		bo.flags = REFTABLE_BREAK_FORCE;
+		err = reftable_stack_break_stale_locks(other, &bo);
+	}
 	if (err != 1)
 		violation(vs, "probe: breaking the addition's lock removed %d "
 			      "files, expected 1", err);

@@ -167,12 +167,10 @@ void path_fmt(char *buf, size_t cap, const char *dir, const char *name);
 void stack_dir(char *buf, size_t cap, const char *run_dir);
 
 /*
- * reftable_stack_break_stale_locks(st, 0), repeated (up to 3 s) until
- * no lock or temporary file is left; for when nobody alive holds one.
- * The library compares mtimes with time(), which can lag the mtime of a
- * file created a moment ago by a second (fine-grained timestamps near a
- * second boundary), so one call may spare a fresh lock of the dead.
- * Returns the files removed, or a negative reftable error.
+ * reftable_stack_break_stale_locks(st, NULL), repeated (up to 3 s) until
+ * no lock or temporary file is left; for when nobody alive holds one
+ * (the library proves each owner dead from the evidence in its lock).
+ * Returns the locks removed, or a negative reftable error.
  */
 int break_all_locks(struct reftable_stack *st);
 

@@ -254,7 +254,7 @@ int break_all_locks(struct reftable_stack *st)
 	int total = 0, n;
 
 	for (;;) {
-		n = reftable_stack_break_stale_locks(st, 0);
+		n = reftable_stack_break_stale_locks(st, NULL);
 		if (n < 0)
 			return n;
 		total += n;

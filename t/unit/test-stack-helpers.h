@@ -264,6 +264,7 @@ static inline struct reftable_stack_options test_options(void)
 	do {                                                             \
 		ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);     \
 		ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);    \
+		ck_assert_int_eq(test_count_suffix(dir, ".gone"), 0);    \
 	} while (0)
 
 /* --- a filesystem with hooks -------------------------------------------- */
@@ -278,6 +279,11 @@ struct hook_fs {
 	void (*before_open)(struct hook_fs *h, const char *path, int flags);
 	void (*before_rename)(struct hook_fs *h, const char *from,
 			      const char *to);
+	/* Run after a successful open, before the caller sees the fd. */
+	void (*after_open)(struct hook_fs *h, const char *path, int fd);
+	void (*before_unlink)(struct hook_fs *h, const char *path);
+	/* Fail unlinks of paths containing this with EIO. */
+	const char *fail_unlink_substr;
 	/* Run after a successful fsync of a file opened as path. */
 	void (*after_fsync)(struct hook_fs *h, const char *path);
 	/* Run before start_writeback of a file opened as path. */
@@ -294,7 +300,7 @@ struct hook_fs {
 	int table_lock_opens; /* NAME.ref.lock: a compactor's claims */
 	int writebacks;       /* start_writeback calls */
 	int dir_fsyncs, last_fsync_dir;
-	uint64_t tmp_bytes; /* written to *.tmp files (new tables) */
+	uint64_t tmp_bytes; /* written to *.ref.tmp files (new tables) */
 	/* After this many EEXIST on tables.list.lock, remove it (0: never). */
 	int unlock_after_busy;
 	struct { int fd; char path[512]; } fds[64];
@@ -329,6 +335,8 @@ static inline int hook_open(void *ctx, const char *path, int flags,
 			unlink(path); /* the other "process" finishes */
 		errno = EEXIST;
 	}
+	if (fd >= 0 && h->after_open)
+		h->after_open(h, path, fd);
 	if (fd >= 0)
 		for (i = 0; i < 64; i++)
 			if (h->fds[i].fd < 0 || !h->fds[i].path[0]) {
@@ -375,7 +383,7 @@ static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
 	n = h->real->write(h->real->ctx, fd, buf, len);
 	for (i = 0; n > 0 && i < 64; i++)
 		if (h->fds[i].path[0] && h->fds[i].fd == fd &&
-		    has_end(h->fds[i].path, ".tmp"))
+		    has_end(h->fds[i].path, ".ref.tmp"))
 			h->tmp_bytes += (uint64_t)n;
 	return n;
 }
@@ -426,7 +434,19 @@ static inline int hook_rename(void *ctx, const char *from, const char *to)
 static inline int hook_unlink(void *ctx, const char *path)
 {
 	struct hook_fs *h = hook_of(ctx);
+	if (h->before_unlink)
+		h->before_unlink(h, path);
+	if (h->fail_unlink_substr && strstr(path, h->fail_unlink_substr)) {
+		errno = EIO;
+		return -1;
+	}
 	return h->real->unlink(h->real->ctx, path);
+}
+
+static inline int hook_link(void *ctx, const char *from, const char *to)
+{
+	struct hook_fs *h = hook_of(ctx);
+	return h->real->link(h->real->ctx, from, to);
 }
 
 static inline int hook_mkdir(void *ctx, const char *path, mode_t mode)
@@ -496,6 +516,7 @@ static inline void hook_fs_init(struct hook_fs *h)
 	h->fs.mmap = hook_mmap;
 	h->fs.munmap = hook_munmap;
 	h->fs.start_writeback = hook_start_writeback;
+	h->fs.link = hook_link;
 	for (i = 0; i < 64; i++)
 		h->fds[i].fd = -1;
 }

@@ -1,0 +1,215 @@
+/*
+ * One change of tables.list, from taking tables.list.lock to releasing
+ * it: the only place that publishes a list. The new list is written to
+ * a file of its own and renamed over tables.list; the lock itself is
+ * never renamed, so no owner can publish a lock that is not its own.
+ * Documentation/protocol.md, "Publishing a list", says why each step is
+ * safe.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "stack-internal.h"
+
+int list_change_begin(struct list_change *ch, struct reftable_stack *st)
+{
+	int err;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->st = st;
+	ch->lock.fd = -1;
+	err = lockfile_acquire(&ch->lock, st->fs, st->lock_path,
+			       (mode_t)st->opts.file_mode,
+			       st->opts.lock_timeout_ms);
+	/* By content, not by stat: an attribute cache (NFS, FUSE) may
+	 * still describe the old list, and under the lock that would lose
+	 * the tables added meanwhile. */
+	if (!err)
+		err = list_read_names(st, &ch->base, &ch->base_len);
+	if (err)
+		list_change_end(ch);
+	return err;
+}
+
+int list_change_is_current(const struct list_change *ch)
+{
+	const struct reftable_stack *st = ch->st;
+
+	return names_equal(ch->base, ch->base_len, st->names, st->len);
+}
+
+/* Keep what was published (fd, its identity, the names) for the reload
+ * after it; without a descriptor there is nothing to keep. */
+static void keep_published(struct reftable_stack *st, int fd,
+			   const struct buf *data)
+{
+	struct list_snapshot *snap = &st->published;
+	struct stat sb;
+
+	list_snapshot_release(st, snap);
+	if (st->fs->fstat(st->fs->ctx, fd, &sb) < 0) {
+		st->fs->close(st->fs->ctx, fd);
+		return; /* then the reload reads the list */
+	}
+	snap->fd = fd;
+	snap->ident.exists = 1;
+	snap->ident.dev = sb.st_dev;
+	snap->ident.ino = sb.st_ino;
+	snap->ident.size = sb.st_size;
+	if (names_parse(&snap->names, &snap->len, (const char *)data->data,
+			data->len, st->list_path) < 0)
+		list_snapshot_release(st, snap);
+}
+
+static int start_writeback(struct reftable_stack *st, int fd, const char *path)
+{
+	const struct reftable_fs *fs = st->fs;
+
+	if (!fs->start_writeback || fs->start_writeback(fs->ctx, fd) == 0)
+		return 0;
+	return reftable_io_fail("start writeback", path);
+}
+
+/*
+ * The tables, then the list that names them, each through its own
+ * fsync. The list is written first and the writeback of all of them
+ * started at once, so the filesystem can commit their blocks together.
+ */
+static int sync_files(struct reftable_stack *st, int list_fd,
+		      const char *list_tmp, const struct unsynced_tables *t)
+{
+	struct buf path = BUF_INIT;
+	size_t i, n = t ? t->len : 0;
+	int err = 0;
+
+	if (st->opts.disable_fsync)
+		return 0;
+	for (i = 0; !err && i < n; i++) {
+		err = stack_path(&path, st, t->names[i]);
+		if (!err)
+			err = start_writeback(st, t->fds[i],
+					      (const char *)path.data);
+	}
+	if (!err)
+		err = start_writeback(st, list_fd, list_tmp);
+	for (i = 0; !err && i < n; i++) {
+		err = stack_path(&path, st, t->names[i]);
+		if (!err)
+			err = stack_fsync_fd(st, t->fds[i],
+					     (const char *)path.data);
+	}
+	if (!err)
+		err = stack_fsync_fd(st, list_fd, list_tmp);
+	buf_release(&path);
+	return err;
+}
+
+/* Create tables.list.XXXXXXXX.tmp, ours alone, holding data. */
+static int write_list_file(struct reftable_stack *st, const struct buf *data,
+			   struct buf *tmp, int *fd)
+{
+	const struct reftable_fs *fs = st->fs;
+
+	for (;;) {
+		buf_reset(tmp);
+		if (buf_addf(tmp, "%s.%08x.tmp", st->list_path,
+			     stack_random(st)) < 0)
+			return REFTABLE_NOMEM_ERROR;
+		*fd = fs->open(fs->ctx, (const char *)tmp->data,
+			       O_WRONLY | O_CREAT | O_EXCL,
+			       (mode_t)st->opts.file_mode);
+		if (*fd >= 0)
+			break;
+		if (errno != EEXIST)
+			return reftable_io_fail("create", (const char *)tmp->data);
+	}
+	if (reftable_write_all(fs, *fd, data->data, data->len) < 0)
+		return reftable_io_fail("write", (const char *)tmp->data);
+	return 0;
+}
+
+/*
+ * Right before the rename: the lock must still be ours and tables.list
+ * what the change is based on. Either failing means someone removed our
+ * lock (nobody following the protocol does) and perhaps published
+ * meanwhile: then publishing would drop their tables.
+ */
+static int check_still_based(struct list_change *ch)
+{
+	struct reftable_stack *st = ch->st;
+	char **now = NULL;
+	size_t len = 0;
+	int r, same;
+
+	r = lockfile_is_ours(&ch->lock);
+	if (r < 0)
+		return r;
+	if (!r)
+		return reftable_fail(REFTABLE_LOCK_ERROR,
+				     "%s: our lock was removed by someone "
+				     "else; nothing published",
+				     st->lock_path);
+	r = list_read_names(st, &now, &len);
+	if (r < 0)
+		return r;
+	same = names_equal(now, len, ch->base, ch->base_len);
+	names_free(now, len);
+	if (!same)
+		return reftable_fail(REFTABLE_LOCK_ERROR,
+				     "%s changed while we held its lock "
+				     "(someone removed the lock); nothing "
+				     "published",
+				     st->list_path);
+	return 0;
+}
+
+int list_change_publish(struct list_change *ch, char *const *names,
+			size_t len, const struct unsynced_tables *unsynced)
+{
+	struct reftable_stack *st = ch->st;
+	const struct reftable_fs *fs = st->fs;
+	struct buf data = BUF_INIT, tmp = BUF_INIT;
+	int err, fd = -1;
+
+	if (!lockfile_held(&ch->lock) || ch->published)
+		return reftable_fail(REFTABLE_API_ERROR,
+				     "publishing without the list lock");
+	err = names_format(&data, names, len);
+	if (!err)
+		err = write_list_file(st, &data, &tmp, &fd);
+	if (!err)
+		err = sync_files(st, fd, (const char *)tmp.data, unsynced);
+	if (!err)
+		err = check_still_based(ch);
+	if (!err && fs->rename(fs->ctx, (const char *)tmp.data,
+			       st->list_path) < 0)
+		err = reftable_io_fail("rename new list over", st->list_path);
+	if (err) {
+		if (fd >= 0)
+			fs->close(fs->ctx, fd);
+		if (tmp.len)
+			fs->unlink(fs->ctx, (const char *)tmp.data);
+	} else {
+		ch->published = 1;
+		/* The rename must be durable before anyone is told. */
+		st->dir_sync_pending = 1;
+		keep_published(st, fd, &data);
+	}
+	buf_release(&data);
+	buf_release(&tmp);
+	return err;
+}
+
+int list_change_end(struct list_change *ch)
+{
+	int err = lockfile_release(&ch->lock);
+
+	names_free(ch->base, ch->base_len);
+	ch->base = NULL;
+	ch->base_len = 0;
+	if (err && ch->published)
+		err = reftable_fail_committed(err);
+	return err;
+}

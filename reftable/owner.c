@@ -1,0 +1,272 @@
+/* Owner evidence in lock files, and proving an owner dead. */
+
+#include "owner.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/vfs.h>
+#endif
+
+#define EVIDENCE_TAG "reftable-lock v1 "
+
+/* What identifies a process across machines, boots and pid reuse. */
+struct identity {
+	long pid;
+	char start[24]; /* clock ticks after boot; "-" if unknown */
+	char boot[40];  /* the kernel's boot id; "-" if unknown */
+	char ns[40];    /* the pid namespace; "-" if unknown */
+	char host[72];  /* the host name; "-" if unknown */
+};
+
+static void read_word(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+
+	snprintf(out, cap, "-");
+	if (!f)
+		return;
+	if (!fgets(out, (int)cap, f))
+		snprintf(out, cap, "-");
+	fclose(f);
+	out[strcspn(out, " \t\r\n")] = '\0';
+	if (!*out)
+		snprintf(out, cap, "-");
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks
+ * after boot. Together with the pid it names one process for good. */
+static int process_start(long pid, char *out, size_t cap)
+{
+	char path[64], line[1024], *p;
+	FILE *f;
+	int field;
+
+	snprintf(out, cap, "-");
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	/* The command name may hold spaces and ')': skip to the last ')'. */
+	if (!p || !(p = strrchr(line, ')')))
+		return -1;
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -1;
+	snprintf(out, cap, "%.*s", (int)strcspn(p + 1, " \n"), p + 1);
+	return *out ? 0 : -1;
+}
+
+static void identity_of_self(struct identity *id)
+{
+	char link[64];
+	ssize_t n;
+
+	id->pid = (long)getpid();
+	process_start(id->pid, id->start, sizeof(id->start));
+	read_word("/proc/sys/kernel/random/boot_id", id->boot,
+		  sizeof(id->boot));
+	n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(id->ns, sizeof(id->ns), "%.39s", n > 0 ? link : "-");
+	if (gethostname(id->host, sizeof(id->host)) < 0 || !*id->host)
+		snprintf(id->host, sizeof(id->host), "-");
+	id->host[sizeof(id->host) - 1] = '\0';
+	id->host[strcspn(id->host, " \t\r\n")] = '\0';
+}
+
+static pthread_mutex_t self_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct identity self;
+static char self_line[256];
+
+/* Our identity, computed again in a forked child (its pid differs). */
+static void self_identity(struct identity *out)
+{
+	pthread_mutex_lock(&self_mutex);
+	if (self.pid != (long)getpid()) {
+		identity_of_self(&self);
+		snprintf(self_line, sizeof(self_line),
+			 EVIDENCE_TAG "pid=%ld start=%s boot=%s ns=%s host=%s\n",
+			 self.pid, self.start, self.boot, self.ns, self.host);
+	}
+	*out = self;
+	pthread_mutex_unlock(&self_mutex);
+}
+
+const char *owner_evidence(void)
+{
+	struct identity id;
+
+	self_identity(&id);
+	return self_line;
+}
+
+/* "key=value" from a line of evidence into out; -1 if absent. */
+static int field(const char *line, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	const char *p = line;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == line || p[-1] == ' ') && p[klen] == '=') {
+			p += klen + 1;
+			snprintf(out, cap, "%.*s", (int)strcspn(p, " \n"), p);
+			return *out ? 0 : -1;
+		}
+		p += klen;
+	}
+	return -1;
+}
+
+static int parse_evidence(const char *data, size_t len, struct identity *id)
+{
+	char line[256], pid[24];
+
+	if (len >= sizeof(line) || len < strlen(EVIDENCE_TAG) ||
+	    memcmp(data, EVIDENCE_TAG, strlen(EVIDENCE_TAG)) ||
+	    memchr(data, '\0', len))
+		return -1;
+	memcpy(line, data, len);
+	line[len] = '\0';
+	if (field(line, "pid", pid, sizeof(pid)) ||
+	    field(line, "start", id->start, sizeof(id->start)) ||
+	    field(line, "boot", id->boot, sizeof(id->boot)) ||
+	    field(line, "ns", id->ns, sizeof(id->ns)) ||
+	    field(line, "host", id->host, sizeof(id->host)))
+		return -1;
+	id->pid = strtol(pid, NULL, 10);
+	return id->pid > 0 ? 0 : -1;
+}
+
+/* When this machine booted (seconds since the epoch), 0 if unknown. */
+static time_t boot_time(void)
+{
+	char line[256];
+	long long t = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &t) == 1)
+			break;
+	fclose(f);
+	return (time_t)t;
+}
+
+/*
+ * Whether fd's filesystem is this machine's own: on a network or FUSE
+ * filesystem another machine may create files, and our boot says
+ * nothing about its processes.
+ */
+static int local_filesystem(int fd)
+{
+#if defined(__linux__)
+	static const unsigned long remote[] = {
+		0x6969,     /* NFS */
+		0x517B,     /* SMB */
+		0xFF534D42, /* CIFS */
+		0xFE534D42, /* SMB2 */
+		0x65735546, /* FUSE */
+		0x00C36400, /* Ceph */
+		0x5346414F, /* AFS */
+		0x01021997, /* 9P */
+		0x73757245, /* Coda */
+		0x01161970, /* GFS2 */
+		0x7461636f, /* OCFS2 */
+	};
+	struct statfs sf;
+	size_t i;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	for (i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+		if ((unsigned long)(unsigned)sf.f_type == remote[i])
+			return 0;
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* Created before this machine last booted, on a filesystem only this
+ * machine writes: whoever created it died with the old boot. */
+static int predates_boot(const struct stat *sb, int fd)
+{
+	time_t booted = boot_time();
+
+	return booted && sb->st_ctime < booted && local_filesystem(fd);
+}
+
+static enum owner_verdict judge_process(const struct identity *id,
+					struct buf *why)
+{
+	char start[24];
+
+	if (kill((pid_t)id->pid, 0) < 0 && errno == ESRCH) {
+		buf_addf(why, "process %ld is gone", id->pid);
+		return OWNER_DEAD;
+	}
+	if (process_start(id->pid, start, sizeof(start)) < 0 ||
+	    !strcmp(id->start, "-")) {
+		buf_addf(why, "a process %ld exists and cannot be told apart "
+			 "from the owner", id->pid);
+		return OWNER_UNKNOWN;
+	}
+	if (strcmp(start, id->start)) {
+		buf_addf(why, "process %ld is gone (its pid now belongs to "
+			 "another process)", id->pid);
+		return OWNER_DEAD;
+	}
+	buf_addf(why, "held by process %ld, which is running", id->pid);
+	return OWNER_ALIVE;
+}
+
+enum owner_verdict owner_judge(const char *data, size_t len,
+			       const struct stat *sb, int fd, struct buf *why)
+{
+	struct identity me, id;
+
+	buf_reset(why);
+	if (parse_evidence(data, len, &id) < 0) {
+		if (predates_boot(sb, fd)) {
+			buf_addf(why, "created before this machine last booted");
+			return OWNER_DEAD;
+		}
+		buf_addf(why, len ? "no owner evidence in it (not written by "
+				    "this library)" :
+				    "empty: Git's, an older reftable's, or one "
+				    "being created; only --force removes it");
+		return OWNER_UNKNOWN;
+	}
+	self_identity(&me);
+	if (strcmp(id.host, me.host) || !strcmp(id.host, "-")) {
+		buf_addf(why, "held by process %ld on host %s, which cannot "
+			 "be checked from here", id.pid, id.host);
+		return OWNER_UNKNOWN;
+	}
+	if (strcmp(id.boot, me.boot) || !strcmp(id.boot, "-")) {
+		if (strcmp(id.boot, "-") && predates_boot(sb, fd)) {
+			buf_addf(why, "process %ld ran before this machine "
+				 "last booted", id.pid);
+			return OWNER_DEAD;
+		}
+		buf_addf(why, "held by process %ld of another boot of host "
+			 "%s, which cannot be checked", id.pid, id.host);
+		return OWNER_UNKNOWN;
+	}
+	if (strcmp(id.ns, me.ns)) {
+		buf_addf(why, "held by process %ld of another pid namespace",
+			 id.pid);
+		return OWNER_UNKNOWN;
+	}
+	return judge_process(&id, why);
+}

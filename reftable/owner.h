@@ -1,0 +1,37 @@
+#ifndef OWNER_H
+#define OWNER_H
+
+/*
+ * Internal: who holds a lock. Our locks carry one line of evidence about
+ * the process that created them (pid, its start time, the machine's boot
+ * id, host name and pid namespace), so that a breaker can prove the owner
+ * dead instead of guessing from the lock's age. Git writes nothing into
+ * its locks before the rename, so a lock without our evidence is never
+ * judged stale (Documentation/protocol.md, "Stale locks").
+ */
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "basics.h"
+
+/* The evidence line of the calling process (NUL-terminated, ends in a
+ * newline), or NULL when out of memory. Cached; recomputed after fork. */
+const char *owner_evidence(void);
+
+enum owner_verdict {
+	OWNER_DEAD,    /* provably gone: the lock may be broken */
+	OWNER_ALIVE,   /* the process that wrote it still runs */
+	OWNER_UNKNOWN, /* cannot be proven either way: keep the lock */
+};
+
+/*
+ * Judge a lock from its contents (data, len) and its fstat (sb, for the
+ * creation time of a lock without evidence). why receives one sentence
+ * for the user.
+ */
+enum owner_verdict owner_judge(const char *data, size_t len,
+			       const struct stat *sb, int fd, struct buf *why);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * Housekeeping of a stack directory: clean (tables no list names) and
+ * breaking the locks of owners proven dead. Documentation/protocol.md,
+ * "Clean" and "Stale locks", says why each removal is safe.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "owner.h"
+#include "stack-internal.h"
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* A new list being written (list-change.c), left by a dead writer. */
+static int is_list_leftover(const char *name)
+{
+	return !strncmp(name, TABLES_LIST ".", strlen(TABLES_LIST ".")) &&
+	       has_suffix(name, ".tmp");
+}
+
+/* Directory entries that pass a filter, as owned strings. */
+struct name_list {
+	int (*keep)(const struct reftable_stack *st, const char *name);
+	const struct reftable_stack *st;
+	char **names;
+	size_t len, cap;
+	int err;
+};
+
+static int collect(void *arg, const char *name)
+{
+	struct name_list *nl = arg;
+	char *copy;
+
+	if (!nl->keep(nl->st, name))
+		return 0;
+	if (REFTABLE_GROW(nl->names, nl->cap, nl->len + 1) < 0 ||
+	    !(copy = reftable_strdup(name))) {
+		nl->err = REFTABLE_NOMEM_ERROR;
+		return 1;
+	}
+	nl->names[nl->len++] = copy;
+	return 0;
+}
+
+static int list_matching(struct reftable_stack *st, struct name_list *nl,
+			 int (*keep)(const struct reftable_stack *, const char *))
+{
+	memset(nl, 0, sizeof(*nl));
+	nl->keep = keep;
+	nl->st = st;
+	if (st->fs->list_dir(st->fs->ctx, st->dir, collect, nl) < 0 && !nl->err)
+		return reftable_io_fail("list", st->dir);
+	return nl->err;
+}
+
+/* Remove dir/name; a file already gone is no failure. */
+static int remove_file(struct reftable_stack *st, const char *name)
+{
+	struct buf path = BUF_INIT;
+	int err = stack_path(&path, st, name);
+
+	if (!err && st->fs->unlink(st->fs->ctx, (const char *)path.data) < 0 &&
+	    errno != ENOENT)
+		err = reftable_io_fail("remove", (const char *)path.data);
+	buf_release(&path);
+	return err;
+}
+
+/* --- clean ------------------------------------------------------------ */
+
+static int unlisted_or_leftover(const struct reftable_stack *st,
+				const char *name)
+{
+	if (is_list_leftover(name))
+		return 1;
+	return has_suffix(name, ".ref") &&
+	       !names_contain(st->names, st->len, name);
+}
+
+/* The update indexes a table file holds, by name or by header. */
+static int table_range(struct reftable_stack *st, const char *name,
+		       uint64_t *min, uint64_t *max)
+{
+	struct reftable_table *t;
+	struct buf path = BUF_INIT;
+	int err;
+
+	if (!table_name_parse(name, min, max))
+		return 0;
+	err = stack_path(&path, st, name);
+	if (!err)
+		err = reftable_table_open_fs(&t, st->fs,
+					     (const char *)path.data);
+	buf_release(&path);
+	if (err)
+		return err;
+	*min = reftable_table_min_update_index(t);
+	*max = reftable_table_max_update_index(t);
+	reftable_table_decref(t);
+	return 0;
+}
+
+/*
+ * Whether the unlisted table [min, max] may go. At or below the newest
+ * listed update index, and within what the listed tables cover, it can
+ * never be listed again: it is a compaction's input or a failed
+ * addition's. Beyond the newest it may be an addition in flight (or a
+ * dead writer's, or tables.list lost it): kept. A table that reaches
+ * below what the listed tables cover cannot come from our protocol:
+ * tables.list lost tables (outside damage), and removing it would lose
+ * their refs.
+ */
+static int judge_unlisted(struct reftable_stack *st, const char *name,
+			  uint64_t min, uint64_t max, int *remove)
+{
+	uint64_t newest = reftable_stack_next_update_index(st) - 1;
+	uint64_t oldest = st->len ?
+		reftable_table_min_update_index(st->tables[0]) : 1;
+
+	*remove = 0;
+	if (max > newest)
+		return 0;
+	if (min >= oldest && min <= max) {
+		*remove = 1;
+		return 0;
+	}
+	return reftable_fail(REFTABLE_FORMAT_ERROR,
+			     "%s may be damaged: %s holds update indexes "
+			     "%llu..%llu, which the listed tables (%llu..%llu) "
+			     "do not cover; nothing removed. Put the table "
+			     "back into %s before cleaning",
+			     st->list_path, name, (unsigned long long)min,
+			     (unsigned long long)max,
+			     (unsigned long long)oldest,
+			     (unsigned long long)newest, TABLES_LIST);
+}
+
+int reftable_stack_clean(struct reftable_stack *st)
+{
+	struct list_change ch = { 0 };
+	struct name_list nl = { 0 };
+	char *remove;
+	size_t i;
+	int err, end_err;
+
+	err = list_change_begin(&ch, st);
+	if (!err && !list_change_is_current(&ch))
+		err = stack_reload_now(st);
+	if (!err)
+		err = list_matching(st, &nl, unlisted_or_leftover);
+	remove = reftable_calloc(nl.len ? nl.len : 1, 1);
+	if (!err && !remove)
+		err = REFTABLE_NOMEM_ERROR;
+	/* Judge every table first: on damage, remove nothing at all. */
+	for (i = 0; !err && i < nl.len; i++) {
+		uint64_t min, max;
+		int yes = 1;
+
+		if (has_suffix(nl.names[i], ".ref")) {
+			/* One we cannot read is left alone, not guessed at. */
+			if (table_range(st, nl.names[i], &min, &max) < 0)
+				yes = 0;
+			else
+				err = judge_unlisted(st, nl.names[i], min, max,
+						     &yes);
+		}
+		if (remove)
+			remove[i] = (char)yes;
+	}
+	for (i = 0; !err && i < nl.len; i++)
+		if (remove[i])
+			err = remove_file(st, nl.names[i]);
+	reftable_free(remove);
+	names_free(nl.names, nl.len);
+	/* A lock left behind would block every writer: report it. */
+	end_err = list_change_end(&ch);
+	return err ? err : end_err;
+}
+
+/* --- stale locks ------------------------------------------------------ */
+
+static int is_lock(const struct reftable_stack *st, const char *name)
+{
+	return !strcmp(name, TABLES_LIST_LOCK) || has_suffix(name, ".ref.lock");
+}
+
+/* What dead writers and removers leave: a remover's moved-aside lock
+ * lives for microseconds, so with no lock left it is a dead one's. */
+static int is_temporary(const struct reftable_stack *st, const char *name)
+{
+	return has_suffix(name, ".ref.tmp") || is_list_leftover(name) ||
+	       lock_is_removal_leftover(name);
+}
+
+struct breaker {
+	struct reftable_stack *st;
+	const struct reftable_break_options *opts;
+	struct buf why;
+	int removed;
+};
+
+static void report(struct breaker *b, const char *name, int stale,
+		   int removed)
+{
+	struct reftable_lock_report r;
+
+	if (!b->opts->report)
+		return;
+	r.name = name;
+	r.stale = stale;
+	r.removed = removed;
+	r.why = (const char *)b->why.data;
+	b->opts->report(b->opts->report_arg, &r);
+}
+
+/* Whether the lock at path (open as fd) may be broken; b->why says why. */
+static int judge_lock(struct breaker *b, int fd, const struct stat *sb)
+{
+	const struct reftable_fs *fs = b->st->fs;
+	char data[512];
+	ssize_t n = fs->read(fs->ctx, fd, data, sizeof(data) - 1);
+	struct timespec now;
+	enum owner_verdict v;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	v = owner_judge(data, n > 0 ? (size_t)n : 0, sb, fd, &b->why);
+	if (b->opts->min_age_seconds &&
+	    (uint64_t)(now.tv_sec - sb->st_mtime) < b->opts->min_age_seconds) {
+		buf_reset(&b->why);
+		buf_addf(&b->why, "changed %lld s ago, less than %llu",
+			 (long long)(now.tv_sec - sb->st_mtime),
+			 (unsigned long long)b->opts->min_age_seconds);
+		return 0;
+	}
+	if (v != OWNER_DEAD && (b->opts->flags & REFTABLE_BREAK_FORCE)) {
+		buf_addstr(&b->why, "; removed by force");
+		return 1;
+	}
+	return v == OWNER_DEAD;
+}
+
+static int break_one(struct breaker *b, const char *name)
+{
+	const struct reftable_fs *fs = b->st->fs;
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	int fd, stale, removed = 0, err = 0;
+
+	err = stack_path(&path, b->st, name);
+	if (err)
+		return err;
+	fd = fs->open(fs->ctx, (const char *)path.data, O_RDONLY, 0);
+	if (fd < 0) {
+		err = errno == ENOENT ? 0 :
+			reftable_io_fail("open", (const char *)path.data);
+		goto done;
+	}
+	if (fs->fstat(fs->ctx, fd, &sb) < 0) {
+		err = reftable_io_fail("fstat", (const char *)path.data);
+		goto done;
+	}
+	stale = judge_lock(b, fd, &sb);
+	/* Only the very file judged: never a lock created since. */
+	if (stale && !(b->opts->flags & REFTABLE_BREAK_DRY_RUN)) {
+		err = lock_remove_if_same(fs, (const char *)path.data,
+					  sb.st_dev, sb.st_ino);
+		removed = err == 1;
+		err = err < 0 ? err : 0;
+	}
+	b->removed += removed;
+	report(b, name, stale, removed);
+done:
+	if (fd >= 0)
+		fs->close(fs->ctx, fd);
+	buf_release(&path);
+	return err;
+}
+
+/*
+ * Temporary tables and lists are written only by holders of a lock.
+ * Once no lock is left, none of their writers can be alive (or, if its
+ * lock was removed from outside, it fails at its next step anyway).
+ */
+static int remove_temporaries(struct breaker *b)
+{
+	struct name_list locks, tmps;
+	size_t i;
+	int err;
+
+	err = list_matching(b->st, &locks, is_lock);
+	names_free(locks.names, locks.len);
+	if (err || locks.len)
+		return err;
+	err = list_matching(b->st, &tmps, is_temporary);
+	for (i = 0; !err && i < tmps.len; i++)
+		err = remove_file(b->st, tmps.names[i]);
+	names_free(tmps.names, tmps.len);
+	return err;
+}
+
+/* Two breakers must not act on one observation: the second would judge
+ * a lock the first already removed, and remove its successor. flock is
+ * dropped by the kernel when its holder dies, so it is never stale. */
+static int serialize_breakers(struct reftable_stack *st)
+{
+	int fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			/* Not on this filesystem: the removal by identity
+			 * still never takes a lock created since. */
+			break;
+		}
+	}
+	return fd;
+}
+
+int reftable_stack_break_stale_locks(struct reftable_stack *st,
+				     const struct reftable_break_options *opts)
+{
+	static const struct reftable_break_options defaults = { 0 };
+	struct breaker b = { st, opts ? opts : &defaults, BUF_INIT, 0 };
+	struct name_list locks;
+	size_t i;
+	int err, dir_fd = serialize_breakers(st);
+
+	err = list_matching(st, &locks, is_lock);
+	for (i = 0; !err && i < locks.len; i++)
+		err = break_one(&b, locks.names[i]);
+	names_free(locks.names, locks.len);
+	if (!err && !(b.opts->flags & REFTABLE_BREAK_DRY_RUN))
+		err = remove_temporaries(&b);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	buf_release(&b.why);
+	return err ? err : b.removed;
+}

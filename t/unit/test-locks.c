@@ -1,0 +1,597 @@
+/*
+ * The lock protocol: a lock is never taken from a live owner, a lock
+ * removed from outside never costs a committed change, and every
+ * removal removes exactly the file that was judged. Each race is staged
+ * at its exact step by a filesystem hook or a forked process.
+ */
+
+#include <check.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "owner.h"
+#include "stack-internal.h"
+#include "test-stack-helpers.h"
+
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* An addition of one ref, not yet committed. */
+static void start_addition(struct reftable_stack *st,
+			   struct reftable_addition **add, const char **ref,
+			   uint8_t fill)
+{
+	struct test_write tw = { 0 };
+
+	CHECK_OK(reftable_stack_new_addition(add, st,
+					     REFTABLE_ADDITION_RELOAD));
+	tw.add = *add;
+	tw.refs = ref;
+	tw.n = 1;
+	tw.fill = fill;
+	CHECK_OK(reftable_addition_add(*add, test_write_fn, &tw));
+}
+
+/* A process that took the list lock (and, if ref, wrote a table) and was
+ * killed before it could release anything. */
+static void dead_writer(const char *dir, int with_table)
+{
+	struct reftable_stack_options o = test_options();
+	const char *ref[] = { "refs/heads/dead" };
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct reftable_stack *st;
+		struct reftable_addition *add;
+
+		o.disable_auto_compact = 1;
+		if (reftable_stack_new(&st, dir, &o))
+			_exit(1);
+		if (with_table)
+			start_addition(st, &add, ref, 9);
+		else if (reftable_stack_new_addition(&add, st, 0))
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+}
+
+struct reports {
+	int n, stale, removed;
+	char why[8][256];
+};
+
+static void collect_report(void *arg, const struct reftable_lock_report *r)
+{
+	struct reports *rs = arg;
+
+	if (rs->n < 8)
+		snprintf(rs->why[rs->n], sizeof(rs->why[0]), "%s: %s",
+			 r->name, r->why);
+	rs->n++;
+	rs->stale += r->stale;
+	rs->removed += r->removed;
+}
+
+static int break_locks(struct reftable_stack *st, unsigned flags,
+		       struct reports *rs)
+{
+	struct reftable_break_options bo = { 0 };
+
+	memset(rs, 0, sizeof(*rs));
+	bo.flags = flags;
+	bo.report = collect_report;
+	bo.report_arg = rs;
+	return reftable_stack_break_stale_locks(st, &bo);
+}
+
+/* --- who may break a lock ---------------------------------------------- */
+
+/* A killed writer's lock blocks every writer until it is broken; the
+ * evidence in it proves the owner gone, and so does the temporary table
+ * it was writing, once no lock is left. */
+START_TEST(dead_writers_lock_is_broken_by_evidence)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	const char *tmp = test_path(
+		dir, "0x000000000009-0x000000000009-00000000.ref.tmp");
+	struct reftable_stack *st;
+	struct reports rs;
+
+	o.lock_timeout_ms = 0;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	dead_writer(dir, 1);
+	test_write_file(tmp, "REFT half-written");
+
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/b", 2, 0),
+			 REFTABLE_LOCK_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), lock));
+	ck_assert_int_eq(reftable_stack_clean(st), REFTABLE_LOCK_ERROR);
+
+	/* A dry run judges and keeps. */
+	ck_assert_int_eq(break_locks(st, REFTABLE_BREAK_DRY_RUN, &rs), 0);
+	ck_assert_int_eq(rs.stale, 1);
+	ck_assert(test_exists(lock));
+	ck_assert_int_eq(break_locks(st, 0, &rs), 1);
+	ck_assert_int_eq(rs.removed, 1);
+	ck_assert_ptr_nonnull(strstr(rs.why[0], "is gone"));
+	ck_assert(!test_exists(lock));
+	ck_assert(!test_exists(tmp));
+	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), 2);
+	/* The dead writer's renamed table is garbage once covered. */
+	CHECK_OK(reftable_stack_clean(st));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), test_list_lines(dir));
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A live owner keeps its lock however old it is: a slow writer is not a
+ * dead one. Nor is a lock from another host, or with an unknown owner. */
+START_TEST(live_or_unprovable_owners_keep_their_locks)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *ref[] = { "refs/heads/live" };
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *st, *breaker;
+	struct reftable_addition *add;
+	struct timeval old[2] = { { 1000, 0 }, { 1000, 0 } };
+	struct reports rs;
+	char line[512];
+
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	start_addition(st, &add, ref, 1);
+	ck_assert_int_eq(utimes(lock, old), 0); /* decades old */
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert_int_eq(rs.n, 1);
+	ck_assert_ptr_nonnull(strstr(rs.why[0], "running"));
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/live"), 1);
+
+	/* Our pid, but another start time: the pid was reused. */
+	snprintf(line, sizeof(line), "%s", owner_evidence());
+	*strstr(line, "start=") = '\0';
+	snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		 "start=99999999999 %s", strstr(owner_evidence(), "boot="));
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 1);
+	ck_assert_ptr_nonnull(strstr(rs.why[0], "another process"));
+
+	/* Another host: nothing to check it against. */
+	snprintf(line, sizeof(line), "%s", owner_evidence());
+	*strstr(line, "host=") = '\0';
+	strcat(line, "host=elsewhere\n");
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert_ptr_nonnull(strstr(rs.why[0], "elsewhere"));
+	ck_assert(test_exists(lock));
+	/* Only force removes it. */
+	ck_assert_int_eq(break_locks(breaker, REFTABLE_BREAK_FORCE, &rs), 1);
+	ck_assert(!test_exists(lock));
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(breaker);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* Git leaves its lock empty until it commits, and another process holds
+ * it open meanwhile: such a lock is never broken without force. */
+START_TEST(empty_lock_held_by_git_is_kept_without_force)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *st;
+	struct reports rs;
+	int ready[2], go[2], status;
+	char c;
+	pid_t pid;
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0666);
+		if (write(ready[1], "x", 1) != 1 || fd < 0)
+			_exit(1);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	ck_assert_int_eq(break_locks(st, 0, &rs), 0);
+	ck_assert_ptr_nonnull(strstr(rs.why[0], "empty"));
+	ck_assert(test_exists(lock));
+	ck_assert_int_eq(break_locks(st, REFTABLE_BREAK_FORCE, &rs), 1);
+	ck_assert(!test_exists(lock));
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* --- removing exactly the file judged ---------------------------------- */
+
+/*
+ * Another process's lock, swapped in right before our first step that
+ * would remove our own (the unlink, or the move aside): someone removed
+ * ours, and a writer took the lock meanwhile.
+ */
+struct swap {
+	struct reftable_stack *other;
+	struct reftable_addition *taker;
+	const char *lock;
+	int armed;
+};
+
+static void swap_lock(struct hook_fs *h, const char *path)
+{
+	struct swap *sw = h->data;
+
+	if (!sw->armed || strcmp(path, sw->lock))
+		return;
+	sw->armed = 0;
+	ck_assert_int_eq(unlink(sw->lock), 0);
+	CHECK_OK(reftable_stack_new_addition(&sw->taker, sw->other,
+					     REFTABLE_ADDITION_RELOAD));
+}
+
+static void swap_before_rename(struct hook_fs *h, const char *from,
+			       const char *to)
+{
+	swap_lock(h, from);
+}
+
+static void swap_before_unlink(struct hook_fs *h, const char *path)
+{
+	swap_lock(h, path);
+}
+
+static void commit_taker(struct swap *sw)
+{
+	const char *ref[] = { "refs/heads/taker" };
+	struct test_write tw = { 0 };
+
+	tw.add = sw->taker;
+	tw.refs = ref;
+	tw.n = 1;
+	tw.fill = 7;
+	CHECK_OK(reftable_addition_add(sw->taker, test_write_fn, &tw));
+	CHECK_OK(reftable_addition_commit(sw->taker));
+	reftable_addition_destroy(sw->taker);
+	CHECK_OK(reftable_stack_reload(sw->other));
+	ck_assert_int_eq(test_ref_fill(sw->other, "refs/heads/taker"), 7);
+}
+
+/* Giving up an addition must not remove the lock another writer took
+ * after ours was removed: that writer then commits as usual. */
+START_TEST(release_leaves_a_lock_taken_meanwhile)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+	ino_t theirs;
+
+	hook_fs_init(&h);
+	h.before_rename = swap_before_rename;
+	h.before_unlink = swap_before_unlink;
+	h.data = &sw;
+	sw.lock = test_path(dir, "tables.list.lock");
+	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	sw.armed = 1;
+	reftable_addition_destroy(add);
+	ck_assert(sw.taker != NULL);
+	theirs = inode_of(sw.lock);
+	ck_assert(test_exists(sw.lock));
+	ck_assert_uint_eq(inode_of(sw.lock), theirs);
+	commit_taker(&sw);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* Two breakers judged one dead lock; the first removed it and a writer
+ * took the lock. The second, acting on its old judgement, must leave the
+ * writer's lock alone. */
+START_TEST(second_breaker_leaves_the_new_lock)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *breaker;
+	struct swap sw = { 0 };
+	struct reports rs;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.before_rename = swap_before_rename;
+	h.before_unlink = swap_before_unlink;
+	h.data = &sw;
+	sw.lock = test_path(dir, "tables.list.lock");
+	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
+	dead_writer(dir, 0);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	sw.armed = 1;
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert(sw.taker != NULL);
+	ck_assert(test_exists(sw.lock));
+	commit_taker(&sw);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(breaker);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * The audit's six steps: W checked its lock; someone removed it; X took
+ * the lock; W then publishes. W must publish its own list (never X's
+ * empty lock), say that its lock was lost, and X, based on the list W
+ * replaced, must publish nothing. W's ref survives, and the stack opens.
+ */
+static void swap_before_publish(struct hook_fs *h, const char *from,
+				const char *to)
+{
+	if (has_end(to, "/tables.list"))
+		swap_lock(h, ((struct swap *)h->data)->lock);
+}
+
+START_TEST(lock_removed_at_publish_loses_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *ref[] = { "refs/heads/taker" };
+	struct reftable_stack *st, *fresh;
+	struct test_write tw = { 0 };
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.before_rename = swap_before_publish;
+	h.data = &sw;
+	sw.lock = test_path(dir, "tables.list.lock");
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	sw.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_COMMITTED_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "removed"));
+	ck_assert(sw.taker != NULL);
+	tw.add = sw.taker;
+	tw.refs = ref;
+	tw.n = 1;
+	tw.fill = 7;
+	CHECK_OK(reftable_addition_add(sw.taker, test_write_fn, &tw));
+	ck_assert_int_eq(reftable_addition_commit(sw.taker),
+			 REFTABLE_LOCK_ERROR);
+	reftable_addition_destroy(sw.taker);
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"), 1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A forked child shares the addition's descriptors, not its ownership:
+ * destroying its copy leaves the parent's lock and table alone. */
+START_TEST(forked_child_cannot_destroy_the_parents_addition)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *ref[] = { "refs/heads/parent" };
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	int status;
+	pid_t pid;
+
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	start_addition(st, &add, ref, 3);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int r = reftable_addition_commit(add);
+		reftable_addition_destroy(add);
+		_exit(r == REFTABLE_API_ERROR ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(test_exists(test_path(dir, "tables.list.lock")));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/parent"), 3);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* --- failures after the commit ------------------------------------------ */
+
+/* A failing directory fsync after the rename: the change is committed,
+ * and the caller is told so, not that nothing happened. */
+START_TEST(failure_after_publish_says_committed)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.fail_dir_fsync = 1;
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	o.disable_auto_compact = 1;
+	o.create = 0;
+	test_write_file(test_path(dir, "tables.list"), "");
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/a", 1, 0),
+			 REFTABLE_COMMITTED_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "fsync"));
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A lock that cannot be removed blocks every writer: clean says so. */
+START_TEST(clean_reports_a_lock_it_cannot_remove)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	h.fail_unlink_substr = "tables.list.lock";
+	ck_assert_int_eq(reftable_stack_clean(st), REFTABLE_IO_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "lock"));
+	h.fail_unlink_substr = NULL;
+	/* What it moved aside goes once no lock is left. */
+	ck_assert_int_eq(test_count_suffix(dir, ".gone"), 1);
+	ck_assert_int_eq(reftable_stack_break_stale_locks(st, NULL), 0);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* --- reading the list ---------------------------------------------------- */
+
+/*
+ * A writer renames a new list in between a reader's open of tables.list
+ * and its fstat. The reader's identity must be that of what it read
+ * (fstat of the descriptor), or it would believe itself current.
+ */
+struct rename_in {
+	struct reftable_stack *writer;
+	int armed;
+};
+
+static void rename_after_open(struct hook_fs *h, const char *path, int fd)
+{
+	struct rename_in *ri = h->data;
+
+	if (!ri->armed || !has_end(path, "/tables.list"))
+		return;
+	ri->armed = 0;
+	CHECK_OK(test_add_ref(ri->writer, "refs/heads/b", 2,
+			      REFTABLE_ADDITION_RELOAD));
+}
+
+START_TEST(reader_sees_list_renamed_between_open_and_fstat)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *reader;
+	struct rename_in ri = { 0 };
+	struct hook_fs h;
+
+	/* No compaction: the reader's old list must stay readable. */
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&ri.writer, dir, &o));
+	hook_fs_init(&h);
+	h.after_open = rename_after_open;
+	h.data = &ri;
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&reader, dir, &o));
+	CHECK_OK(test_add_ref(ri.writer, "refs/heads/a", 1, 0));
+	ri.armed = 1;
+	CHECK_OK(reftable_stack_reload(reader));
+	ck_assert_int_eq(ri.armed, 0);
+	ck_assert_int_eq(test_ref_fill(reader, "refs/heads/a"), 1);
+	ck_assert_int_eq(test_ref_fill(reader, "refs/heads/b"), -1);
+	ck_assert_int_eq(reftable_stack_up_to_date(reader), 0);
+	CHECK_OK(reftable_stack_reload(reader));
+	ck_assert_int_eq(test_ref_fill(reader, "refs/heads/b"), 2);
+	reftable_stack_destroy(reader);
+	reftable_stack_destroy(ri.writer);
+	tl_rmtree(dir);
+}
+END_TEST
+
+static Suite *locks_suite(void)
+{
+	Suite *s = suite_create("locks");
+	TCase *tc = tcase_create("breaking");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, dead_writers_lock_is_broken_by_evidence);
+	tcase_add_test(tc, live_or_unprovable_owners_keep_their_locks);
+	tcase_add_test(tc, empty_lock_held_by_git_is_kept_without_force);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("removal");
+	tcase_add_test(tc, release_leaves_a_lock_taken_meanwhile);
+	tcase_add_test(tc, second_breaker_leaves_the_new_lock);
+	tcase_add_test(tc, lock_removed_at_publish_loses_nothing);
+	tcase_add_test(tc, forked_child_cannot_destroy_the_parents_addition);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("after the commit");
+	tcase_add_test(tc, failure_after_publish_says_committed);
+	tcase_add_test(tc, clean_reports_a_lock_it_cannot_remove);
+	tcase_add_test(tc, reader_sees_list_renamed_between_open_and_fstat);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(locks_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
