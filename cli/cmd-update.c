@@ -489,7 +489,11 @@ static int run_txn(struct txn *t, struct reftable_refdb *db,
 		}
 	}
 	err = reftable_refdb_txn_commit(tx);
-	if (err < 0) {
+	if (err == REFTABLE_COMMITTED_ERROR) {
+		/* Visible to everyone now: a retry would apply it twice. */
+		code = cli_lib_error(t->cli, err, "the update is committed, "
+				     "but do not retry it");
+	} else if (err < 0) {
 		where_failed(t, &w);
 		code = cli_lib_error(t->cli, err, "%snothing was changed",
 				     w.buf);
