@@ -167,9 +167,11 @@ void path_fmt(char *buf, size_t cap, const char *dir, const char *name);
 void stack_dir(char *buf, size_t cap, const char *run_dir);
 
 /*
- * reftable_stack_break_stale_locks(st, NULL), repeated (up to 3 s) until
- * no lock or temporary file is left; for when nobody alive holds one
- * (the library proves each owner dead from the evidence in its lock).
+ * reftable_stack_break_stale_locks() with REFTABLE_BREAK_FORCE, repeated
+ * (up to 3 s) until no lock or temporary file is left; for when the
+ * caller knows that nobody alive holds one (a writer killed between
+ * creating its lock and writing its evidence leaves an empty lock that
+ * the library cannot prove stale).
  * Returns the locks removed, or a negative reftable error.
  */
 int break_all_locks(struct reftable_stack *st);

@@ -250,11 +250,15 @@ static int lock_files_left(const char *dir)
 
 int break_all_locks(struct reftable_stack *st)
 {
+	/* The caller knows every owner is dead, even one killed between
+	 * creating its lock and writing its evidence into it. */
+	struct reftable_break_options force = { REFTABLE_BREAK_FORCE, 0, NULL,
+						 NULL };
 	double deadline = now_seconds() + 3;
 	int total = 0, n;
 
 	for (;;) {
-		n = reftable_stack_break_stale_locks(st, NULL);
+		n = reftable_stack_break_stale_locks(st, &force);
 		if (n < 0)
 			return n;
 		total += n;
