@@ -180,6 +180,11 @@ void tl_free_lines(char **lines, size_t n);
 /* $REFTABLE_TEST_DATA, or "t" when unset. */
 const char *tl_test_data(void);
 
+/* --- running ------------------------------------------------------------ */
+
+/* Run suite s; EXIT_SUCCESS if every test passed: what main returns. */
+int tl_run_suite(Suite *s);
+
 #endif
 
 /* --- random models (t/lib/gen.c) ---------------------------------------- */
