@@ -3,7 +3,8 @@
 
 /*
  * Helpers shared by the table-format unit tests (t/unit/test-basics.c,
- * test-roundtrip.c, test-corrupt.c, test-merged.c, test-fixtures.c).
+ * test-roundtrip*.c, test-writer.c, test-corrupt*.c, test-merged.c,
+ * test-fixtures.c).
  *
  * Everything is prefixed tl_ so it never collides with the helpers of other
  * test programs that get linked with these objects. Helpers that cannot
