@@ -4,7 +4,8 @@
 #   make format-test     build and run just these (normal build)
 
 FORMAT_TESTS = $(patsubst %,$(B)/t/test-%,basics roundtrip roundtrip-special \
-	       roundtrip-large writer corrupt merged fixtures)
+	       roundtrip-large writer corrupt corrupt-header corrupt-blocks \
+	       merged fixtures)
 
 # The helpers are only named by a pattern rule's prerequisites, which makes
 # them intermediate files that make deletes after each run; keep them.
