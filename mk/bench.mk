@@ -12,10 +12,10 @@ N ?= 1000000
 SCALE_NS ?= 10000 100000 1000000 10000000
 BENCH_OPT = -O2 -DNDEBUG
 BENCH_BIN = build-bench/t/bench/bench
-BENCH_SRCS = t/bench/bench.c t/bench/workload.c
+BENCH_SRCS = $(sort $(wildcard t/bench/*.c))
 
 # The driver of the current build variant; bench builds it with B=build-bench.
-$(B)/t/bench/bench: $(BENCH_SRCS) t/bench/workload.h $(STATIC_LIB) \
+$(B)/t/bench/bench: $(BENCH_SRCS) $(wildcard t/bench/*.h) $(STATIC_LIB) \
 		$(PUBLIC_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ireftable -It/bench -o $@ $(BENCH_SRCS) \

@@ -1,9 +1,11 @@
-# The table-format unit tests: t/unit/test-{basics,roundtrip,corrupt,
-# merged,fixtures}.c with their helpers in t/lib/.
+# The table-format unit tests: t/unit/test-{basics,roundtrip*,writer,
+# corrupt,merged,fixtures}.c with their helpers in t/lib/.
 #
 #   make format-test     build and run just these (normal build)
 
-FORMAT_TESTS = $(patsubst %,$(B)/t/test-%,basics roundtrip corrupt merged fixtures)
+FORMAT_TESTS = $(patsubst %,$(B)/t/test-%,basics roundtrip roundtrip-special \
+	       roundtrip-large writer corrupt corrupt-header corrupt-blocks \
+	       merged fixtures)
 
 # The helpers are only named by a pattern rule's prerequisites, which makes
 # them intermediate files that make deletes after each run; keep them.

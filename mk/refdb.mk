@@ -1,7 +1,8 @@
 # The ref database's tests alone: make refdb-test (B=build-san SAN=1 for
 # the sanitizer build).
-REFDB_TESTS = $(B)/t/test-refname $(B)/t/test-refdb $(B)/t/test-refdb-reflog \
-	      $(B)/t/test-refdb-fixtures
+REFDB_TESTS = $(patsubst %,$(B)/t/test-%,refname refdb refdb-txn \
+	      refdb-df-conflicts refdb-symref refdb-txn-reflog refdb-reflog \
+	      refdb-fixtures)
 
 .PHONY: refdb-test
 refdb-test: $(REFDB_TESTS)

@@ -1,7 +1,8 @@
 #ifndef REFDB_INTERNAL_H
 #define REFDB_INTERNAL_H
 
-/* Internal: what refdb.c (refs, transactions) and reflog.c share. */
+/* Internal: what refdb.c (refs), refdb-txn*.c (transactions) and reflog.c
+ * share. */
 
 #include "basics.h"
 #include "reftable-refdb.h"
@@ -80,5 +81,83 @@ int refdb_write_logs(struct reftable_writer *w,
 
 /* 1 if the loaded view holds any log record of name, 0 if not. */
 int refdb_log_exists(struct reftable_refdb *db, const char *name);
+
+/* --- transactions (refdb-txn*.c) --------------------------------------- */
+
+/* Internal update flags, above the public ones. */
+enum {
+	/* Only a reflog entry: the ref itself is written by another update
+	 * (its referent, or the ref HEAD points to). */
+	UPD_LOG_ONLY = 1 << 16,
+	/* Reached by following HEAD: HEAD logs it already. */
+	UPD_VIA_HEAD = 1 << 17,
+};
+
+struct txn_ident {
+	int set;
+	char *name;
+	char *email;
+	uint64_t time;
+	int16_t tz_offset;
+};
+
+struct txn_update {
+	char *refname;
+	char *via; /* the symref this update was reached through, or NULL */
+	unsigned flags;
+	enum reftable_refdb_new_kind new_kind;
+	uint8_t new_oid[REFTABLE_HASH_SIZE_MAX];
+	uint8_t new_peeled[REFTABLE_HASH_SIZE_MAX];
+	int has_peeled;
+	char *new_target;
+	enum reftable_refdb_old_kind old_kind;
+	uint8_t old_oid[REFTABLE_HASH_SIZE_MAX];
+	char *old_target;
+	char *message;
+	struct txn_ident who;
+
+	/* Found by the checks under the lock. */
+	int is_symref;
+	uint8_t current[REFTABLE_HASH_SIZE_MAX]; /* resolved old value */
+	int queued;
+	/* A split symref update: the index of the update of its target, + 1
+	 * (0: none). */
+	size_t child;
+};
+
+struct reftable_refdb_txn {
+	struct reftable_refdb *db;
+	struct txn_update *u;
+	size_t n, cap;
+	struct txn_ident who;
+	int spoiled; /* the error of a refused add, or 0 */
+	int done;
+	uint64_t update_index; /* of the table to write */
+	uint64_t written_index;
+	/* Names the transaction writes (log-only ones excluded), sorted; they
+	 * point into u[].refname. */
+	const char **names;
+	size_t names_n, names_cap;
+	size_t records; /* written by the table callback */
+};
+
+/* Copy of src into dst (dst->set 0 for NULL). */
+int refdb_txn_ident_copy(struct txn_ident *dst,
+			 const struct reftable_refdb_ident *src);
+
+/* *dst = a copy of src, NULL for NULL. */
+int refdb_dup_opt(char **dst, const char *src);
+
+/* Append a zeroed update; *idx is its index. */
+int refdb_txn_push_update(struct reftable_refdb_txn *txn, size_t *idx);
+
+/* All checks, under the lock, against the freshly loaded stack. */
+int refdb_txn_check(struct reftable_refdb_txn *txn);
+
+/* The reflog records of one queued update, appended to logs. */
+int refdb_txn_update_logs(struct reftable_refdb_txn *txn,
+			  const struct txn_update *u,
+			  struct reftable_log_record **logs, size_t *n,
+			  size_t *cap);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The ref database: opening, reading refs, resolving symrefs, iterating,
- * on top of one stack. Transactions are in refdb-txn.c, reflogs in
+ * on top of one stack. Transactions are in refdb-txn*.c, reflogs in
  * reflog.c. Behaviour follows Git's reftable backend; see reftable-refdb.h.
  */
 

@@ -72,6 +72,9 @@ struct reftable_table {
 	_Atomic(struct name_index *) name_index;
 };
 
+/* REFTABLE_FORMAT_ERROR, with "<table name>: what" as its detail. */
+int table_corrupt(const struct reftable_table *t, const char *what);
+
 /* Load the data block at offset of a section. */
 int table_load_block(struct reftable_table *t, const struct section *s,
 		     uint64_t offset, struct block *b, struct inflater *z);

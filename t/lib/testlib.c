@@ -638,3 +638,14 @@ const char *tl_test_data(void)
 	const char *d = getenv("REFTABLE_TEST_DATA");
 	return d && *d ? d : "t";
 }
+
+int tl_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

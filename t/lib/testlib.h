@@ -3,7 +3,8 @@
 
 /*
  * Helpers shared by the table-format unit tests (t/unit/test-basics.c,
- * test-roundtrip.c, test-corrupt.c, test-merged.c, test-fixtures.c).
+ * test-roundtrip*.c, test-writer.c, test-corrupt*.c, test-merged.c,
+ * test-fixtures.c).
  *
  * Everything is prefixed tl_ so it never collides with the helpers of other
  * test programs that get linked with these objects. Helpers that cannot
@@ -179,6 +180,11 @@ void tl_free_lines(char **lines, size_t n);
 
 /* $REFTABLE_TEST_DATA, or "t" when unset. */
 const char *tl_test_data(void);
+
+/* --- running ------------------------------------------------------------ */
+
+/* Run suite s; EXIT_SUCCESS if every test passed: what main returns. */
+int tl_run_suite(Suite *s);
 
 #endif
 

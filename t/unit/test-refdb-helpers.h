@@ -322,4 +322,30 @@ static inline char *rt_newest_table_logs(struct reftable_refdb *db)
 	return out;
 }
 
+/* --- the fixture -------------------------------------------------------- */
+
+/*
+ * A fresh directory and a database in it for each test, as dir and db: a
+ * test program that wants them defines RT_DB_FIXTURE before including
+ * this file, and adds setup and teardown as its checked fixture.
+ */
+#ifdef RT_DB_FIXTURE
+static char *dir;
+static struct reftable_refdb *db;
+
+static void setup(void)
+{
+	dir = tl_tmpdir();
+	db = rt_open(dir);
+}
+
+static void teardown(void)
+{
+	reftable_refdb_close(db);
+	db = NULL;
+	tl_rmtree(dir);
+	dir = NULL;
+}
+#endif
+
 #endif
