@@ -288,6 +288,27 @@ static int parse_op(const char *word, enum op *op)
 	return -1;
 }
 
+/*
+ * The words of a line end at its first NUL, so a NUL would silently drop
+ * what follows it (an old id: the compare-and-swap). A CR would end up in
+ * the last word and be reported as a bad id or name.
+ */
+static int check_line(struct txn *t, const char *line, size_t len,
+		      unsigned lineno)
+{
+	if (strlen(line) != len)
+		return cli_usage_error(t->cli, "<stdin>:%u: NUL byte in line "
+					       "(NUL-terminated input is not "
+					       "supported)",
+				       lineno);
+	if (len && line[len - 1] == '\r')
+		return cli_usage_error(t->cli, "<stdin>:%u: the input has CRLF "
+					       "line endings; end lines with "
+					       "LF only",
+				       lineno);
+	return 0;
+}
+
 /* Read the --stdin commands. Exit code; *aborted on "abort". */
 static int read_stdin(struct txn *t, int *aborted)
 {
@@ -303,6 +324,8 @@ static int read_stdin(struct txn *t, int *aborted)
 		lineno++;
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
+		if ((code = check_line(t, line, (size_t)len, lineno)))
+			break;
 		split(&ws, line);
 		if (!ws.n)
 			continue;
