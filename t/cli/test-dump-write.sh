@@ -172,6 +172,31 @@ expect_fail "write into a missing directory" 2 "no/such/dir"
 run_in "$TMP/tricky.txt" write --hash sha256 -o "$TMP/x.ref"
 expect_fail "sha1 ids with --hash sha256" 1 "64 hex digits"
 
+# -o replaces a regular file only: never a fifo, a device node, a
+# directory, or a symbolic link (the rename would replace the link).
+run_in "$TMP/tricky.txt" write -o "$TMP/tricky.ref"
+expect_rc "write replaces an existing table" 0
+mkfifo "$TMP/fifo"
+run_in "$TMP/tricky.txt" write -o "$TMP/fifo"
+expect_fail "write -o a fifo is refused" 1 "fifo.*is a fifo"
+if [ -p "$TMP/fifo" ]; then
+	ok "the fifo is still there"
+else
+	not_ok "the fifo is still there"
+fi
+echo keep >"$TMP/target"
+ln -s target "$TMP/link.ref"
+run_in "$TMP/tricky.txt" write -o "$TMP/link.ref"
+expect_fail "write -o a symlink is refused" 1 "link.ref is a symbolic link"
+if [ -L "$TMP/link.ref" ] && [ "$(cat "$TMP/target")" = keep ]; then
+	ok "the symlink and its target are unchanged"
+else
+	not_ok "the symlink and its target are unchanged"
+fi
+mkdir "$TMP/adir"
+run_in "$TMP/tricky.txt" write -o "$TMP/adir"
+expect_fail "write -o a directory is refused" 1 "adir is a directory"
+
 leftover=$(ls "$TMP" | grep -c 'tmp-' || true)
 if [ "$leftover" -eq 0 ]; then
 	ok "failed writes leave no temporary files"
