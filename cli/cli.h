@@ -41,6 +41,9 @@ int cli_error(const struct cli *cli, int code, const char *fmt, ...)
  */
 int cli_lib_error(const struct cli *cli, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "reftable CMD: warning: ..." on stderr; the command goes on. */
+void cli_warning(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Exit code for a library error code. */
 int cli_exit_code(int err);
 

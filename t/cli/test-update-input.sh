@@ -49,4 +49,33 @@ printf 'update refs/heads/main %s %s\n' "$B" "$A" >"$TMP/lf.txt"
 run_in "$TMP/lf.txt" -C "$S" update --stdin --no-compact
 expect_rc "the same line with LF is applied" 0
 main_is "LF input is applied" "$B"
+# --- reflog messages cut to half a block -----------------------------------
+long=$(awk 'BEGIN { while (n++ < 3000) printf "x" }')
+run -C "$S" update --no-compact -m "$long" refs/heads/main "$C"
+expect_fail "a message over half a block warns" 0 \
+	"warning: the reflog message is 3000 bytes; only the first 2048"
+"$REFTABLE" dump --records "$S" >"$TMP/records.txt"
+kept=$(awk '/^log refs\/heads\/main / { print length($NF); exit }' \
+	"$TMP/records.txt")
+if [ "$kept" = 2050 ]; then # 2048 bytes, then the escaped newline
+	ok "the stored message is the first 2048 bytes"
+else
+	not_ok "the stored message is the first 2048 bytes" "length $kept"
+fi
+# Whitespace runs count as one space, as the library stores them.
+spaced=$(awk 'BEGIN { printf "a"; while (n++ < 3000) printf " "; printf "b" }')
+for m in "$(awk 'BEGIN { while (n++ < 2048) printf "y" }')" "$spaced"; do
+	run -C "$S" update --no-compact -m "$m" refs/heads/main "$A"
+	if [ "$rc" -eq 0 ] && [ ! -s "$ERR" ]; then
+		ok "a message that fits (${#m} bytes given) gives no warning"
+	else
+		not_ok "a message that fits (${#m} bytes given) gives no warning"
+	fi
+done
+run -C "$S" update --no-compact --no-reflog -m "$long" refs/heads/main "$B"
+if [ "$rc" -eq 0 ] && [ ! -s "$ERR" ]; then
+	ok "no warning with --no-reflog"
+else
+	not_ok "no warning with --no-reflog"
+fi
 finish
