@@ -345,6 +345,14 @@ run verify "$TMP/overlap"
 expect_report "verify: update indexes out of order" 2 \
 	"table $T \(update index 2-2\) overlaps or precedes 0x000000000003"
 
+# CRLF line endings in tables.list: refused, not read as other names
+corrupt_copy crlf
+sed 's/$/\r/' "$FIXTURES/basic/reftable/tables.list" >"$TMP/crlf/tables.list"
+run verify "$TMP/crlf"
+expect_fail "verify: CRLF tables.list" 2 "tables.list:1: .*carriage return"
+run -C "$TMP/crlf" list
+expect_fail "list: CRLF tables.list" 2 "tables.list: line 1 .*carriage return"
+
 # the obj index of a big table: change a ref's object id prefix
 rm -rf "$TMP/obj"
 cp -r "$FIXTURES/many-refs/reftable" "$TMP/obj"
