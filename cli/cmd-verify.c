@@ -39,6 +39,8 @@ static const struct cmd_help verify_help = {
 	"unfinished addition explains (a chain of tables from the stack's\n"
 	"next update index on, without gaps). Other unlisted tables newer\n"
 	"than the stack are a problem: tables.list has likely lost lines.\n"
+	"Files FUSE or NFS keep for an open descriptor (.fuse_hidden*,\n"
+	".nfs*) are notes too.\n"
 	"\n"
 	"Exit code 0 if nothing is wrong, 2 if any problem was found.",
 };
@@ -286,6 +288,15 @@ static int table_range(const char *dir, const char *name, uint64_t *min,
 }
 
 /*
+ * FUSE and NFS keep a removed or replaced file that a process still has
+ * open under such a name until it is closed.
+ */
+static int is_kept_open_name(const char *name)
+{
+	return !strncmp(name, ".fuse_hidden", 12) || !strncmp(name, ".nfs", 4);
+}
+
+/*
  * Whether the unlisted tables beyond the newest listed update index
  * (sorted) can be what one addition leaves when its writer stops after
  * renaming its tables into place and before listing them: one gapless
@@ -329,7 +340,12 @@ static void scan_dir(struct verify *v, const char *dir,
 		size_t len = strlen(name);
 		uint64_t min, max;
 
-		if (len > 5 && !strcmp(name + len - 5, ".lock")) {
+		if (is_kept_open_name(name)) {
+			vnote(v, dir, "%s is a file the filesystem keeps while "
+				      "a process still has it open (removed "
+				      "or replaced); it goes when closed",
+			      name);
+		} else if (len > 5 && !strcmp(name + len - 5, ".lock")) {
 			vnote(v, dir, "lock %s present (changed %lld s ago); "
 				      "`reftable unlock` removes it if stale",
 			      name, age_of(dir, name));

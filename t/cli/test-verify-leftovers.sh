@@ -68,6 +68,23 @@ run verify "$S"
 expect_report "verify: an empty list and one unfinished addition" 0 \
 	"^note: .*addition that did not finish"
 
+# --- files FUSE and NFS keep for a descriptor still open -------------------------
+S=$TMP/fuse
+stack "$S" 2
+: >"$S/.fuse_hidden0000000600000001"
+: >"$S/.nfs000000000123456700000002"
+run verify "$S"
+expect_report "verify: a .fuse_hidden file is a note" 0 \
+	"^note: .*\.fuse_hidden0000000600000001 is a file the filesystem keeps"
+expect_report "verify: a .nfs file is a note" 0 \
+	"^note: .*\.nfs000000000123456700000002 is a file the filesystem keeps"
+run -C "$S" clean
+if [ "$rc" -eq 0 ] && [ ! -s "$OUT" ] && [ -f "$S/.fuse_hidden0000000600000001" ]; then
+	ok "clean leaves them to the filesystem"
+else
+	not_ok "clean leaves them to the filesystem" "$(cat "$OUT")"
+fi
+
 # --- a damaged tables.list ------------------------------------------------------
 S=$TMP/truncated
 stack "$S" 3
