@@ -41,6 +41,9 @@ int cli_error(const struct cli *cli, int code, const char *fmt, ...)
  */
 int cli_lib_error(const struct cli *cli, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "reftable CMD: warning: ..." on stderr; the command goes on. */
+void cli_warning(const struct cli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Exit code for a library error code. */
 int cli_exit_code(int err);
 
@@ -133,11 +136,11 @@ void print_help(FILE *out, const struct cli *cli, const struct opt *opts,
 
 /*
  * Escape a message, name or email: backslash as \\, newline \n, tab \t,
- * other bytes below 0x20 and 0x7f as \xHH. With also_space, space is
- * escaped as \x20 too (used for ref names, whose fields are split on
- * spaces).
+ * other bytes below 0x20 and 0x7f as \xHH. The bytes in also are
+ * written as \xHH too: " " for ref names, whose fields are split on
+ * spaces; "<>" for names and emails, which '<' and '>' delimit.
  */
-void text_escape(struct sbuf *out, const char *s, int also_space);
+void text_escape(struct sbuf *out, const char *s, const char *also);
 /*
  * The reverse; ok on the escapes above. Returns 0, or -1 with *why set
  * (a bad escape, or \x00 which no C string can hold).

@@ -46,7 +46,8 @@ static const struct cmd_help update_help = {
 	"refs/notes/ (all refs with --create-reflog, none with --no-reflog),\n"
 	"and for HEAD too when it points at a changed branch. Deleting a ref\n"
 	"deletes its reflog, as Git does. Messages get a final newline, as\n"
-	"Git stores them.\n"
+	"Git stores them, and are cut to half the block size (2048 bytes),\n"
+	"as Git cuts them; a warning says so.\n"
 	"\n"
 	"The committer is --name/--email/--date, else GIT_COMMITTER_NAME,\n"
 	"GIT_COMMITTER_EMAIL and GIT_COMMITTER_DATE ('SECONDS ZONE', e.g.\n"
@@ -288,6 +289,27 @@ static int parse_op(const char *word, enum op *op)
 	return -1;
 }
 
+/*
+ * The words of a line end at its first NUL, so a NUL would silently drop
+ * what follows it (an old id: the compare-and-swap). A CR would end up in
+ * the last word and be reported as a bad id or name.
+ */
+static int check_line(struct txn *t, const char *line, size_t len,
+		      unsigned lineno)
+{
+	if (strlen(line) != len)
+		return cli_usage_error(t->cli, "<stdin>:%u: NUL byte in line "
+					       "(NUL-terminated input is not "
+					       "supported)",
+				       lineno);
+	if (len && line[len - 1] == '\r')
+		return cli_usage_error(t->cli, "<stdin>:%u: the input has CRLF "
+					       "line endings; end lines with "
+					       "LF only",
+				       lineno);
+	return 0;
+}
+
 /* Read the --stdin commands. Exit code; *aborted on "abort". */
 static int read_stdin(struct txn *t, int *aborted)
 {
@@ -303,6 +325,8 @@ static int read_stdin(struct txn *t, int *aborted)
 		lineno++;
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
+		if ((code = check_line(t, line, (size_t)len, lineno)))
+			break;
 		split(&ws, line);
 		if (!ws.n)
 			continue;
@@ -463,6 +487,38 @@ static void where_failed(const struct txn *t, struct sbuf *w)
 				  t->ch[i].ref);
 			return;
 		}
+}
+
+/* Length of msg as the library stores it: Git's whitespace runs become
+ * one space, none is left at either end. */
+static size_t normalized_len(const char *msg)
+{
+	size_t n = 0;
+	int in_space = 1;
+
+	for (; *msg; msg++) {
+		if (*msg == ' ' || *msg == '\t' || *msg == '\n' ||
+		    *msg == '\r') {
+			in_space = 1;
+			continue;
+		}
+		n += in_space && n ? 2 : 1;
+		in_space = 0;
+	}
+	return n;
+}
+
+/* The library cuts a message to half a block, as Git does, and says
+ * nothing: say it here. */
+static void warn_if_cut(const struct txn *t, uint32_t block_size)
+{
+	size_t max = (block_size ? block_size : 4096) / 2;
+	size_t n = normalized_len(t->message);
+
+	if (t->log_mode >= 0 && n > max)
+		cli_warning(t->cli, "the reflog message is %zu bytes; only the "
+				    "first %zu are kept (half the block size)",
+			    n, max);
 }
 
 /* Queue every change and commit: all or nothing. Exit code. */
@@ -627,6 +683,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
+	warn_if_cut(&t, dopts.stack.write.block_size);
 	code = run_txn(&t, db, &who);
 out:
 	if (db)

@@ -32,10 +32,15 @@ static const struct cmd_help verify_help = {
 	"\n"
 	"For the stack: tables.list names only tables that exist, once; their\n"
 	"update-index ranges increase and do not overlap; names agree with\n"
-	"headers; all use one hash; the merged view reads; and no unlisted\n"
-	"table lies in the directory, except one an addition or compaction is\n"
-	"writing right now (a lock is present, or its range is newer than the\n"
-	"stack's). Locks found are reported as notes, not problems.\n"
+	"headers; all use one hash; the merged view reads.\n"
+	"\n"
+	"Locks, and what a killed writer leaves, are notes, not problems: an\n"
+	"unlisted table no newer than the stack, or newer ones that one\n"
+	"unfinished addition explains (a chain of tables from the stack's\n"
+	"next update index on, without gaps). Other unlisted tables newer\n"
+	"than the stack are a problem: tables.list has likely lost lines.\n"
+	"Files FUSE or NFS keep for an open descriptor (.fuse_hidden*,\n"
+	".nfs*) are notes too.\n"
 	"\n"
 	"Exit code 0 if nothing is wrong, 2 if any problem was found.",
 };
@@ -247,12 +252,83 @@ static long long age_of(const char *dir, const char *name)
 	return age;
 }
 
-static void check_unlisted(struct verify *v, const char *dir,
-			   const struct strlist *names, uint64_t stack_max)
+/* An unlisted table and the update indexes it holds. */
+struct unlisted {
+	char *name;
+	uint64_t min, max;
+};
+
+static int unlisted_cmp(const void *a, const void *b)
+{
+	const struct unlisted *x = a, *y = b;
+	if (x->min != y->min)
+		return x->min < y->min ? -1 : 1;
+	return x->max < y->max ? -1 : x->max > y->max;
+}
+
+/* The range from the name Git gives a table, else from its header. */
+static int table_range(const char *dir, const char *name, uint64_t *min,
+		       uint64_t *max)
+{
+	struct reftable_table *t = NULL;
+	char *path;
+	int err;
+
+	if (!name_range(name, min, max))
+		return 0;
+	path = path_join(dir, name);
+	err = reftable_table_open(&t, path);
+	free(path);
+	if (err < 0)
+		return -1;
+	*min = reftable_table_min_update_index(t);
+	*max = reftable_table_max_update_index(t);
+	reftable_table_decref(t);
+	return 0;
+}
+
+/*
+ * FUSE and NFS keep a removed or replaced file that a process still has
+ * open under such a name until it is closed.
+ */
+static int is_kept_open_name(const char *name)
+{
+	return !strncmp(name, ".fuse_hidden", 12) || !strncmp(name, ".nfs", 4);
+}
+
+/*
+ * Whether the unlisted tables beyond the newest listed update index
+ * (sorted) can be what one addition leaves when its writer stops after
+ * renaming its tables into place and before listing them: one gapless
+ * chain from newest + 1 (each reftable_addition_add takes the next
+ * index; the first table may reach back below newest + 1 when the
+ * addition was merged with listed tables). A gap, or a second chain,
+ * cannot come from one addition; nor can several tables in front of an
+ * empty list, which is what a truncated tables.list leaves. Then the
+ * list itself has most likely lost lines.
+ */
+static int one_addition(const struct unlisted *u, size_t n, uint64_t newest,
+			int list_empty)
+{
+	if (!n)
+		return 1;
+	if ((list_empty && n > 1) || u[0].min > newest + 1)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (u[i].min != u[i - 1].max + 1)
+			return 0;
+	return 1;
+}
+
+/* Note what the directory holds besides listed tables; collect the
+ * unlisted tables into *u. */
+static void scan_dir(struct verify *v, const char *dir,
+		     const struct strlist *names, struct unlisted **u,
+		     size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	int list_locked = file_exists(dir, "tables.list.lock");
+	size_t cap = 0;
 
 	if (!d) {
 		vproblem(v, dir, "cannot list the directory: %s",
@@ -263,37 +339,111 @@ static void check_unlisted(struct verify *v, const char *dir,
 		const char *name = de->d_name;
 		size_t len = strlen(name);
 		uint64_t min, max;
-		struct sbuf lock = SBUF_INIT;
-		int in_flight;
 
-		if (len > 5 && !strcmp(name + len - 5, ".lock")) {
-			long long age = age_of(dir, name);
+		if (is_kept_open_name(name)) {
+			vnote(v, dir, "%s is a file the filesystem keeps while "
+				      "a process still has it open (removed "
+				      "or replaced); it goes when closed",
+			      name);
+		} else if (len > 5 && !strcmp(name + len - 5, ".lock")) {
 			vnote(v, dir, "lock %s present (changed %lld s ago); "
 				      "`reftable unlock` removes it if stale",
-			      name, age);
+			      name, age_of(dir, name));
+		} else if (len < 4 || strcmp(name + len - 4, ".ref") ||
+			   is_listed(names, name)) {
 			continue;
-		}
-		if (len < 4 || strcmp(name + len - 4, ".ref") ||
-		    is_listed(names, name))
-			continue;
-		sbuf_addf(&lock, "%s.lock", name);
-		/* An addition writes tables newer than the stack; a
-		 * compaction writes under the locks of what it replaces. */
-		in_flight = list_locked || file_exists(dir, lock.buf) ||
-			    (!name_range(name, &min, &max) && min > stack_max);
-		sbuf_release(&lock);
-		if (in_flight)
-			vnote(v, dir, "unlisted table %s is being written (a "
-				      "lock is held or it is newer than the "
-				      "stack)",
-			      name);
-		else
-			vproblem(v, dir, "unlisted table %s (left by a writer "
-					 "that died?); `reftable clean` "
-					 "removes it",
+		} else if (table_range(dir, name, &min, &max)) {
+			vproblem(v, dir, "unlisted table %s cannot be read",
 				 name);
+		} else {
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 8;
+				*u = xrealloc(*u, cap * sizeof(**u));
+			}
+			(*u)[*n].name = xstrdup(name);
+			(*u)[*n].min = min;
+			(*u)[*n].max = max;
+			(*n)++;
+		}
 	}
 	closedir(d);
+}
+
+/* Tables with max <= newest first, then the newer ones; each part keeps
+ * its order. Returns how many are newer. */
+static size_t split_newer(struct unlisted *u, size_t n, uint64_t newest)
+{
+	struct unlisted *tmp = xmalloc(n * sizeof(*tmp));
+	size_t k = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if ((u[i].max > newest) == pass)
+				tmp[k++] = u[i];
+	memcpy(u, tmp, n * sizeof(*u));
+	free(tmp);
+	for (k = 0; k < n && u[k].max <= newest; k++)
+		;
+	return n - k;
+}
+
+static void note_unlisted(struct verify *v, const char *dir,
+			  const struct unlisted *u, int newer, int damaged)
+{
+	if (!newer)
+		vnote(v, dir, "unlisted table %s (update index %" PRIu64
+			      "-%" PRIu64 ") is left over by a writer or "
+			      "compaction that stopped; `reftable clean` "
+			      "removes it",
+		      u->name, u->min, u->max);
+	else if (damaged)
+		vnote(v, dir, "unlisted table %s holds update index %" PRIu64
+			      "-%" PRIu64,
+		      u->name, u->min, u->max);
+	else
+		vnote(v, dir, "unlisted table %s (update index %" PRIu64
+			      "-%" PRIu64 ") is from an addition that did not "
+			      "finish (or is being written); clean removes "
+			      "it once a later addition covers its update "
+			      "index",
+		      u->name, u->min, u->max);
+}
+
+/*
+ * Unlisted tables no newer than the stack are harmless leftovers; newer
+ * ones are too if one unfinished addition explains them, else the list
+ * has likely lost lines (see one_addition).
+ */
+static void check_unlisted(struct verify *v, const char *dir,
+			   const struct strlist *names, uint64_t newest)
+{
+	struct unlisted *u = NULL;
+	size_t n = 0, nb;
+	uint64_t top = newest;
+	int damaged;
+
+	scan_dir(v, dir, names, &u, &n);
+	if (!n)
+		return;
+	qsort(u, n, sizeof(*u), unlisted_cmp);
+	nb = split_newer(u, n, newest);
+	for (size_t i = n - nb; i < n; i++)
+		top = u[i].max > top ? u[i].max : top;
+	damaged = !one_addition(u + n - nb, nb, newest, !names->n);
+	if (damaged)
+		vproblem(v, dir, "tables.list may be damaged: %zu unlisted "
+				 "table(s) hold newer data than the listed "
+				 "ones (update indexes up to %" PRIu64 ", the "
+				 "list's newest is %" PRIu64 "), which no "
+				 "single unfinished addition leaves; restore "
+				 "the list before the next update: after it, "
+				 "clean would remove them",
+			 nb, top, newest);
+	for (size_t i = 0; i < n; i++) {
+		note_unlisted(v, dir, &u[i], i >= n - nb, damaged);
+		free(u[i].name);
+	}
+	free(u);
 }
 
 static void check_merged(struct verify *v, const char *dir,

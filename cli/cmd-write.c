@@ -24,7 +24,8 @@ static const struct cmd_help write_help = {
 	"anything else. A first line 'table NAME MIN MAX' sets the table's\n"
 	"update-index range (NAME is ignored); without it the range of the\n"
 	"records is used. The table is written to a temporary file next to\n"
-	"OUT.ref and renamed into place, so OUT.ref is never half-written.",
+	"OUT.ref and renamed into place, so OUT.ref is never half-written.\n"
+	"OUT.ref must be a regular file or not exist yet.",
 };
 
 struct parsed_input {
@@ -177,6 +178,41 @@ static void set_default_mode(int fd)
 	}
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a fifo";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * The rename replaces whatever out names: a device node, a fifo or the
+ * link itself rather than the file it points to. Only a regular file (or
+ * nothing) may be replaced. Exit code.
+ */
+static int check_output(const struct cli *cli, const char *out)
+{
+	struct stat st;
+
+	if (lstat(out, &st))
+		return errno == ENOENT ? 0
+				       : cli_error(cli, EXIT_DATA, "%s: %s", out,
+						   strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return 0;
+	return cli_usage_error(cli, "%s is %s; refusing to replace anything "
+				    "but a regular file",
+			       out, file_kind(st.st_mode));
+}
+
 /* Write the table next to out and rename it over out. Exit code. */
 static int write_table_file(const struct cli *cli, const char *out,
 			    const char *fname, struct parsed_input *in,
@@ -201,6 +237,8 @@ static int write_table_file(const struct cli *cli, const char *out,
 	if (close(fd) && !code)
 		code = cli_error(cli, EXIT_DATA, "close %s: %s", tmp.buf,
 				 strerror(errno));
+	if (!code)
+		code = check_output(cli, out); /* again: it may have changed */
 	if (!code && rename(tmp.buf, out))
 		code = cli_error(cli, EXIT_DATA, "cannot rename %s to %s: %s",
 				 tmp.buf, out, strerror(errno));
@@ -282,6 +320,8 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 	}
 	code = layout_options(cli, block_size, restart, hash, no_obj, unpadded,
 			      &wopts);
+	if (!code)
+		code = check_output(cli, out);
 	if (code)
 		goto out;
 	if (args.n == 1 && strcmp(args.items[0], "-")) {

@@ -43,6 +43,14 @@ int read_tables_list(const struct cli *cli, const char *dir,
 			line[--len] = '\0';
 		if (!len)
 			continue;
+		/* As the library: a CR is no line end, nor a name's end. */
+		if (line[len - 1] == '\r') {
+			cli_error(cli, 0, "%s:%u: the name ends in a carriage "
+					  "return (CRLF line endings?)",
+				  path, lineno);
+			err = REFTABLE_FORMAT_ERROR;
+			break;
+		}
 		/* A name with a slash would reach outside the directory. */
 		if (strchr(line, '/') || !strcmp(line, ".") ||
 		    !strcmp(line, "..")) {

@@ -6,6 +6,8 @@
  * escaped so a record always fits on one line. Ref names and symref
  * targets use the same escapes plus \x20 for a space, so that a name that
  * Git would refuse still round-trips; names Git accepts never change.
+ * Likewise committer names and emails escape '<' and '>' (\x3c, \x3e),
+ * which Git strips from them, so "NAME <EMAIL>" splits where it joined.
  */
 
 #include <stdlib.h>
@@ -13,7 +15,7 @@
 
 #include "cli.h"
 
-void text_escape(struct sbuf *out, const char *s, int also_space)
+void text_escape(struct sbuf *out, const char *s, const char *also)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -25,7 +27,7 @@ void text_escape(struct sbuf *out, const char *s, int also_space)
 			sbuf_addstr(out, "\\n");
 		else if (c == '\t')
 			sbuf_addstr(out, "\\t");
-		else if (c < 0x20 || c == 0x7f || (also_space && c == ' ')) {
+		else if (c < 0x20 || c == 0x7f || strchr(also, c)) {
 			char esc[4] = { '\\', 'x', digits[c >> 4],
 					digits[c & 0xf] };
 			sbuf_add(out, esc, 4);
@@ -107,7 +109,7 @@ void format_ref(struct sbuf *out, const struct reftable_ref_record *ref,
 		size_t hash_size)
 {
 	sbuf_addstr(out, "ref ");
-	text_escape(out, ref->refname, 1);
+	text_escape(out, ref->refname, " ");
 	sbuf_addf(out, " %llu ", (unsigned long long)ref->update_index);
 	switch (ref->value_type) {
 	case REFTABLE_REF_DELETION:
@@ -125,7 +127,7 @@ void format_ref(struct sbuf *out, const struct reftable_ref_record *ref,
 		break;
 	case REFTABLE_REF_SYMREF:
 		sbuf_addstr(out, "symref ");
-		text_escape(out, ref->target, 1);
+		text_escape(out, ref->target, " ");
 		break;
 	default:
 		sbuf_addf(out, "unknown-type-%d", (int)ref->value_type);
@@ -137,7 +139,7 @@ void format_log(struct sbuf *out, const struct reftable_log_record *log,
 		size_t hash_size)
 {
 	sbuf_addstr(out, "log ");
-	text_escape(out, log->refname, 1);
+	text_escape(out, log->refname, " ");
 	sbuf_addf(out, " %llu ", (unsigned long long)log->update_index);
 	if (log->value_type == REFTABLE_LOG_DELETION) {
 		sbuf_addstr(out, "delete\n");
@@ -148,12 +150,12 @@ void format_log(struct sbuf *out, const struct reftable_log_record *log,
 	sbuf_addch(out, ' ');
 	add_oid(out, log->new_id, hash_size);
 	sbuf_addch(out, ' ');
-	text_escape(out, log->name, 0);
+	text_escape(out, log->name, "<>");
 	sbuf_addstr(out, " <");
-	text_escape(out, log->email, 0);
+	text_escape(out, log->email, "<>");
 	sbuf_addf(out, "> %llu %d ", (unsigned long long)log->time,
 		  (int)log->tz_offset);
-	text_escape(out, log->message, 0);
+	text_escape(out, log->message, "");
 	sbuf_addch(out, '\n');
 }
 
@@ -345,7 +347,8 @@ static const char *time_tz_at(const char *s, const char *end)
 /*
  * "NAME <EMAIL> TIME TZ MESSAGE". The email ends at the first '>' that
  * is followed by a time and a zone; it starts at the last '<' before
- * that, so a '<' in a name is fine (as long as the email has none).
+ * that. The dump escapes '<' and '>' in both, so that is exact; hand
+ * written lines may still have a raw '<' in the name.
  */
 static int parse_ident(struct reftable_log_record *log, struct fields *f,
 		       struct sbuf *why)

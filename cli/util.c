@@ -19,6 +19,18 @@ static void vreport(const struct cli *cli, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+void cli_warning(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "reftable %s: warning: ",
+		cli && cli->cmd ? cli->cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 int cli_usage_error(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;

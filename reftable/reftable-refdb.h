@@ -223,7 +223,10 @@ struct reftable_refdb_update {
 	const char *old_target;    /* OLD_SYMREF */
 	/* The reflog message, normalized as Git does: whitespace runs become
 	 * one space, leading and trailing whitespace goes, and the stored
-	 * message is that single line plus "\n". NULL is "". */
+	 * message is that single line plus "\n". NULL is "". As in Git, the
+	 * line is cut to half the block size (2048 bytes with the default
+	 * 4096-byte blocks) so an entry fits a log block; the cut is silent,
+	 * so a caller that must not lose text checks the length first. */
 	const char *message;
 	/* NULL: the transaction's committer. */
 	const struct reftable_refdb_ident *committer;

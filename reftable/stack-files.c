@@ -54,11 +54,17 @@ static int name_is_plain(const char *s, size_t len)
 	       !memchr(s, '\0', len);
 }
 
+/*
+ * Lines end at '\n' only, as Git splits them. A name ending in '\r' is
+ * refused rather than trimmed: trimmed, it would name another file, and
+ * the next rewrite of the list would rename the table; kept, a list with
+ * CRLF line endings would name files that are not there.
+ */
 int names_parse(char ***out, size_t *outlen, const char *data, size_t len,
 		const char *path)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0, pos = 0;
+	size_t n = 0, cap = 0, pos = 0, lineno = 0;
 
 	while (pos < len) {
 		const char *line = data + pos;
@@ -66,15 +72,21 @@ int names_parse(char ***out, size_t *outlen, const char *data, size_t len,
 		size_t llen = nl ? (size_t)(nl - line) : len - pos;
 
 		pos += llen + (nl ? 1 : 0);
-		if (llen && line[llen - 1] == '\r')
-			llen--; /* tolerate a list written on Windows */
+		lineno++;
 		if (!llen)
 			continue;
+		if (line[llen - 1] == '\r') {
+			names_free(names, n);
+			return reftable_fail(REFTABLE_FORMAT_ERROR,
+					     "%s: line %zu ends in a carriage "
+					     "return (CRLF line endings?)",
+					     path, lineno);
+		}
 		if (!name_is_plain(line, llen)) {
 			names_free(names, n);
 			return reftable_fail(REFTABLE_FORMAT_ERROR,
 					     "%s: line %zu is not a table name",
-					     path, n + 1);
+					     path, lineno);
 		}
 		if (REFTABLE_GROW(names, cap, n + 1) < 0)
 			goto nomem;

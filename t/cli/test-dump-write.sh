@@ -22,13 +22,33 @@ log refs/heads/a 8 update $A $B  <> 0 0
 log refs/heads/a 7 delete
 log refs/heads/b 6 update $A $Z Name <With> Angles <e@x> 12 +200 msg > 1 2 with fake time
 EOT
-# The dump prints "+200" as 200; everything else comes back unchanged.
-sed -e 's/ +200 / 200 /' -e '1s/whatever.ref/tricky.ref/' "$TMP/tricky.txt" \
-	>"$TMP/tricky-expected.txt"
+# The dump prints "+200" as 200 and escapes '<' and '>' in a name;
+# everything else comes back unchanged.
+sed -e 's/ +200 / 200 /' -e '1s/whatever.ref/tricky.ref/' \
+	-e 's/Name <With> Angles/Name \\x3cWith\\x3e Angles/' \
+	"$TMP/tricky.txt" >"$TMP/tricky-expected.txt"
 run_in "$TMP/tricky.txt" write -o "$TMP/tricky.ref"
 expect_rc "write tricky records" 0
 run dump --records "$TMP/tricky.ref"
 expect_output "tricky records read back unchanged" "$TMP/tricky-expected.txt"
+
+# '<' and '>' in a name or an email (Git strips them; the library
+# stores them): dump, write that back, and the table is the same.
+cat >"$TMP/angles.txt" <<EOT
+table angles.ref 1 3
+log refs/heads/a 3 update $Z $A x\\x3e 1 2 y <a\\x3cb@c\\x3e> 1700000000 0 m <d> 1 2 e
+log refs/heads/a 2 update $Z $A N <\\x3cwho\\x3e@x> 1 0 m
+log refs/heads/a 1 update $Z $A \\x3c\\x3e <\\x3e> 5 0 m
+EOT
+run_in "$TMP/angles.txt" write -o "$TMP/angles.ref"
+expect_rc "write names and emails with escaped angles" 0
+run dump --records "$TMP/angles.ref"
+expect_output "angles in names and emails dump as written" "$TMP/angles.txt"
+cp "$OUT" "$TMP/angles-dump.txt"
+run_in "$TMP/angles-dump.txt" write -o "$TMP/angles2.ref"
+expect_rc "the dump of an email with '<' writes back" 0
+expect_same "an email with '<' round-trips through dump and write" \
+	"$TMP/angles.ref" "$TMP/angles2.ref"
 
 run write -o "$TMP/fromfile.ref" "$TMP/tricky.txt"
 expect_rc "write reads a FILE argument" 0
@@ -171,6 +191,31 @@ expect_fail "write into a missing directory" 2 "no/such/dir"
 # A sha1-length id in a sha256 table is bad input.
 run_in "$TMP/tricky.txt" write --hash sha256 -o "$TMP/x.ref"
 expect_fail "sha1 ids with --hash sha256" 1 "64 hex digits"
+
+# -o replaces a regular file only: never a fifo, a device node, a
+# directory, or a symbolic link (the rename would replace the link).
+run_in "$TMP/tricky.txt" write -o "$TMP/tricky.ref"
+expect_rc "write replaces an existing table" 0
+mkfifo "$TMP/fifo"
+run_in "$TMP/tricky.txt" write -o "$TMP/fifo"
+expect_fail "write -o a fifo is refused" 1 "fifo.*is a fifo"
+if [ -p "$TMP/fifo" ]; then
+	ok "the fifo is still there"
+else
+	not_ok "the fifo is still there"
+fi
+echo keep >"$TMP/target"
+ln -s target "$TMP/link.ref"
+run_in "$TMP/tricky.txt" write -o "$TMP/link.ref"
+expect_fail "write -o a symlink is refused" 1 "link.ref is a symbolic link"
+if [ -L "$TMP/link.ref" ] && [ "$(cat "$TMP/target")" = keep ]; then
+	ok "the symlink and its target are unchanged"
+else
+	not_ok "the symlink and its target are unchanged"
+fi
+mkdir "$TMP/adir"
+run_in "$TMP/tricky.txt" write -o "$TMP/adir"
+expect_fail "write -o a directory is refused" 1 "adir is a directory"
 
 leftover=$(ls "$TMP" | grep -c 'tmp-' || true)
 if [ "$leftover" -eq 0 ]; then

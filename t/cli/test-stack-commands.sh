@@ -239,7 +239,7 @@ expect_fail "compact with a bad --expire-logs" 1 "expire-logs"
 
 echo junk >"$S/0x000000000001-0x000000000001-deadbeef.ref"
 run -C "$S" verify
-expect_report "verify reports an unlisted table" 2 "unlisted table 0x000000000001-0x000000000001-deadbeef.ref"
+expect_report "verify notes an unlisted leftover table" 0 "^note: .*unlisted table 0x000000000001-0x000000000001-deadbeef.ref .*left over"
 run -C "$S" clean -n
 if [ "$rc" -eq 0 ] && grep -q 'would remove 0x000000000001-0x000000000001-deadbeef.ref' "$OUT" &&
 	[ -f "$S/0x000000000001-0x000000000001-deadbeef.ref" ]; then
@@ -348,6 +348,14 @@ rm -f "$TMP"/overlap/0x00000000000[4-9]* "$TMP"/overlap/0x00000000001* \
 run verify "$TMP/overlap"
 expect_report "verify: update indexes out of order" 2 \
 	"table $T \(update index 2-2\) overlaps or precedes 0x000000000003"
+
+# CRLF line endings in tables.list: refused, not read as other names
+corrupt_copy crlf
+sed 's/$/\r/' "$FIXTURES/basic/reftable/tables.list" >"$TMP/crlf/tables.list"
+run verify "$TMP/crlf"
+expect_fail "verify: CRLF tables.list" 2 "tables.list:1: .*carriage return"
+run -C "$TMP/crlf" list
+expect_fail "list: CRLF tables.list" 2 "tables.list: line 1 .*carriage return"
 
 # the obj index of a big table: change a ref's object id prefix
 rm -rf "$TMP/obj"

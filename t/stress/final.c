@@ -7,7 +7,9 @@
  *     acknowledged update index, with that value (else it is "lost");
  *   - every value in the stack (refs and reflogs) was journaled as an
  *     intent by some writer: nobody invented it;
- *   - after clean, no table is left that tables.list does not name;
+ *   - after clean, no table is left that tables.list does not name
+ *     (files FUSE or NFS keep for an open descriptor aside: two are
+ *     planted to show they are told apart);
  *   - a staged addition whose lock is broken keeps its table through
  *     clean and cannot publish (probe.c);
  *   - `reftable verify` passes on the directory.
@@ -279,6 +281,15 @@ static int list_contains(const char *list, const char *name)
 	return 0;
 }
 
+/*
+ * FUSE and NFS keep a removed or replaced file that some process still
+ * has open under such a name until it is closed: not a stray.
+ */
+static int kept_open(const char *name)
+{
+	return !strncmp(name, ".fuse_hidden", 12) || !strncmp(name, ".nfs", 4);
+}
+
 /* Files that should not be there: unlisted tables, locks, temporaries. */
 static int count_strays(struct final *f, int report)
 {
@@ -300,7 +311,7 @@ static int count_strays(struct final *f, int report)
 		int is_ref = len > 4 && !strcmp(name + len - 4, ".ref");
 
 		if (!strcmp(name, ".") || !strcmp(name, "..") ||
-		    !strcmp(name, "tables.list") ||
+		    !strcmp(name, "tables.list") || kept_open(name) ||
 		    (is_ref && list_contains(list, name)))
 			continue;
 		strays++;
@@ -336,11 +347,36 @@ static void marker_transaction(struct final *f)
 			  reftable_error_str(err), reftable_error_detail());
 }
 
+/*
+ * Such files appear by themselves on a FUSE or NFS mount; plant two so
+ * that every run shows that clean, the stray check and verify take them
+ * for what they are.
+ */
+static void plant_kept_open(struct final *f)
+{
+	static const char *const names[] = { ".fuse_hidden0000000600000001",
+					      ".nfs000000000000000100000001" };
+	char dir[4200], path[4300];
+	int fd;
+
+	stack_dir(dir, sizeof(dir), f->s->run_dir);
+	for (size_t i = 0; i < 2; i++) {
+		path_fmt(path, sizeof(path), dir, names[i]);
+		fd = open(path, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0)
+			violation(&f->vs, "cannot create %s: %s", path,
+				  strerror(errno));
+		else
+			close(fd);
+	}
+}
+
 static void clean_and_check(struct final *f)
 {
 	struct reftable_stack *st = reftable_refdb_stack(f->db);
 	int err, round;
 
+	plant_kept_open(f);
 	for (round = 0; round < 2; round++) {
 		err = reftable_stack_clean(st);
 		if (err < 0) {
