@@ -151,6 +151,14 @@ void buf_release(struct buf *b);
 /* Move the contents out; the caller frees with reftable_free(). */
 char *buf_detach(struct buf *b);
 
+/* Whether s ends in suffix. */
+static inline int str_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
 /* memcmp of the common part, then the shorter first. */
 static inline int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
 			  size_t blen)

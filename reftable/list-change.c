@@ -3,8 +3,8 @@
  * it: the only place that publishes a list. The new list is written to
  * a file of its own and renamed over tables.list; the lock itself is
  * never renamed, so no owner can publish a lock that is not its own.
- * Documentation/protocol.md, "Publishing a list", says why each step is
- * safe.
+ * Documentation/protocol.md ("Adding a table", steps 1, 2, 6 and 7;
+ * "Locks removed from outside") says why each step is safe.
  */
 
 #include <errno.h>

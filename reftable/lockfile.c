@@ -55,31 +55,33 @@ static uint32_t backoff_jitter(uint32_t bound)
 	return bound ? (uint32_t)(state % bound) : 0;
 }
 
-/* Our evidence into the new lock, and its identity. On failure the
- * file is removed again: nobody else can have it yet. */
+/* The new lock's identity, and our evidence into it. On failure the
+ * file is removed again, by identity once that is known. */
 static int lock_stamp(struct lockfile *lk, const char *path)
 {
 	const struct reftable_fs *fs = lk->fs;
 	const char *evidence = owner_evidence();
 	struct stat sb;
-	int err = 0;
+	int err;
 
-	if (!evidence)
-		err = REFTABLE_NOMEM_ERROR;
-	else if (fs->fstat(fs->ctx, lk->fd, &sb) < 0)
+	if (fs->fstat(fs->ctx, lk->fd, &sb) < 0) {
 		err = reftable_io_fail("fstat", path);
-	else if (reftable_write_all(fs, lk->fd, evidence, strlen(evidence)) < 0)
+		fs->unlink(fs->ctx, path); /* created a moment ago */
+		goto fail;
+	}
+	if (reftable_write_all(fs, lk->fd, evidence, strlen(evidence)) < 0) {
 		err = reftable_io_fail("write lock", path);
-	if (err) {
-		fs->close(fs->ctx, lk->fd);
-		fs->unlink(fs->ctx, path);
-		lk->fd = -1;
-		return err;
+		lock_remove_if_same(fs, path, sb.st_dev, sb.st_ino);
+		goto fail;
 	}
 	lk->dev = sb.st_dev;
 	lk->ino = sb.st_ino;
 	lk->owner = getpid();
 	return 0;
+fail:
+	fs->close(fs->ctx, lk->fd);
+	lk->fd = -1;
+	return err;
 }
 
 int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
@@ -170,9 +172,7 @@ int lockfile_release(struct lockfile *lk)
 
 int lock_is_removal_leftover(const char *name)
 {
-	size_t n = strlen(name), m = strlen(LEFTOVER_SUFFIX);
-
-	return n > m && !strcmp(name + n - m, LEFTOVER_SUFFIX) &&
+	return str_ends_with(name, LEFTOVER_SUFFIX) &&
 	       strstr(name, ".lock.") != NULL;
 }
 
@@ -185,9 +185,12 @@ static void put_back(const struct reftable_fs *fs, const char *aside,
 	struct stat sb;
 
 	if (fs->link) {
-		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST)
+		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST) {
 			fs->unlink(fs->ctx, aside);
-		return;
+			return;
+		}
+		/* No hard links here (some FUSE and network filesystems):
+		 * the checked rename below is all that is left. */
 	}
 	if (fs->stat(fs->ctx, path, &sb) < 0 && errno == ENOENT)
 		fs->rename(fs->ctx, aside, path);

@@ -17,7 +17,7 @@
 #include "basics.h"
 
 /* The evidence line of the calling process (NUL-terminated, ends in a
- * newline), or NULL when out of memory. Cached; recomputed after fork. */
+ * newline). Cached; recomputed after fork. */
 const char *owner_evidence(void);
 
 enum owner_verdict {

@@ -42,7 +42,6 @@ int reftable_stack_new_addition(struct reftable_addition **out,
 	if (!add)
 		return REFTABLE_NOMEM_ERROR;
 	add->st = st;
-	add->change.lock.fd = -1;
 	err = list_change_begin(&add->change, st);
 	if (err)
 		goto fail;

@@ -14,18 +14,11 @@
 #include "owner.h"
 #include "stack-internal.h"
 
-static int has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
 /* A new list being written (list-change.c), left by a dead writer. */
 static int is_list_leftover(const char *name)
 {
 	return !strncmp(name, TABLES_LIST ".", strlen(TABLES_LIST ".")) &&
-	       has_suffix(name, ".tmp");
+	       str_ends_with(name, ".tmp");
 }
 
 /* Directory entries that pass a filter, as owned strings. */
@@ -84,7 +77,7 @@ static int unlisted_or_leftover(const struct reftable_stack *st,
 {
 	if (is_list_leftover(name))
 		return 1;
-	return has_suffix(name, ".ref") &&
+	return str_ends_with(name, ".ref") &&
 	       !names_contain(st->names, st->len, name);
 }
 
@@ -167,7 +160,7 @@ int reftable_stack_clean(struct reftable_stack *st)
 		uint64_t min, max;
 		int yes = 1;
 
-		if (has_suffix(nl.names[i], ".ref")) {
+		if (str_ends_with(nl.names[i], ".ref")) {
 			/* One we cannot read is left alone, not guessed at. */
 			if (table_range(st, nl.names[i], &min, &max) < 0)
 				yes = 0;
@@ -175,8 +168,7 @@ int reftable_stack_clean(struct reftable_stack *st)
 				err = judge_unlisted(st, nl.names[i], min, max,
 						     &yes);
 		}
-		if (remove)
-			remove[i] = (char)yes;
+		remove[i] = (char)yes;
 	}
 	for (i = 0; !err && i < nl.len; i++)
 		if (remove[i])
@@ -192,14 +184,14 @@ int reftable_stack_clean(struct reftable_stack *st)
 
 static int is_lock(const struct reftable_stack *st, const char *name)
 {
-	return !strcmp(name, TABLES_LIST_LOCK) || has_suffix(name, ".ref.lock");
+	return !strcmp(name, TABLES_LIST_LOCK) || str_ends_with(name, ".ref.lock");
 }
 
 /* What dead writers and removers leave: a remover's moved-aside lock
  * lives for microseconds, so with no lock left it is a dead one's. */
 static int is_temporary(const struct reftable_stack *st, const char *name)
 {
-	return has_suffix(name, ".ref.tmp") || is_list_leftover(name) ||
+	return str_ends_with(name, ".ref.tmp") || is_list_leftover(name) ||
 	       lock_is_removal_leftover(name);
 }
 

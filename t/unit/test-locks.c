@@ -243,6 +243,7 @@ struct swap {
 	struct reftable_stack *other;
 	struct reftable_addition *taker;
 	const char *lock;
+	ino_t theirs; /* the taker's lock */
 	int armed;
 };
 
@@ -256,6 +257,7 @@ static void swap_lock(struct hook_fs *h, const char *path)
 	ck_assert_int_eq(unlink(sw->lock), 0);
 	CHECK_OK(reftable_stack_new_addition(&sw->taker, sw->other,
 					     REFTABLE_ADDITION_RELOAD));
+	sw->theirs = inode_of(sw->lock);
 }
 
 static void swap_before_rename(struct hook_fs *h, const char *from,
@@ -267,6 +269,20 @@ static void swap_before_rename(struct hook_fs *h, const char *from,
 static void swap_before_unlink(struct hook_fs *h, const char *path)
 {
 	swap_lock(h, path);
+}
+
+/* The taker's handle on dir (opened with *o), and h to give the handle
+ * under test: *o then uses it. */
+static void swap_init(struct swap *sw, struct hook_fs *h, const char *dir,
+		      struct reftable_stack_options *o)
+{
+	hook_fs_init(h);
+	h->before_rename = swap_before_rename;
+	h->before_unlink = swap_before_unlink;
+	h->data = sw;
+	sw->lock = test_path(dir, "tables.list.lock");
+	CHECK_OK(reftable_stack_new(&sw->other, dir, o));
+	o->fs = &h->fs;
 }
 
 static void commit_taker(struct swap *sw)
@@ -295,23 +311,15 @@ START_TEST(release_leaves_a_lock_taken_meanwhile)
 	struct reftable_addition *add;
 	struct swap sw = { 0 };
 	struct hook_fs h;
-	ino_t theirs;
 
-	hook_fs_init(&h);
-	h.before_rename = swap_before_rename;
-	h.before_unlink = swap_before_unlink;
-	h.data = &sw;
-	sw.lock = test_path(dir, "tables.list.lock");
-	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
-	o.fs = &h.fs;
+	swap_init(&sw, &h, dir, &o);
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
 	sw.armed = 1;
 	reftable_addition_destroy(add);
 	ck_assert(sw.taker != NULL);
-	theirs = inode_of(sw.lock);
 	ck_assert(test_exists(sw.lock));
-	ck_assert_uint_eq(inode_of(sw.lock), theirs);
+	ck_assert_uint_eq(inode_of(sw.lock), sw.theirs);
 	commit_taker(&sw);
 	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(st);
@@ -332,19 +340,14 @@ START_TEST(second_breaker_leaves_the_new_lock)
 	struct reports rs;
 	struct hook_fs h;
 
-	hook_fs_init(&h);
-	h.before_rename = swap_before_rename;
-	h.before_unlink = swap_before_unlink;
-	h.data = &sw;
-	sw.lock = test_path(dir, "tables.list.lock");
-	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
+	swap_init(&sw, &h, dir, &o);
 	dead_writer(dir, 0);
-	o.fs = &h.fs;
 	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
 	sw.armed = 1;
 	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
 	ck_assert(sw.taker != NULL);
 	ck_assert(test_exists(sw.lock));
+	ck_assert_uint_eq(inode_of(sw.lock), sw.theirs);
 	commit_taker(&sw);
 	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(breaker);
@@ -376,13 +379,10 @@ START_TEST(lock_removed_at_publish_loses_nothing)
 	struct swap sw = { 0 };
 	struct hook_fs h;
 
-	hook_fs_init(&h);
-	h.before_rename = swap_before_publish;
-	h.data = &sw;
-	sw.lock = test_path(dir, "tables.list.lock");
 	o.disable_auto_compact = 1;
-	CHECK_OK(reftable_stack_new(&sw.other, dir, &o));
-	o.fs = &h.fs;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = swap_before_publish;
+	h.before_unlink = NULL;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
 
