@@ -78,7 +78,7 @@ int reftable_grow(void **arr, size_t *cap, size_t want, size_t elem_size)
 	return 0;
 }
 
-static _Thread_local char error_detail[512];
+static _Thread_local char error_detail[REFTABLE_DETAIL_SIZE];
 
 int reftable_fail(int err, const char *fmt, ...)
 {
@@ -99,6 +99,16 @@ int reftable_fail_committed(int err)
 	memcpy(why, error_detail, sizeof(why));
 	return reftable_fail(REFTABLE_COMMITTED_ERROR,
 			     "committed, but then: %s", why);
+}
+
+void error_detail_save(char saved[REFTABLE_DETAIL_SIZE])
+{
+	memcpy(saved, error_detail, sizeof(error_detail));
+}
+
+void error_detail_restore(const char saved[REFTABLE_DETAIL_SIZE])
+{
+	memcpy(error_detail, saved, sizeof(error_detail));
 }
 
 const char *reftable_error_detail(void)

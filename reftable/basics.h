@@ -36,6 +36,12 @@ int reftable_fail(int err, const char *fmt, ...)
  * with the original detail after "committed, but then: ". */
 int reftable_fail_committed(int err);
 
+/* A cleanup that reports nothing (a destroy) must not replace the detail
+ * of the failure its caller is about to print. */
+#define REFTABLE_DETAIL_SIZE 512
+void error_detail_save(char saved[REFTABLE_DETAIL_SIZE]);
+void error_detail_restore(const char saved[REFTABLE_DETAIL_SIZE]);
+
 /* Big-endian fixed-width integers. */
 static inline void put_be16(uint8_t *p, uint16_t v)
 {

@@ -91,6 +91,16 @@ static int posix_link(void *ctx, const char *from, const char *to)
 	return link(from, to);
 }
 
+static int posix_exchange(void *ctx, const char *a, const char *b)
+{
+#ifdef RENAME_EXCHANGE
+	return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 static int posix_mkdir(void *ctx, const char *path, mode_t mode)
 {
 	return mkdir(path, mode);
@@ -144,6 +154,7 @@ static const struct reftable_fs posix_fs = {
 	.munmap = posix_munmap,
 	.start_writeback = posix_start_writeback,
 	.link = posix_link,
+	.exchange = posix_exchange,
 };
 
 const struct reftable_fs *reftable_fs_posix(void)

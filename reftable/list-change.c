@@ -20,6 +20,7 @@ int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 	memset(ch, 0, sizeof(*ch));
 	ch->st = st;
 	ch->lock.fd = -1;
+	ch->base.fd = -1;
 	err = lockfile_acquire(&ch->lock, st->fs, st->lock_path,
 			       (mode_t)st->opts.file_mode,
 			       st->opts.lock_timeout_ms);
@@ -27,7 +28,7 @@ int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 	 * still describe the old list, and under the lock that would lose
 	 * the tables added meanwhile. */
 	if (!err)
-		err = list_read_names(st, &ch->base, &ch->base_len);
+		err = list_read(st, &ch->base);
 	if (err)
 		list_change_end(ch);
 	return err;
@@ -37,7 +38,7 @@ int list_change_is_current(const struct list_change *ch)
 {
 	const struct reftable_stack *st = ch->st;
 
-	return names_equal(ch->base, ch->base_len, st->names, st->len);
+	return names_equal(ch->base.names, ch->base.len, st->names, st->len);
 }
 
 /* Keep what was published (fd, its identity, the names) for the reload
@@ -154,7 +155,7 @@ static int check_still_based(struct list_change *ch)
 	r = list_read_names(st, &now, &len);
 	if (r < 0)
 		return r;
-	same = names_equal(now, len, ch->base, ch->base_len);
+	same = names_equal(now, len, ch->base.names, ch->base.len);
 	names_free(now, len);
 	if (!same)
 		return reftable_fail(REFTABLE_LOCK_ERROR,
@@ -162,6 +163,102 @@ static int check_still_based(struct list_change *ch)
 				     "(someone removed the lock); nothing "
 				     "published",
 				     st->list_path);
+	return 0;
+}
+
+/* Whether path names the file of this identity. */
+static int path_is(struct reftable_stack *st, const char *path,
+		   const struct list_identity *id)
+{
+	struct stat sb;
+
+	return st->fs->stat(st->fs->ctx, path, &sb) == 0 &&
+	       sb.st_dev == id->dev && sb.st_ino == id->ino;
+}
+
+/*
+ * Someone published between our check and our swap: tmp now holds the
+ * list we replaced, and swapping back restores it, unless yet another
+ * list took our place meanwhile (then it stays, built on ours: our
+ * change is in, theirs is what was dropped, and the user must know).
+ */
+static int undo_swap(struct list_change *ch, const char *tmp, int fd)
+{
+	struct reftable_stack *st = ch->st;
+	const struct reftable_fs *fs = st->fs;
+	struct list_identity ours = { 0 };
+	struct stat sb;
+
+	if (fs->fstat(fs->ctx, fd, &sb) == 0) {
+		ours.dev = sb.st_dev;
+		ours.ino = sb.st_ino;
+	}
+	/* Until proven otherwise, ours is the list in place. */
+	ch->published = 1;
+	if (fs->exchange(fs->ctx, tmp, st->list_path) < 0)
+		return reftable_fail_committed(reftable_io_fail(
+			"swap back", st->list_path));
+	if (path_is(st, tmp, &ours)) {
+		ch->published = 0;
+		st->dir_sync_pending = 1;
+		return reftable_fail(REFTABLE_LOCK_ERROR,
+				     "%s: someone removed our lock and "
+				     "published meanwhile; their list is back "
+				     "in place and ours is not published",
+				     st->lock_path);
+	}
+	if (fs->exchange(fs->ctx, tmp, st->list_path) < 0)
+		return reftable_fail_committed(reftable_io_fail(
+			"swap back", st->list_path));
+	return reftable_fail(REFTABLE_COMMITTED_ERROR,
+			     "%s: our lock was removed from outside and "
+			     "several writers published at once; the list "
+			     "that ours replaced is kept as %s: its tables "
+			     "may be missing from tables.list (see `reftable "
+			     "verify`)",
+			     st->list_path, tmp);
+}
+
+/*
+ * Put the new list (tmp, open as fd) in place of tables.list. With an
+ * atomic swap, the file swapped out must be the base: anything else was
+ * published by a writer who took our lock after someone removed it, and
+ * a plain rename would have dropped its tables. Without a swap (other
+ * systems, NFS), the rename is the best there is: check_still_based()
+ * ran a moment before. A stack without tables.list gets it by link,
+ * which fails if one appeared.
+ */
+static int replace_list(struct list_change *ch, const char *tmp, int fd)
+{
+	struct reftable_stack *st = ch->st;
+	const struct reftable_fs *fs = st->fs;
+	const struct list_identity *base = &ch->base.ident;
+
+	if (!base->exists && fs->link) {
+		if (fs->link(fs->ctx, tmp, st->list_path) == 0) {
+			fs->unlink(fs->ctx, tmp);
+			return 0;
+		}
+		if (errno == EEXIST)
+			return reftable_fail(REFTABLE_LOCK_ERROR,
+					     "%s appeared while we held its "
+					     "lock (someone removed the lock); "
+					     "nothing published",
+					     st->list_path);
+	} else if (base->exists && fs->exchange) {
+		if (fs->exchange(fs->ctx, tmp, st->list_path) == 0) {
+			if (!path_is(st, tmp, base))
+				return undo_swap(ch, tmp, fd);
+			/* Should this fail, clean removes the leftover. */
+			fs->unlink(fs->ctx, tmp);
+			return 0;
+		}
+		if (errno != ENOSYS && errno != EINVAL && errno != ENOTSUP)
+			return reftable_io_fail("swap new list with",
+						st->list_path);
+	}
+	if (fs->rename(fs->ctx, tmp, st->list_path) < 0)
+		return reftable_io_fail("rename new list over", st->list_path);
 	return 0;
 }
 
@@ -183,13 +280,16 @@ int list_change_publish(struct list_change *ch, char *const *names,
 		err = sync_files(st, fd, (const char *)tmp.data, unsynced);
 	if (!err)
 		err = check_still_based(ch);
-	if (!err && fs->rename(fs->ctx, (const char *)tmp.data,
-			       st->list_path) < 0)
-		err = reftable_io_fail("rename new list over", st->list_path);
+	if (!err)
+		err = replace_list(ch, (const char *)tmp.data, fd);
 	if (err) {
 		if (fd >= 0)
 			fs->close(fs->ctx, fd);
-		if (tmp.len)
+		/* After a swap that raced, tmp holds another's list that
+		 * the error names, for the user to recover from. */
+		if (ch->published)
+			st->dir_sync_pending = 1;
+		else if (tmp.len)
 			fs->unlink(fs->ctx, (const char *)tmp.data);
 	} else {
 		ch->published = 1;
@@ -206,9 +306,8 @@ int list_change_end(struct list_change *ch)
 {
 	int err = lockfile_release(&ch->lock);
 
-	names_free(ch->base, ch->base_len);
-	ch->base = NULL;
-	ch->base_len = 0;
+	if (ch->st)
+		list_snapshot_release(ch->st, &ch->base);
 	if (err && ch->published)
 		err = reftable_fail_committed(err);
 	return err;

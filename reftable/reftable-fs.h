@@ -44,6 +44,13 @@ struct reftable_fs {
 	 * lock that was found not to be the one meant for removal must not
 	 * replace a lock created meanwhile, and only link refuses to. */
 	int (*link)(void *ctx, const char *from, const char *to);
+	/* Optional (NULL, or -1 with errno ENOSYS, EINVAL or ENOTSUP: the
+	 * library renames instead): swap the two names atomically, as
+	 * Linux's renameat2(RENAME_EXCHANGE). Publishing a list this way
+	 * hands back the list it replaced, so a publish that raced with
+	 * another (possible only once a lock was removed from outside) is
+	 * seen, and undone, instead of silently dropping tables. */
+	int (*exchange)(void *ctx, const char *a, const char *b);
 };
 
 /* The real filesystem. */

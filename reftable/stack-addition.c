@@ -406,11 +406,13 @@ int reftable_addition_commit(struct reftable_addition *add)
 
 void reftable_addition_destroy(struct reftable_addition *add)
 {
+	char detail[REFTABLE_DETAIL_SIZE];
 	struct buf path = BUF_INIT;
 	size_t i;
 
 	if (!add)
 		return;
+	error_detail_save(detail);
 	close_new_fds(add);
 	/* Tables renamed into place but never listed are garbage, unless
 	 * the addition is a forked child's copy: they are the parent's. */
@@ -425,6 +427,7 @@ void reftable_addition_destroy(struct reftable_addition *add)
 	buf_release(&add->held);
 	list_change_end(&add->change);
 	reftable_free(add);
+	error_detail_restore(detail);
 }
 
 int reftable_stack_add(struct reftable_stack *st,

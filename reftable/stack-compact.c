@@ -417,15 +417,15 @@ static int publish_at(struct compaction *c, struct list_change *ch, size_t at)
 	if (err)
 		return err;
 	buf_reset(&c->tmp); /* renamed: nothing temporary left to remove */
-	next = reftable_calloc(ch->base_len - listed + 1, sizeof(*next));
+	next = reftable_calloc(ch->base.len - listed + 1, sizeof(*next));
 	if (!next) {
 		err = REFTABLE_NOMEM_ERROR;
 	} else {
 		for (i = 0; i < at; i++)
-			next[n++] = ch->base[i];
+			next[n++] = ch->base.names[i];
 		next[n++] = c->new_name;
-		for (i = at + listed; i < ch->base_len; i++)
-			next[n++] = ch->base[i];
+		for (i = at + listed; i < ch->base.len; i++)
+			next[n++] = ch->base.names[i];
 		merged.fds = &c->tmp_fd;
 		merged.names = &c->new_name;
 		merged.len = c->tmp_fd >= 0;
@@ -447,7 +447,7 @@ static int publish(struct compaction *c)
 
 	err = list_change_begin(&c->change, c->st);
 	if (!err)
-		err = locate_inputs(c, c->change.base, c->change.base_len, &at);
+		err = locate_inputs(c, c->change.base.names, c->change.base.len, &at);
 	if (!err)
 		err = publish_at(c, &c->change, at);
 	if (!err)

@@ -143,9 +143,10 @@ struct unsynced_tables {
 struct list_change {
 	struct reftable_stack *st;
 	struct lockfile lock;
-	/* tables.list as read under the lock: what the change is based on */
-	char **base;
-	size_t base_len;
+	/* tables.list as read under the lock: what the change is based on.
+	 * Its descriptor stays open, so its inode cannot be recycled while
+	 * a publish compares the list it replaced against it. */
+	struct list_snapshot base;
 	int published; /* the new list was renamed into place */
 };
 /* Take tables.list.lock and read tables.list under it. */

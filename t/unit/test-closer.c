@@ -179,7 +179,10 @@ static int replaced_list_fds(void)
 		if (len <= 0)
 			continue;
 		target[len] = '\0';
-		n += has_end(target, "/tables.list (deleted)");
+		/* Replaced by a swap, it was unlinked under its swap name. */
+		n += has_end(target, "/tables.list (deleted)") ||
+		     (strstr(target, "/tables.list.") &&
+		      has_end(target, ".tmp (deleted)"));
 	}
 	closedir(d);
 	return n;

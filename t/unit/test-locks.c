@@ -413,6 +413,141 @@ START_TEST(lock_removed_at_publish_loses_nothing)
 }
 END_TEST
 
+/*
+ * The rest of the audit's window: W passed its check; someone removed
+ * W's lock; a taker locked, published and was told so, all before W's
+ * publish. W's swap hands back a list that is not W's base: W puts it
+ * back and publishes nothing, so the taker's acknowledged ref stays.
+ */
+static void taker_publishes_first(struct hook_fs *h, const char *from,
+				  const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (sw->armed && has_end(to, "/tables.list")) {
+		swap_lock(h, sw->lock);
+		commit_taker(sw);
+	}
+}
+
+static void lock_taken_over_before_publish(int with_list)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = taker_publishes_first;
+	h.before_unlink = NULL;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	if (with_list)
+		CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+	else /* the list is created by link, which cannot replace */
+		ck_assert_int_eq(unlink(test_path(dir, "tables.list")), 0);
+
+	sw.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_LOCK_ERROR);
+	ck_assert_msg(strstr(reftable_error_detail(),
+			     with_list ? "back in place" : "appeared"),
+		      "%s", reftable_error_detail());
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"),
+			 with_list ? 1 : -1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), 7);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), -1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+
+START_TEST(lock_taken_over_before_publish_loses_nothing)
+{
+	lock_taken_over_before_publish(1);
+}
+END_TEST
+
+START_TEST(first_list_taken_over_before_publish_loses_nothing)
+{
+	lock_taken_over_before_publish(0);
+}
+END_TEST
+
+/*
+ * The limit of what a swap can undo: between W's swap and its swap back,
+ * a third writer locked and published on top of W's list. W leaves that
+ * list in place (it holds W's ref) and says, with a committed error, that
+ * the taker's tables may be missing and where the list naming them is.
+ */
+static void third_writer_builds_on_ours(struct hook_fs *h, const char *from,
+					const char *to)
+{
+	struct swap *sw = h->data;
+	const char *ref[] = { "refs/heads/third" };
+	struct reftable_addition *add;
+
+	if (!has_end(to, "/tables.list") || ++sw->armed != 3)
+		return;
+	start_addition(sw->other, &add, ref, 8);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+}
+
+static void taker_then_third(struct hook_fs *h, const char *from,
+			     const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (sw->armed == 1 && has_end(to, "/tables.list")) {
+		swap_lock(h, sw->lock);
+		commit_taker(sw);
+		sw->armed = 1;
+	}
+	third_writer_builds_on_ours(h, from, to);
+}
+
+START_TEST(writers_racing_past_a_removed_lock_are_reported)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+	char *kept;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = taker_then_third;
+	h.before_unlink = NULL;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	sw.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_COMMITTED_ERROR);
+	kept = strstr(reftable_error_detail(), "kept as ");
+	ck_assert_msg(kept != NULL, "%s", reftable_error_detail());
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 1);
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/third"), 8);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* A forked child shares the addition's descriptors, not its ownership:
  * destroying its copy leaves the parent's lock and table alone. */
 START_TEST(forked_child_cannot_destroy_the_parents_addition)
@@ -574,6 +709,9 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, release_leaves_a_lock_taken_meanwhile);
 	tcase_add_test(tc, second_breaker_leaves_the_new_lock);
 	tcase_add_test(tc, lock_removed_at_publish_loses_nothing);
+	tcase_add_test(tc, lock_taken_over_before_publish_loses_nothing);
+	tcase_add_test(tc, first_list_taken_over_before_publish_loses_nothing);
+	tcase_add_test(tc, writers_racing_past_a_removed_lock_are_reported);
 	tcase_add_test(tc, forked_child_cannot_destroy_the_parents_addition);
 	suite_add_tcase(s, tc);
 

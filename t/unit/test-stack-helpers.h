@@ -290,6 +290,8 @@ struct hook_fs {
 	void (*before_writeback)(struct hook_fs *h, const char *path);
 	/* Fail start_writeback with EIO. */
 	int fail_writeback;
+	/* Have no atomic swap, as NFS or other systems: publish by rename. */
+	int no_exchange;
 	/* Fail fsyncs of directories with EIO. */
 	int fail_dir_fsync;
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
@@ -443,10 +445,25 @@ static inline int hook_unlink(void *ctx, const char *path)
 	return h->real->unlink(h->real->ctx, path);
 }
 
+/* A link or a swap can publish a list, as a rename does: the same hook. */
 static inline int hook_link(void *ctx, const char *from, const char *to)
 {
 	struct hook_fs *h = hook_of(ctx);
+	if (h->before_rename)
+		h->before_rename(h, from, to);
 	return h->real->link(h->real->ctx, from, to);
+}
+
+static inline int hook_exchange(void *ctx, const char *a, const char *b)
+{
+	struct hook_fs *h = hook_of(ctx);
+	if (h->before_rename)
+		h->before_rename(h, a, b);
+	if (h->no_exchange || !h->real->exchange) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return h->real->exchange(h->real->ctx, a, b);
 }
 
 static inline int hook_mkdir(void *ctx, const char *path, mode_t mode)
@@ -517,6 +534,7 @@ static inline void hook_fs_init(struct hook_fs *h)
 	h->fs.munmap = hook_munmap;
 	h->fs.start_writeback = hook_start_writeback;
 	h->fs.link = hook_link;
+	h->fs.exchange = hook_exchange;
 	for (i = 0; i < 64; i++)
 		h->fds[i].fd = -1;
 }

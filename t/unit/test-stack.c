@@ -515,6 +515,9 @@ static void vino_fs_init(struct vino_fs *v)
 	v->fs.stat = vino_stat;
 	v->fs.rename = vino_rename;
 	v->fs.unlink = vino_unlink;
+	/* Publish by rename, the one name change it tracks. */
+	v->fs.link = NULL;
+	v->fs.exchange = NULL;
 	v->fresh = 1000;
 }
 
