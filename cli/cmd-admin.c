@@ -75,75 +75,21 @@ static const struct cmd_help init_help = {
 	"Fails if DIR already holds a tables.list.",
 };
 
-/* Write an empty table of the given hash into fd. Library error code. */
-static int write_empty_table(int fd, enum reftable_hash hash)
+static int write_nothing(struct reftable_writer *w, void *arg)
 {
-	struct reftable_write_options wopts = { 0 };
-	struct reftable_writer *w = NULL;
-	int err;
-
-	wopts.hash_id = hash;
-	err = reftable_writer_new(&w, fd_write_all, &fd, &wopts);
-	if (!err)
-		err = reftable_writer_set_limits(w, 1, 1);
-	if (!err)
-		err = reftable_writer_close(w);
-	reftable_writer_free(w);
-	return err;
+	return 0;
 }
 
-/* The empty SHA-256 marker table, published under the list lock. */
-static int write_marker(const struct cli *cli, const char *dir)
+/* The empty table whose header says the stack is SHA-256, published as
+ * any addition is. */
+static int write_marker(const struct cli *cli, struct reftable_stack *st,
+			const char *dir)
 {
-	struct sbuf name = SBUF_INIT, path = SBUF_INIT, lock = SBUF_INIT;
-	struct sbuf list = SBUF_INIT;
-	int fd = -1, lfd, err, code = 0;
+	int err = reftable_stack_add(st, write_nothing, NULL,
+				     REFTABLE_ADDITION_KEEP_EMPTY);
 
-	sbuf_addf(&name, "0x%012x-0x%012x-%08x.ref", 1, 1,
-		  (unsigned)(time(NULL) ^ getpid()) & 0xffffffffu);
-	sbuf_addf(&path, "%s/%s", dir, name.buf);
-	sbuf_addf(&lock, "%s/tables.list.lock", dir);
-	sbuf_addf(&list, "%s/tables.list", dir);
-	lfd = open(lock.buf, O_WRONLY | O_CREAT | O_EXCL, 0666);
-	if (lfd < 0) {
-		code = cli_error(cli, EXIT_CONFLICT, "cannot lock %s: %s",
-				 lock.buf, strerror(errno));
-		goto out;
-	}
-	fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL, 0666);
-	if (fd < 0) {
-		code = cli_error(cli, EXIT_DATA, "%s: %s", path.buf,
-				 strerror(errno));
-		goto fail;
-	}
-	err = write_empty_table(fd, REFTABLE_HASH_SHA256);
-	if (err < 0) {
-		code = cli_lib_error(cli, err, "writing %s", path.buf);
-		goto fail;
-	}
-	sbuf_addch(&name, '\n');
-	if (fsync(fd) || fd_write_all(&lfd, name.buf, name.len) < 0 ||
-	    fsync(lfd) || rename(lock.buf, list.buf)) {
-		code = cli_error(cli, EXIT_DATA, "publishing %s: %s", list.buf,
-				 strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	close(lfd);
-	goto out;
-fail:
-	if (fd >= 0) {
-		close(fd);
-		unlink(path.buf);
-	}
-	close(lfd);
-	unlink(lock.buf);
-out:
-	sbuf_release(&name);
-	sbuf_release(&path);
-	sbuf_release(&lock);
-	sbuf_release(&list);
-	return code;
+	return err < 0 ? cli_lib_error(cli, err, "writing the hash marker "
+				       "table in %s", dir) : 0;
 }
 
 int cmd_init(struct cli *cli, int argc, char **argv)
@@ -186,7 +132,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (hash == REFTABLE_HASH_SHA256)
-		code = write_marker(cli, dir);
+		code = write_marker(cli, st, dir);
 	if (!code)
 		printf("initialized an empty %s stack in %s\n",
 		       hash == REFTABLE_HASH_SHA256 ? "sha256" : "sha1", dir);

@@ -137,7 +137,7 @@ static int write_list_file(struct reftable_stack *st, const struct buf *data,
  * lock (nobody following the protocol does) and perhaps published
  * meanwhile: then publishing would drop their tables.
  */
-static int check_still_based(struct list_change *ch)
+int list_change_check(struct list_change *ch)
 {
 	struct reftable_stack *st = ch->st;
 	char **now = NULL;
@@ -224,7 +224,7 @@ static int undo_swap(struct list_change *ch, const char *tmp, int fd)
  * atomic swap, the file swapped out must be the base: anything else was
  * published by a writer who took our lock after someone removed it, and
  * a plain rename would have dropped its tables. Without a swap (other
- * systems, NFS), the rename is the best there is: check_still_based()
+ * systems, NFS), the rename is the best there is: list_change_check()
  * ran a moment before. A stack without tables.list gets it by link,
  * which fails if one appeared.
  */
@@ -279,7 +279,7 @@ int list_change_publish(struct list_change *ch, char *const *names,
 	if (!err)
 		err = sync_files(st, fd, (const char *)tmp.data, unsynced);
 	if (!err)
-		err = check_still_based(ch);
+		err = list_change_check(ch);
 	if (!err)
 		err = replace_list(ch, (const char *)tmp.data, fd);
 	if (err) {

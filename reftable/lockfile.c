@@ -84,38 +84,53 @@ fail:
 	return err;
 }
 
+void backoff_start(struct backoff *b)
+{
+	b->start = reftable_now_ms();
+	b->delay = 1;
+}
+
+int backoff_wait(struct backoff *b, int64_t timeout_ms, int64_t *waited)
+{
+	int64_t nap;
+
+	*waited = reftable_now_ms() - b->start;
+	if (timeout_ms >= 0 && *waited >= timeout_ms)
+		return -1;
+	/* Between delay and 2*delay, never past the deadline. */
+	nap = b->delay + backoff_jitter((uint32_t)b->delay + 1);
+	if (timeout_ms >= 0 && nap > timeout_ms - *waited)
+		nap = timeout_ms - *waited;
+	reftable_sleep_ms(nap);
+	if (b->delay < 64)
+		b->delay *= 2;
+	return 0;
+}
+
 int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
 		     const char *path, mode_t mode, int64_t timeout_ms)
 {
-	int64_t start = reftable_now_ms(), delay = 1, waited;
+	struct backoff b;
+	int64_t waited;
 	int fd, err;
 
 	lk->fs = fs;
 	lk->fd = -1;
 	lk->path = NULL;
+	backoff_start(&b);
 	for (;;) {
 		fd = fs->open(fs->ctx, path, O_WRONLY | O_CREAT | O_EXCL, mode);
 		if (fd >= 0)
 			break;
 		if (errno != EEXIST)
 			return reftable_io_fail("create lock", path);
-		waited = reftable_now_ms() - start;
-		if (timeout_ms >= 0 && waited >= timeout_ms)
+		if (backoff_wait(&b, timeout_ms, &waited) < 0)
 			return reftable_fail(REFTABLE_LOCK_ERROR,
 					     "%s: held by another process "
 					     "(waited %lld ms); `reftable "
 					     "unlock` says whose it is and "
 					     "removes it if its owner is gone",
 					     path, (long long)waited);
-		/* Sleep between delay and 2*delay, never past the deadline. */
-		{
-			int64_t nap = delay + backoff_jitter((uint32_t)delay + 1);
-			if (timeout_ms >= 0 && nap > timeout_ms - waited)
-				nap = timeout_ms - waited;
-			reftable_sleep_ms(nap);
-		}
-		if (delay < 64)
-			delay *= 2;
 	}
 	lk->fd = fd;
 	err = lock_stamp(lk, path);
@@ -205,6 +220,14 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 	struct stat sb;
 	int r;
 
+	/* Not even moved for a moment if it is plainly another file: while
+	 * it is aside, a third process could take the lock, and a lock's
+	 * owner that renames by path (Git) would then publish the wrong
+	 * file. The rename and the check below catch the rest. */
+	if (fs->stat(fs->ctx, path, &sb) < 0)
+		return errno == ENOENT ? 0 : reftable_io_fail("stat", path);
+	if (sb.st_dev != dev || sb.st_ino != ino)
+		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (buf_addf(&aside, "%s.%ld-%lx-%u" LEFTOVER_SUFFIX, path,
 		     (long)getpid(), (unsigned long)ts.tv_nsec,

@@ -75,4 +75,14 @@ int lock_is_removal_leftover(const char *name);
 int64_t reftable_now_ms(void);
 void reftable_sleep_ms(int64_t ms);
 
+/* Waiting for something another process holds: randomized, growing
+ * naps, never past the deadline. */
+struct backoff {
+	int64_t start, delay;
+};
+void backoff_start(struct backoff *b);
+/* Nap before the next try and return 0; or, once timeout_ms (< 0: no
+ * limit) has passed, return -1 at once. *waited: ms since the start. */
+int backoff_wait(struct backoff *b, int64_t timeout_ms, int64_t *waited);
+
 #endif

@@ -13,7 +13,6 @@
 #include <sys/vfs.h>
 #endif
 
-#define EVIDENCE_TAG "reftable-lock v1 "
 
 /* What identifies a process across machines, boots and pid reuse. */
 struct identity {
@@ -94,7 +93,7 @@ static void self_identity(struct identity *out)
 	if (self.pid != (long)getpid()) {
 		identity_of_self(&self);
 		snprintf(self_line, sizeof(self_line),
-			 EVIDENCE_TAG "pid=%ld start=%s boot=%s ns=%s host=%s\n",
+			 OWNER_EVIDENCE_TAG "pid=%ld start=%s boot=%s ns=%s host=%s\n",
 			 self.pid, self.start, self.boot, self.ns, self.host);
 	}
 	*out = self;
@@ -130,8 +129,8 @@ static int parse_evidence(const char *data, size_t len, struct identity *id)
 {
 	char line[256], pid[24];
 
-	if (len >= sizeof(line) || len < strlen(EVIDENCE_TAG) ||
-	    memcmp(data, EVIDENCE_TAG, strlen(EVIDENCE_TAG)) ||
+	if (len >= sizeof(line) || len < strlen(OWNER_EVIDENCE_TAG) ||
+	    memcmp(data, OWNER_EVIDENCE_TAG, strlen(OWNER_EVIDENCE_TAG)) ||
 	    memchr(data, '\0', len))
 		return -1;
 	memcpy(line, data, len);

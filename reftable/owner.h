@@ -16,6 +16,9 @@
 
 #include "basics.h"
 
+/* How every evidence line starts. */
+#define OWNER_EVIDENCE_TAG "reftable-lock v1 "
+
 /* The evidence line of the calling process (NUL-terminated, ends in a
  * newline). Cached; recomputed after fork. */
 const char *owner_evidence(void);

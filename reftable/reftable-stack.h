@@ -105,6 +105,10 @@ enum reftable_addition_flags {
 	/* If the stack changed since the handle loaded it, reload under the
 	 * lock instead of failing with REFTABLE_OUTDATED_ERROR. */
 	REFTABLE_ADDITION_RELOAD = 1 << 0,
+	/* Publish a table even if it holds no records (otherwise it is
+	 * dropped): how a stack with no refs yet records which hash it
+	 * uses, in the table's header. */
+	REFTABLE_ADDITION_KEEP_EMPTY = 1 << 1,
 };
 
 struct reftable_addition;

@@ -29,6 +29,7 @@ struct reftable_addition {
 	int *new_fds; /* the descriptors that wrote them, until commit */
 	size_t fds_cap;
 	uint64_t next_update_index;
+	unsigned flags; /* enum reftable_addition_flags */
 };
 
 int reftable_stack_new_addition(struct reftable_addition **out,
@@ -42,6 +43,7 @@ int reftable_stack_new_addition(struct reftable_addition **out,
 	if (!add)
 		return REFTABLE_NOMEM_ERROR;
 	add->st = st;
+	add->flags = flags;
 	err = list_change_begin(&add->change, st);
 	if (err)
 		goto fail;
@@ -252,7 +254,8 @@ int reftable_addition_add(struct reftable_addition *add,
 	if (err)
 		goto fail;
 	ws = reftable_writer_stats(w);
-	if (!ws->ref.entries && !ws->log.entries) {
+	if (!ws->ref.entries && !ws->log.entries &&
+	    !(add->flags & REFTABLE_ADDITION_KEEP_EMPTY)) {
 		/* Nothing to add: no table, no update index used. */
 		err = 0;
 		goto fail;

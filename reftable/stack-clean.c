@@ -170,6 +170,9 @@ int reftable_stack_clean(struct reftable_stack *st)
 		}
 		remove[i] = (char)yes;
 	}
+	/* Judging took a while; act only on a list that is still ours. */
+	if (!err)
+		err = list_change_check(&ch);
 	for (i = 0; !err && i < nl.len; i++)
 		if (remove[i])
 			err = remove_file(st, nl.names[i]);
@@ -301,23 +304,41 @@ static int remove_temporaries(struct breaker *b)
 	return err;
 }
 
-/* Two breakers must not act on one observation: the second would judge
- * a lock the first already removed, and remove its successor. flock is
- * dropped by the kernel when its holder dies, so it is never stale. */
-static int serialize_breakers(struct reftable_stack *st)
+/*
+ * Two breakers must not act on one observation. The removal by identity
+ * already keeps the second from removing a lock created since, but it
+ * would move that lock aside for a moment, and a third process could
+ * take the lock meanwhile. flock is dropped by the kernel when its
+ * holder dies, so it is never stale. Waits as a writer waits for the
+ * list lock. *fd: -1 where the filesystem has no flock.
+ */
+static int serialize_breakers(struct reftable_stack *st, int *fd)
 {
-	int fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct backoff b;
+	int64_t waited;
 
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			/* Not on this filesystem: the removal by identity
-			 * still never takes a lock created since. */
-			break;
+	*fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return reftable_io_fail("open directory", st->dir);
+	backoff_start(&b);
+	while (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			close(*fd); /* no flock here: identity must do */
+			*fd = -1;
+			return 0;
+		}
+		if (backoff_wait(&b, st->opts.lock_timeout_ms, &waited) < 0) {
+			close(*fd);
+			*fd = -1;
+			return reftable_fail(REFTABLE_LOCK_ERROR,
+					     "%s: another process is breaking "
+					     "locks (waited %lld ms)",
+					     st->dir, (long long)waited);
 		}
 	}
-	return fd;
+	return 0;
 }
 
 int reftable_stack_break_stale_locks(struct reftable_stack *st,
@@ -327,8 +348,11 @@ int reftable_stack_break_stale_locks(struct reftable_stack *st,
 	struct breaker b = { st, opts ? opts : &defaults, BUF_INIT, 0 };
 	struct name_list locks;
 	size_t i;
-	int err, dir_fd = serialize_breakers(st);
+	int err, dir_fd;
 
+	err = serialize_breakers(st, &dir_fd);
+	if (err)
+		return err;
 	err = list_matching(st, &locks, is_lock);
 	for (i = 0; !err && i < locks.len; i++)
 		err = break_one(&b, locks.names[i]);

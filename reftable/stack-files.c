@@ -10,6 +10,7 @@
 
 #include "closer.h"
 #include "fs.h"
+#include "owner.h"
 #include "stack-internal.h"
 
 void names_free(char **names, size_t len)
@@ -54,6 +55,16 @@ static int name_is_plain(const char *s, size_t len)
 	       !memchr(s, '\0', len);
 }
 
+/* One of our locks renamed over tables.list: only a writer that renames
+ * its lock by path (Git does) after its lock was removed and ours taken
+ * can do that. Say so, rather than "not a table name". */
+static int is_lock_evidence(const char *s, size_t len)
+{
+	size_t n = strlen(OWNER_EVIDENCE_TAG);
+
+	return len >= n && !memcmp(s, OWNER_EVIDENCE_TAG, n);
+}
+
 /*
  * Lines end at '\n' only, as Git splits them. A name ending in '\r' is
  * refused rather than trimmed: trimmed, it would name another file, and
@@ -80,6 +91,16 @@ int names_parse(char ***out, size_t *outlen, const char *data, size_t len,
 			return reftable_fail(REFTABLE_FORMAT_ERROR,
 					     "%s: line %zu ends in a carriage "
 					     "return (CRLF line endings?)",
+					     path, lineno);
+		}
+		if (is_lock_evidence(line, llen)) {
+			names_free(names, n);
+			return reftable_fail(REFTABLE_FORMAT_ERROR,
+					     "%s: line %zu is the owner line of "
+					     "a lock, not a table name: a lock "
+					     "was renamed over the list (was a "
+					     "lock Git held removed by force?); "
+					     "the tables are still there",
 					     path, lineno);
 		}
 		if (!name_is_plain(line, llen)) {

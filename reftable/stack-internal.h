@@ -154,6 +154,12 @@ int list_change_begin(struct list_change *ch, struct reftable_stack *st);
 /* Whether the handle's loaded tables are the base. */
 int list_change_is_current(const struct list_change *ch);
 /*
+ * Whether the lock is still ours and tables.list still the base (by
+ * content): REFTABLE_LOCK_ERROR if not, which only a lock removed from
+ * outside can cause. Run right before acting on what the base says.
+ */
+int list_change_check(struct list_change *ch);
+/*
  * Publish names as the new tables.list: write them to a file of our
  * own, fsync the unsynced tables (may be NULL) and that file, check that
  * the lock is still ours and tables.list still the base, and rename the

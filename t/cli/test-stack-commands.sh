@@ -39,6 +39,18 @@ if [ "$rc" -eq 0 ] && "$REFTABLE" dump --blocks "$TMP/s256" | grep -q sha256; th
 else
 	not_ok "init --hash=sha256 records the hash"
 fi
+# The marker table is an addition like any other: under the list lock,
+# published by the library, with nothing left behind.
+: >"$TMP/held.lock"
+mkdir -p "$TMP/s256b" && cp "$TMP/held.lock" "$TMP/s256b/tables.list.lock"
+run init --hash sha256 "$TMP/s256b"
+expect_fail "init --hash=sha256 waits for the list lock" 3 "tables.list.lock"
+if [ "$(wc -l <"$TMP/s256/tables.list")" -eq 1 ] &&
+	[ -z "$(ls "$TMP/s256" | grep -v '\.ref$' | grep -v '^tables\.list$')" ]; then
+	ok "init --hash=sha256 lists one table and leaves no lock"
+else
+	not_ok "init --hash=sha256 lists one table and leaves no lock"
+fi
 
 # --- update from the command line ---------------------------------------
 run -C "$S" update --no-compact -m "first" refs/heads/main "$A"

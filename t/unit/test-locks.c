@@ -8,6 +8,7 @@
 #include <check.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -195,6 +196,129 @@ START_TEST(live_or_unprovable_owners_keep_their_locks)
 }
 END_TEST
 
+/* A pid that no process has (a child, reaped). */
+static long dead_pid(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return (long)pid;
+}
+
+/* In an evidence line, the value of key replaced by value. */
+static void set_field(char *line, size_t cap, const char *key,
+		      const char *value)
+{
+	char *at = strstr(line, key), rest[512];
+
+	ck_assert(at != NULL);
+	at += strlen(key);
+	snprintf(rest, sizeof(rest), "%s", at + strcspn(at, " \n"));
+	snprintf(at, cap - (size_t)(at - line), "%s%s", value, rest);
+}
+
+/*
+ * A pid means nothing in another pid namespace or another boot: the
+ * process may be alive there. Such a lock is kept even though no
+ * process here has the pid (a lock of a boot before the last one, on a
+ * local filesystem, would be stale; its ctime cannot be staged).
+ */
+START_TEST(pids_of_other_namespaces_or_boots_prove_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *breaker;
+	struct reports rs;
+	char line[512], pid[32];
+
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	snprintf(pid, sizeof(pid), "%ld", dead_pid());
+
+	snprintf(line, sizeof(line), "%s", owner_evidence());
+	set_field(line, sizeof(line), "pid=", pid);
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(breaker, REFTABLE_BREAK_DRY_RUN, &rs), 0);
+	ck_assert_msg(rs.stale == 1, "%s", rs.why[0]); /* here, it is dead */
+
+	set_field(line, sizeof(line), "ns=", "pid:[1]");
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert_msg(strstr(rs.why[0], "namespace"), "%s", rs.why[0]);
+	ck_assert(test_exists(lock));
+
+	snprintf(line, sizeof(line), "%s", owner_evidence());
+	set_field(line, sizeof(line), "pid=", pid);
+	set_field(line, sizeof(line), "boot=", "another-boot");
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert_msg(strstr(rs.why[0], "another boot"), "%s", rs.why[0]);
+	ck_assert(test_exists(lock));
+	reftable_stack_destroy(breaker);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* The temporary files of a writer whose lock stays are its own: a
+ * breaker removes temporaries only once no lock is left. */
+START_TEST(temporaries_of_a_live_writer_are_kept)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *table_tmp = test_path(dir, "0x1-0x1-0.ref.tmp");
+	const char *list_tmp = test_path(dir, "tables.list.01234567.tmp");
+	struct reftable_stack *st, *breaker;
+	struct reftable_addition *add;
+	struct reports rs;
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	test_write_file(table_tmp, "being written");
+	test_write_file(list_tmp, "being written");
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert(test_exists(table_tmp) && test_exists(list_tmp));
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(breaker);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* Breakers take turns (flock on the directory): one that cannot get
+ * its turn within the lock timeout fails and touches nothing. */
+START_TEST(breakers_take_turns)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *breaker;
+	struct reports rs;
+	int turn;
+
+	o.lock_timeout_ms = 0;
+	dead_writer(dir, 1);
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	turn = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(turn, 0);
+	ck_assert_int_eq(flock(turn, LOCK_EX), 0); /* another breaker's turn */
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), REFTABLE_LOCK_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "breaking"));
+	ck_assert(test_exists(lock));
+	close(turn);
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(breaker);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* Git leaves its lock empty until it commits, and another process holds
  * it open meanwhile: such a lock is never broken without force. */
 START_TEST(empty_lock_held_by_git_is_kept_without_force)
@@ -242,6 +366,8 @@ END_TEST
 struct swap {
 	struct reftable_stack *other;
 	struct reftable_addition *taker;
+	struct reftable_stack *third_st; /* a third writer, if any */
+	struct reftable_addition *third;
 	const char *lock;
 	ino_t theirs; /* the taker's lock */
 	int armed;
@@ -328,6 +454,49 @@ START_TEST(release_leaves_a_lock_taken_meanwhile)
 }
 END_TEST
 
+/* Counts moves of the lock, and the lock's inode at the first. */
+static void count_lock_moves(struct hook_fs *h, const char *from,
+			     const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (!strcmp(from, sw->lock))
+		sw->armed++;
+}
+
+/*
+ * A lock taken by another writer after ours was removed is not even
+ * moved aside by our release: while it is aside a third writer could
+ * take the lock, and an owner that renames its lock by path (Git) would
+ * then publish that writer's file.
+ */
+START_TEST(release_does_not_move_a_lock_that_is_not_ours)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = count_lock_moves;
+	h.before_unlink = NULL;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	sw.armed = 1; /* swap_lock() runs once, then disarms */
+	swap_lock(&h, sw.lock);
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(sw.armed, 0);
+	ck_assert_uint_eq(inode_of(sw.lock), sw.theirs);
+	commit_taker(&sw);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* Two breakers judged one dead lock; the first removed it and a writer
  * took the lock. The second, acting on its old judgement, must leave the
  * writer's lock alone. */
@@ -352,6 +521,73 @@ START_TEST(second_breaker_leaves_the_new_lock)
 	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(breaker);
 	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * A breaker moved aside a lock that turned out to be a new one (a taker's)
+ * and puts it back; a third writer took the lock in between. Putting
+ * back must not replace the third writer's lock (link, not rename): the
+ * taker, whose lock is gone, then fails, and the third writer commits.
+ */
+static void third_takes_while_aside(struct hook_fs *h, const char *from,
+				    const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (sw->armed == 1 && !strcmp(from, sw->lock)) {
+		swap_lock(h, sw->lock);
+		sw->armed = 2;
+	} else if (sw->armed == 2 && !strcmp(to, sw->lock)) {
+		sw->armed = 0;
+		CHECK_OK(reftable_stack_new_addition(&sw->third, sw->third_st,
+						     REFTABLE_ADDITION_RELOAD));
+	}
+}
+
+START_TEST(putting_back_never_replaces_a_lock_taken_meanwhile)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *ref[] = { "refs/heads/third" };
+	struct reftable_stack *breaker;
+	struct test_write tw = { 0 };
+	struct swap sw = { 0 };
+	struct hook_fs h;
+	struct reports rs;
+	ino_t third;
+
+	CHECK_OK(reftable_stack_new(&sw.third_st, dir, &o));
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = third_takes_while_aside;
+	h.before_unlink = NULL;
+	dead_writer(dir, 0);
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	sw.armed = 1;
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
+	ck_assert(sw.taker != NULL && sw.third != NULL);
+	third = inode_of(sw.lock);
+	ck_assert_uint_ne(third, sw.theirs);
+
+	tw.add = sw.taker;
+	tw.refs = ref;
+	tw.n = 1;
+	tw.fill = 6;
+	CHECK_OK(reftable_addition_add(sw.taker, test_write_fn, &tw));
+	ck_assert_int_eq(reftable_addition_commit(sw.taker),
+			 REFTABLE_LOCK_ERROR);
+	reftable_addition_destroy(sw.taker);
+	ck_assert_uint_eq(inode_of(sw.lock), third);
+	tw.add = sw.third;
+	tw.fill = 5;
+	CHECK_OK(reftable_addition_add(sw.third, test_write_fn, &tw));
+	CHECK_OK(reftable_addition_commit(sw.third));
+	reftable_addition_destroy(sw.third);
+	ck_assert_int_eq(test_ref_fill(sw.third_st, "refs/heads/third"), 5);
+	reftable_stack_destroy(breaker);
+	reftable_stack_destroy(sw.other);
+	reftable_stack_destroy(sw.third_st);
 	tl_rmtree(dir);
 }
 END_TEST
@@ -405,6 +641,53 @@ START_TEST(lock_removed_at_publish_loses_nothing)
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"), 1);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * The lock is lost while the new list is written, before the check: the
+ * list itself has not changed, so only the lock's identity tells. W
+ * publishes nothing; the taker, based on the same list, commits.
+ */
+static void swap_at_new_list(struct hook_fs *h, const char *path, int flags)
+{
+	struct swap *sw = h->data;
+
+	if (sw->armed && strstr(path, "/tables.list.") && has_end(path, ".tmp"))
+		swap_lock(h, sw->lock);
+}
+
+START_TEST(lock_lost_before_the_check_publishes_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = NULL;
+	h.before_unlink = NULL;
+	h.before_open = swap_at_new_list;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	sw.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_LOCK_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "removed"));
+	commit_taker(&sw);
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"), 1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), -1);
 	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
@@ -541,6 +824,59 @@ START_TEST(writers_racing_past_a_removed_lock_are_reported)
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/third"), 8);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * Clean judges tables against the list it read under its lock. If that
+ * lock is removed from outside and a compaction publishes meanwhile, the
+ * compaction's output is a table clean's list does not name: removing
+ * it would leave tables.list naming a missing table. Clean checks its
+ * lock and the list again before it removes anything.
+ */
+static void compact_behind_cleans_back(struct hook_fs *h, const char *dir)
+{
+	struct swap *sw = h->data;
+
+	if (!sw->armed)
+		return;
+	sw->armed = 0;
+	ck_assert_int_eq(unlink(sw->lock), 0);
+	CHECK_OK(reftable_stack_compact_all(sw->other, NULL));
+}
+
+START_TEST(clean_whose_lock_was_removed_removes_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = NULL;
+	h.before_unlink = NULL;
+	h.before_list_dir = compact_behind_cleans_back;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
+	CHECK_OK(reftable_stack_reload(sw.other));
+
+	sw.armed = 1;
+	ck_assert_int_eq(reftable_stack_clean(st), REFTABLE_LOCK_ERROR);
+	ck_assert_int_eq(sw.armed, 0);
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/b"), 2);
+	ck_assert_int_eq(test_list_lines(dir), 1);
+	CHECK_NO_LEFTOVERS(dir);
 	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
 	reftable_stack_destroy(sw.other);
@@ -703,15 +1039,22 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, dead_writers_lock_is_broken_by_evidence);
 	tcase_add_test(tc, live_or_unprovable_owners_keep_their_locks);
 	tcase_add_test(tc, empty_lock_held_by_git_is_kept_without_force);
+	tcase_add_test(tc, pids_of_other_namespaces_or_boots_prove_nothing);
+	tcase_add_test(tc, breakers_take_turns);
+	tcase_add_test(tc, temporaries_of_a_live_writer_are_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("removal");
 	tcase_add_test(tc, release_leaves_a_lock_taken_meanwhile);
+	tcase_add_test(tc, release_does_not_move_a_lock_that_is_not_ours);
 	tcase_add_test(tc, second_breaker_leaves_the_new_lock);
+	tcase_add_test(tc, putting_back_never_replaces_a_lock_taken_meanwhile);
 	tcase_add_test(tc, lock_removed_at_publish_loses_nothing);
+	tcase_add_test(tc, lock_lost_before_the_check_publishes_nothing);
 	tcase_add_test(tc, lock_taken_over_before_publish_loses_nothing);
 	tcase_add_test(tc, first_list_taken_over_before_publish_loses_nothing);
 	tcase_add_test(tc, writers_racing_past_a_removed_lock_are_reported);
+	tcase_add_test(tc, clean_whose_lock_was_removed_removes_nothing);
 	tcase_add_test(tc, forked_child_cannot_destroy_the_parents_addition);
 	suite_add_tcase(s, tc);
 

@@ -282,6 +282,7 @@ struct hook_fs {
 	/* Run after a successful open, before the caller sees the fd. */
 	void (*after_open)(struct hook_fs *h, const char *path, int fd);
 	void (*before_unlink)(struct hook_fs *h, const char *path);
+	void (*before_list_dir)(struct hook_fs *h, const char *dir);
 	/* Fail unlinks of paths containing this with EIO. */
 	const char *fail_unlink_substr;
 	/* Run after a successful fsync of a file opened as path. */
@@ -477,6 +478,8 @@ static inline int hook_list_dir(void *ctx, const char *dir,
 				void *arg)
 {
 	struct hook_fs *h = hook_of(ctx);
+	if (h->before_list_dir)
+		h->before_list_dir(h, dir);
 	return h->real->list_dir(h->real->ctx, dir, fn, arg);
 }
 
