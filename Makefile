@@ -80,8 +80,16 @@ unit-test: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
 		REFTABLE_TEST_DATA=$(CURDIR)/t $$t; done
 
-cli-test: $(TOOL)
-	@REFTABLE=$(CURDIR)/$(TOOL) sh t/cli/run-all.sh
+# Preloaded by a test to fail directory fsyncs (no sanitizer flags: it
+# only forwards fsync).
+FAIL_SHIM = $(B)/t/cli/fail-dir-fsync.so
+$(FAIL_SHIM): t/cli/fail-dir-fsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+cli-test: $(TOOL) $(FAIL_SHIM)
+	@REFTABLE=$(CURDIR)/$(TOOL) REFTABLE_FAIL_SHIM=$(CURDIR)/$(FAIL_SHIM) \
+		sh t/cli/run-all.sh
 
 test-variant: unit-test cli-test
 
