@@ -1,6 +1,5 @@
 /* reftable init, compact, clean and unlock: keeping a stack in shape. */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -29,39 +28,6 @@ static void scan_tables(const char *dir, struct dir_tables *dt)
 			dt->bytes += (uint64_t)st.st_size;
 		free(p);
 	}
-}
-
-/* Names in dir ending in suffix, sorted. */
-static void list_suffix(const char *dir, const char *suffix,
-			struct strlist *out)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t sl = strlen(suffix);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len > sl && !strcmp(de->d_name + len - sl, suffix))
-			strlist_add(out, xstrdup(de->d_name));
-	}
-	closedir(d);
-	for (size_t i = 1; i < out->n; i++)
-		for (size_t j = i; j && strcmp(out->items[j - 1],
-					       out->items[j]) > 0; j--) {
-			const char *tmp = out->items[j];
-			out->items[j] = out->items[j - 1];
-			out->items[j - 1] = tmp;
-		}
-}
-
-static int contains(const struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->items[i], s))
-			return 1;
-	return 0;
 }
 
 /* ---- init ---- */
@@ -293,13 +259,25 @@ static const struct cmd_help clean_help = {
 	"not name: tables left behind by a writer or compaction that died.\n"
 	"Tables that an addition is writing right now (newer than the stack)\n"
 	"are kept. Holds tables.list.lock while it works; exit code 3 if\n"
-	"another process holds it. Prints each file removed.",
+	"another process holds it. Prints each file removed (or, with -n,\n"
+	"that would be) and each unlisted table kept, with the reason.",
 };
+
+/* One line per file clean judged: what it did, or would do, and why. */
+static void print_clean(void *arg, const struct reftable_clean_report *r)
+{
+	const int *dry = arg;
+
+	if (r->removed)
+		printf("%s %s\n", *dry ? "would remove" : "removed", r->name);
+	else
+		printf("kept %s: %s\n", r->name, r->why);
+}
 
 int cmd_clean(struct cli *cli, int argc, char **argv)
 {
-	struct strlist args = { 0 }, before = { 0 }, after = { 0 };
-	struct dir_tables dt;
+	struct strlist args = { 0 };
+	struct reftable_clean_options co = { 0 };
 	struct reftable_stack *st = NULL;
 	char *dir = NULL;
 	int dry = 0, code = 0, err;
@@ -309,7 +287,6 @@ int cmd_clean(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 
-	memset(&dt, 0, sizeof(dt));
 	if (parse_options(cli, argc, argv, opts, &clean_help, &args, &code))
 		goto out;
 	if (args.n) {
@@ -318,36 +295,17 @@ int cmd_clean(struct cli *cli, int argc, char **argv)
 	}
 	if ((code = open_stack(cli, &st, &dir, NULL)))
 		goto out;
-	list_suffix(dir, ".ref", &before);
-	if (dry) {
-		/* What clean would remove: unlisted and not newer. */
-		uint64_t next = reftable_stack_next_update_index(st);
-		scan_tables(dir, &dt);
-		for (size_t i = 0; i < before.n; i++) {
-			unsigned long long min = 0;
-			if (contains(&dt.names, before.items[i]))
-				continue;
-			if (sscanf(before.items[i], "0x%12llx", &min) == 1 &&
-			    min >= next)
-				continue;
-			printf("would remove %s\n", before.items[i]);
-		}
-	} else {
-		err = reftable_stack_clean(st);
-		if (err < 0) {
-			code = cli_lib_error(cli, err, "cleaning %s", dir);
-			goto out;
-		}
-		list_suffix(dir, ".ref", &after);
-		for (size_t i = 0; i < before.n; i++)
-			if (!contains(&after, before.items[i]))
-				printf("removed %s\n", before.items[i]);
+	/* The dry run is the library's own judgement, under the lock. */
+	co.flags = dry ? REFTABLE_CLEAN_DRY_RUN : 0;
+	co.report = print_clean;
+	co.report_arg = &dry;
+	err = reftable_stack_clean_with(st, &co);
+	if (err < 0) {
+		code = cli_lib_error(cli, err, "cleaning %s", dir);
+		goto out;
 	}
 	code = cli_finish_output(cli, 0);
 out:
-	strlist_release_owned(&dt.names);
-	strlist_release_owned(&before);
-	strlist_release_owned(&after);
 	if (st)
 		reftable_stack_destroy(st);
 	free(dir);

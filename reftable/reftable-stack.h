@@ -154,6 +154,30 @@ int reftable_stack_auto_compact(struct reftable_stack *st);
  */
 int reftable_stack_clean(struct reftable_stack *st);
 
+/* What clean found: one call per unlisted table or leftover list. */
+struct reftable_clean_report {
+	const char *name; /* the file's name in the stack directory */
+	int removed;      /* removed (with REFTABLE_CLEAN_DRY_RUN: would be) */
+	const char *why;  /* one sentence: why it goes or stays */
+};
+
+enum reftable_clean_flags {
+	/* Judge and report under the lock, remove nothing. */
+	REFTABLE_CLEAN_DRY_RUN = 1 << 0,
+};
+
+struct reftable_clean_options {
+	unsigned flags; /* enum reftable_clean_flags */
+	/* Called for each file judged, after its removal; after a failure
+	 * (a damaged list: nothing is removed) no more calls. */
+	void (*report)(void *arg, const struct reftable_clean_report *r);
+	void *report_arg;
+};
+
+/* reftable_stack_clean() with a dry run and a report; opts may be NULL. */
+int reftable_stack_clean_with(struct reftable_stack *st,
+			      const struct reftable_clean_options *opts);
+
 struct reftable_compaction_stats {
 	uint64_t bytes;            /* bytes of tables written by compaction */
 	uint64_t entries_written;  /* records written by compaction */

@@ -104,6 +104,23 @@ static int table_range(struct reftable_stack *st, const char *name,
 	return 0;
 }
 
+/* What clean makes of a file, and the sentence its report gives. */
+enum clean_verdict {
+	CLEAN_LIST_LEFTOVER,
+	CLEAN_COVERED,
+	CLEAN_BEYOND_NEWEST,
+	CLEAN_UNREADABLE,
+};
+
+static const char *const clean_why[] = {
+	[CLEAN_LIST_LEFTOVER] = "a new list that a dead writer left",
+	[CLEAN_COVERED] = "unlisted, within the update indexes the listed "
+			  "tables cover: it can never be listed again",
+	[CLEAN_BEYOND_NEWEST] = "unlisted, newer than the newest listed "
+				"table: kept (perhaps an addition in flight)",
+	[CLEAN_UNREADABLE] = "unlisted and unreadable: kept, not guessed at",
+};
+
 /*
  * Whether the unlisted table [min, max] may go. At or below the newest
  * listed update index, and within what the listed tables cover, it can
@@ -115,17 +132,17 @@ static int table_range(struct reftable_stack *st, const char *name,
  * their refs.
  */
 static int judge_unlisted(struct reftable_stack *st, const char *name,
-			  uint64_t min, uint64_t max, int *remove)
+			  uint64_t min, uint64_t max, enum clean_verdict *v)
 {
 	uint64_t newest = reftable_stack_next_update_index(st) - 1;
 	uint64_t oldest = st->len ?
 		reftable_table_min_update_index(st->tables[0]) : 1;
 
-	*remove = 0;
+	*v = CLEAN_BEYOND_NEWEST;
 	if (max > newest)
 		return 0;
 	if (min >= oldest && min <= max) {
-		*remove = 1;
+		*v = CLEAN_COVERED;
 		return 0;
 	}
 	return reftable_fail(REFTABLE_FORMAT_ERROR,
@@ -139,48 +156,81 @@ static int judge_unlisted(struct reftable_stack *st, const char *name,
 			     (unsigned long long)newest, TABLES_LIST);
 }
 
-int reftable_stack_clean(struct reftable_stack *st)
+static enum clean_verdict judge_file(struct reftable_stack *st,
+				     const char *name, int *err)
 {
+	enum clean_verdict v = CLEAN_LIST_LEFTOVER;
+	uint64_t min, max;
+
+	if (!str_ends_with(name, ".ref"))
+		return v;
+	if (table_range(st, name, &min, &max) < 0)
+		return CLEAN_UNREADABLE;
+	*err = judge_unlisted(st, name, min, max, &v);
+	return v;
+}
+
+static int removable(enum clean_verdict v)
+{
+	return v == CLEAN_LIST_LEFTOVER || v == CLEAN_COVERED;
+}
+
+static void clean_report(const struct reftable_clean_options *opts,
+			 const char *name, enum clean_verdict v)
+{
+	struct reftable_clean_report r;
+
+	if (!opts->report)
+		return;
+	r.name = name;
+	r.removed = removable(v);
+	r.why = clean_why[v];
+	opts->report(opts->report_arg, &r);
+}
+
+int reftable_stack_clean_with(struct reftable_stack *st,
+			      const struct reftable_clean_options *opts)
+{
+	static const struct reftable_clean_options defaults = { 0 };
 	struct list_change ch = { 0 };
 	struct name_list nl = { 0 };
-	char *remove;
+	unsigned char *verdict;
 	size_t i;
 	int err, end_err;
 
+	if (!opts)
+		opts = &defaults;
 	err = list_change_begin(&ch, st);
 	if (!err && !list_change_is_current(&ch))
 		err = stack_reload_now(st);
 	if (!err)
 		err = list_matching(st, &nl, unlisted_or_leftover);
-	remove = reftable_calloc(nl.len ? nl.len : 1, 1);
-	if (!err && !remove)
+	verdict = reftable_calloc(nl.len ? nl.len : 1, 1);
+	if (!err && !verdict)
 		err = REFTABLE_NOMEM_ERROR;
-	/* Judge every table first: on damage, remove nothing at all. */
-	for (i = 0; !err && i < nl.len; i++) {
-		uint64_t min, max;
-		int yes = 1;
-
-		if (str_ends_with(nl.names[i], ".ref")) {
-			/* One we cannot read is left alone, not guessed at. */
-			if (table_range(st, nl.names[i], &min, &max) < 0)
-				yes = 0;
-			else
-				err = judge_unlisted(st, nl.names[i], min, max,
-						     &yes);
-		}
-		remove[i] = (char)yes;
-	}
+	/* Judge every file first: on damage, remove nothing at all. */
+	for (i = 0; !err && i < nl.len; i++)
+		verdict[i] = (unsigned char)judge_file(st, nl.names[i], &err);
 	/* Judging took a while; act only on a list that is still ours. */
 	if (!err)
 		err = list_change_check(&ch);
-	for (i = 0; !err && i < nl.len; i++)
-		if (remove[i])
+	for (i = 0; !err && i < nl.len; i++) {
+		if (removable(verdict[i]) &&
+		    !(opts->flags & REFTABLE_CLEAN_DRY_RUN))
 			err = remove_file(st, nl.names[i]);
-	reftable_free(remove);
+		if (!err)
+			clean_report(opts, nl.names[i], verdict[i]);
+	}
+	reftable_free(verdict);
 	names_free(nl.names, nl.len);
 	/* A lock left behind would block every writer: report it. */
 	end_err = list_change_end(&ch);
 	return err ? err : end_err;
+}
+
+int reftable_stack_clean(struct reftable_stack *st)
+{
+	return reftable_stack_clean_with(st, NULL);
 }
 
 /* --- stale locks ------------------------------------------------------ */
