@@ -334,23 +334,25 @@ done:
 
 /*
  * Temporary tables and lists are written only by holders of a lock.
- * Once no lock is left, none of their writers can be alive (or, if its
- * lock was removed from outside, it fails at its next step anyway).
+ * Listed first, then checked for locks: a temporary file that existed
+ * before the check belongs to a holder that either still holds its lock
+ * (then we stop) or is done with it. Checking first would let a writer
+ * lock and create its file between the check and the listing, and lose
+ * it (its commit would fail).
  */
 static int remove_temporaries(struct breaker *b)
 {
-	struct name_list locks, tmps;
+	struct name_list locks = { 0 }, tmps = { 0 };
 	size_t i;
 	int err;
 
-	err = list_matching(b->st, &locks, is_lock);
-	names_free(locks.names, locks.len);
-	if (err || locks.len)
-		return err;
 	err = list_matching(b->st, &tmps, is_temporary);
-	for (i = 0; !err && i < tmps.len; i++)
+	if (!err)
+		err = list_matching(b->st, &locks, is_lock);
+	for (i = 0; !err && !locks.len && i < tmps.len; i++)
 		err = remove_file(b->st, tmps.names[i]);
 	names_free(tmps.names, tmps.len);
+	names_free(locks.names, locks.len);
 	return err;
 }
 

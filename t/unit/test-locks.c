@@ -291,6 +291,58 @@ START_TEST(temporaries_of_a_live_writer_are_kept)
 }
 END_TEST
 
+/*
+ * A writer that takes the lock and starts a table right after a breaker
+ * looked for temporary files, and before it checked for locks, keeps its
+ * file: the breaker only removes what it listed before finding no lock.
+ */
+struct late_writer {
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	const char *tmp;
+	int calls;
+};
+
+static void writer_starts_late(struct hook_fs *h, const char *dir)
+{
+	struct late_writer *lw = h->data;
+
+	if (++lw->calls != 3) /* the locks, the temporaries, the locks again */
+		return;
+	CHECK_OK(reftable_stack_new_addition(&lw->add, lw->st, 0));
+	test_write_file(lw->tmp, "being written");
+}
+
+START_TEST(temporaries_started_after_the_listing_are_kept)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *breaker;
+	struct late_writer lw = { 0 };
+	struct reports rs;
+	struct hook_fs h;
+
+	lw.tmp = test_path(dir, "0x2-0x2-0.ref.tmp");
+	dead_writer(dir, 0);
+	CHECK_OK(reftable_stack_new(&lw.st, dir, &o));
+	hook_fs_init(&h);
+	h.before_list_dir = writer_starts_late;
+	h.data = &lw;
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	ck_assert_int_eq(break_locks(breaker, 0, &rs), 1);
+	ck_assert(lw.add != NULL);
+	ck_assert(test_exists(lw.tmp));
+	ck_assert(test_exists(test_path(dir, "tables.list.lock")));
+	reftable_addition_destroy(lw.add);
+	ck_assert_int_eq(unlink(lw.tmp), 0);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(breaker);
+	reftable_stack_destroy(lw.st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* Breakers take turns (flock on the directory): one that cannot get
  * its turn within the lock timeout fails and touches nothing. */
 START_TEST(breakers_take_turns)
@@ -1042,6 +1094,7 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, pids_of_other_namespaces_or_boots_prove_nothing);
 	tcase_add_test(tc, breakers_take_turns);
 	tcase_add_test(tc, temporaries_of_a_live_writer_are_kept);
+	tcase_add_test(tc, temporaries_started_after_the_listing_are_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("removal");
