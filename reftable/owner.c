@@ -2,6 +2,7 @@
 
 #include "owner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -196,13 +197,54 @@ static int local_filesystem(int fd)
 #endif
 }
 
-/* Created before this machine last booted, on a filesystem only this
- * machine writes: whoever created it died with the old boot. */
-static int predates_boot(const struct stat *sb, int fd)
+/* Whether a process of this machine other than us has the file open.
+ * A lock held open is alive, whatever the clock says. */
+static int held_open_here(const struct stat *sb)
 {
-	time_t booted = boot_time();
+	DIR *procs = opendir("/proc");
+	struct dirent *p;
+	int found = 0;
 
-	return booted && sb->st_ctime < booted && local_filesystem(fd);
+	if (!procs)
+		return 0;
+	while (!found && (p = readdir(procs)) != NULL) {
+		char dir[64];
+		DIR *fds;
+		struct dirent *f;
+		long pid = strtol(p->d_name, NULL, 10);
+
+		if (pid <= 0 || pid == (long)getpid())
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+		if (!(fds = opendir(dir)))
+			continue; /* gone, or not ours to look at */
+		while (!found && (f = readdir(fds)) != NULL) {
+			char fd_path[sizeof(dir) + sizeof(f->d_name) + 1];
+			struct stat there;
+
+			snprintf(fd_path, sizeof(fd_path), "%s/%s", dir, f->d_name);
+			found = f->d_name[0] != '.' && stat(fd_path, &there) == 0 &&
+				there.st_dev == sb->st_dev &&
+				there.st_ino == sb->st_ino;
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return found;
+}
+
+/*
+ * Created before this machine last booted, on a filesystem only this
+ * machine writes: whoever created it died with the old boot. Both times
+ * are wall-clock times, and a clock stepped forward after boot (a
+ * machine without a real-time clock, set by NTP) makes a lock of this
+ * boot look older than the boot: one that a process here holds open is
+ * therefore alive (Git holds its lock open until it commits).
+ */
+static int predates_boot(const struct stat *sb, int fd, time_t booted)
+{
+	return booted && sb->st_ctime < booted && local_filesystem(fd) &&
+	       !held_open_here(sb);
 }
 
 static enum owner_verdict judge_process(const struct identity *id,
@@ -232,11 +274,18 @@ static enum owner_verdict judge_process(const struct identity *id,
 enum owner_verdict owner_judge(const char *data, size_t len,
 			       const struct stat *sb, int fd, struct buf *why)
 {
+	return owner_judge_booted(data, len, sb, fd, why, boot_time());
+}
+
+enum owner_verdict owner_judge_booted(const char *data, size_t len,
+				      const struct stat *sb, int fd,
+				      struct buf *why, time_t booted)
+{
 	struct identity me, id;
 
 	buf_reset(why);
 	if (parse_evidence(data, len, &id) < 0) {
-		if (predates_boot(sb, fd)) {
+		if (predates_boot(sb, fd, booted)) {
 			buf_addf(why, "created before this machine last booted");
 			return OWNER_DEAD;
 		}
@@ -253,7 +302,7 @@ enum owner_verdict owner_judge(const char *data, size_t len,
 		return OWNER_UNKNOWN;
 	}
 	if (strcmp(id.boot, me.boot) || !strcmp(id.boot, "-")) {
-		if (strcmp(id.boot, "-") && predates_boot(sb, fd)) {
+		if (strcmp(id.boot, "-") && predates_boot(sb, fd, booted)) {
 			buf_addf(why, "process %ld ran before this machine "
 				 "last booted", id.pid);
 			return OWNER_DEAD;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "basics.h"
 
@@ -36,5 +37,10 @@ enum owner_verdict {
  */
 enum owner_verdict owner_judge(const char *data, size_t len,
 			       const struct stat *sb, int fd, struct buf *why);
+/* The same, with the boot time given (seconds since the epoch, as in
+ * /proc/stat's btime), so that tests can stage a lock older than it. */
+enum owner_verdict owner_judge_booted(const char *data, size_t len,
+				      const struct stat *sb, int fd,
+				      struct buf *why, time_t booted);
 
 #endif

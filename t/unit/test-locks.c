@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,6 +405,52 @@ START_TEST(empty_lock_held_by_git_is_kept_without_force)
 	ck_assert_int_eq(write(go[1], "x", 1), 1);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * An empty lock created before this machine last booted is stale, by the
+ * clocks. But a clock stepped forward after boot (no real-time clock, set
+ * by NTP) makes a lock of this boot look older than the boot: one that a
+ * process here holds open is alive whatever the clocks say. Staged with
+ * a boot time an hour ahead.
+ */
+START_TEST(a_lock_held_open_is_alive_whatever_the_clock)
+{
+	char *dir = tl_tmpdir();
+	const char *lock = test_path(dir, "tables.list.lock");
+	int ready[2], go[2], status, fd;
+	time_t later = time(NULL) + 3600;
+	struct buf why = BUF_INIT;
+	struct stat sb;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int held = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0666);
+		if (write(ready[1], "x", 1) != 1 || held < 0)
+			_exit(1);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	fd = open(lock, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_int_eq(owner_judge_booted("", 0, &sb, fd, &why, later),
+			 OWNER_UNKNOWN);
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* The control: nobody holds it now, and by the clocks it is old. */
+	ck_assert_int_eq(owner_judge_booted("", 0, &sb, fd, &why, later),
+			 OWNER_DEAD);
+	ck_assert_ptr_nonnull(strstr((const char *)why.data, "booted"));
+	close(fd);
+	buf_release(&why);
 	tl_rmtree(dir);
 }
 END_TEST
@@ -1093,6 +1140,7 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, empty_lock_held_by_git_is_kept_without_force);
 	tcase_add_test(tc, pids_of_other_namespaces_or_boots_prove_nothing);
 	tcase_add_test(tc, breakers_take_turns);
+	tcase_add_test(tc, a_lock_held_open_is_alive_whatever_the_clock);
 	tcase_add_test(tc, temporaries_of_a_live_writer_are_kept);
 	tcase_add_test(tc, temporaries_started_after_the_listing_are_kept);
 	suite_add_tcase(s, tc);
