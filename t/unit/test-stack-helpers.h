@@ -267,6 +267,55 @@ static inline struct reftable_stack_options test_options(void)
 		ck_assert_int_eq(test_count_suffix(dir, ".gone"), 0);    \
 	} while (0)
 
+/* --- deletions ----------------------------------------------------------- */
+
+/* Deletions (ref and log) in table t. */
+static inline int count_deletions(struct reftable_table *t, int *refs, int *logs)
+{
+	struct reftable_iterator it = { 0 };
+	struct reftable_ref_record ref = { 0 };
+	struct reftable_log_record log = { 0 };
+	int err;
+
+	*refs = *logs = 0;
+	CHECK_OK(reftable_table_init_ref_iterator(t, &it));
+	CHECK_OK(reftable_iterator_seek_ref(&it, ""));
+	while ((err = reftable_iterator_next_ref(&it, &ref)) == 0)
+		*refs += ref.value_type == REFTABLE_REF_DELETION;
+	ck_assert_int_eq(err, 1);
+	reftable_iterator_destroy(&it);
+	CHECK_OK(reftable_table_init_log_iterator(t, &it));
+	CHECK_OK(reftable_iterator_seek_log(&it, ""));
+	while ((err = reftable_iterator_next_log(&it, &log)) == 0)
+		*logs += log.value_type == REFTABLE_LOG_DELETION;
+	ck_assert_int_eq(err, 1);
+	reftable_iterator_destroy(&it);
+	reftable_ref_record_release(&ref);
+	reftable_log_record_release(&log);
+	return 0;
+}
+
+/* A table deleting ref "refs/heads/gone" and its reflog entry at 1. */
+static inline int write_tombstones(struct reftable_writer *w, void *arg)
+{
+	struct reftable_stack *st = arg;
+	uint64_t idx = reftable_stack_next_update_index(st);
+	struct reftable_ref_record ref = { 0 };
+	struct reftable_log_record log = { 0 };
+	int err;
+
+	ref.refname = (char *)"refs/heads/gone";
+	ref.update_index = idx;
+	ref.value_type = REFTABLE_REF_DELETION;
+	err = reftable_writer_add_ref(w, &ref);
+	if (err)
+		return err;
+	log.refname = (char *)"refs/heads/gone";
+	log.update_index = 1;
+	log.value_type = REFTABLE_LOG_DELETION;
+	return reftable_writer_add_log(w, &log);
+}
+
 /* --- a filesystem with hooks -------------------------------------------- */
 
 /*
