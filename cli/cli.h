@@ -254,5 +254,6 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_compact(struct cli *cli, int argc, char **argv);
 int cmd_clean(struct cli *cli, int argc, char **argv);
 int cmd_unlock(struct cli *cli, int argc, char **argv);
+int cmd_relist(struct cli *cli, int argc, char **argv);
 
 #endif

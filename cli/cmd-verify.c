@@ -435,8 +435,9 @@ static void check_unlisted(struct verify *v, const char *dir,
 				 "table(s) hold newer data than the listed "
 				 "ones (update indexes up to %" PRIu64 ", the "
 				 "list's newest is %" PRIu64 "), which no "
-				 "single unfinished addition leaves; restore "
-				 "the list before the next update: after it, "
+				 "single unfinished addition leaves; run "
+				 "`reftable relist -n`, then `reftable "
+				 "relist`, before the next update: after it, "
 				 "clean would remove them",
 			 nb, top, newest);
 	for (size_t i = 0; i < n; i++) {

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "compact", cmd_compact, "merge tables, optionally expiring reflogs" },
 	{ "clean", cmd_clean, "remove tables that tables.list does not name" },
 	{ "unlock", cmd_unlock, "remove stale locks, if provably stale" },
+	{ "relist", cmd_relist, "put back tables that tables.list lost" },
 	{ "init", cmd_init, "create an empty stack" },
 	{ "verify", cmd_verify, "check tables and the stack, report problems" },
 	{ "dump", cmd_dump, "print records, blocks or statistics" },

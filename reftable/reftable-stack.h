@@ -178,6 +178,40 @@ struct reftable_clean_options {
 int reftable_stack_clean_with(struct reftable_stack *st,
 			      const struct reftable_clean_options *opts);
 
+/*
+ * Put back into tables.list the tables it lost (outside damage: a list
+ * truncated or restored from an old copy). Under the list lock, every
+ * unlisted table whose header opens, with the stack's hash, goes into a
+ * gap of update indexes that no listed table holds: before the oldest,
+ * between two, or after the newest, the widest table first (a
+ * compaction's output rather than its inputs). Listed tables stay as
+ * they are. Tables after the newest may be the unfinished addition of a
+ * writer that died before publishing: relisting publishes it, so look
+ * with REFTABLE_RELIST_DRY_RUN first. The tables relisted are synced
+ * before the list. Returns how many tables were (or would be) relisted,
+ * or < 0.
+ */
+struct reftable_relist_report {
+	const char *name; /* the table's file name */
+	int listed;       /* relisted (with REFTABLE_RELIST_DRY_RUN: would be) */
+	uint64_t min, max; /* its update indexes, from its header */
+	const char *why;
+};
+
+enum reftable_relist_flags {
+	REFTABLE_RELIST_DRY_RUN = 1 << 0,
+};
+
+struct reftable_relist_options {
+	unsigned flags; /* enum reftable_relist_flags */
+	/* Called for each unlisted table, once the list is published. */
+	void (*report)(void *arg, const struct reftable_relist_report *r);
+	void *report_arg;
+};
+
+int reftable_stack_relist(struct reftable_stack *st,
+			  const struct reftable_relist_options *opts);
+
 struct reftable_compaction_stats {
 	uint64_t bytes;            /* bytes of tables written by compaction */
 	uint64_t entries_written;  /* records written by compaction */

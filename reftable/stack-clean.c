@@ -149,7 +149,8 @@ static int judge_unlisted(struct reftable_stack *st, const char *name,
 			     "%s may be damaged: %s holds update indexes "
 			     "%llu..%llu, which the listed tables (%llu..%llu) "
 			     "do not cover; nothing removed. Put the table "
-			     "back into %s before cleaning",
+			     "back into %s before cleaning (reftable_stack_"
+			     "relist(), `reftable relist`)",
 			     st->list_path, name, (unsigned long long)min,
 			     (unsigned long long)max,
 			     (unsigned long long)oldest,

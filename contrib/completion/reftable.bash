@@ -20,7 +20,7 @@ _reftable() {
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="list show log update compact clean unlock init verify dump write help"
+	local commands="list show log update compact clean unlock relist init verify dump write help"
 
 	# The command is the first word that is not -C or its argument.
 	cmd=""
@@ -51,6 +51,7 @@ _reftable() {
 	compact) opts="--auto --expire-logs= --expire-logs-before= --help" ;;
 	clean) opts="--dry-run --help" ;;
 	unlock) opts="--min-age= --dry-run --force --help" ;;
+	relist) opts="--dry-run --help" ;;
 	init) opts="--hash= --help" ;;
 	verify) opts="--json --quiet --help" ;;
 	dump) opts="--records --blocks --stats --json --help" ;;

@@ -442,7 +442,7 @@ run -C "$TMP" list
 expect_fail "-C a directory that is no stack" 1 "not a reftable stack"
 
 # --- help for every command ---------------------------------------------------
-for c in list show log update compact clean unlock init verify dump write; do
+for c in list show log update compact clean unlock relist init verify dump write; do
 	run "$c" --help
 	if [ "$rc" -eq 0 ] && grep -q "^usage: reftable $c" "$OUT"; then
 		ok "$c --help"
