@@ -1,6 +1,7 @@
 /* Owner evidence in lock files, and proving an owner dead. */
 
 #include "owner.h"
+#include "fsinfo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/vfs.h>
-#endif
 
 #define EVIDENCE_TAG "reftable-lock v1 "
 
@@ -167,43 +165,13 @@ static time_t boot_time(void)
  * filesystem another machine may create files, and our boot says
  * nothing about its processes.
  */
-static int local_filesystem(int fd)
-{
-#if defined(__linux__)
-	static const unsigned long remote[] = {
-		0x6969,     /* NFS */
-		0x517B,     /* SMB */
-		0xFF534D42, /* CIFS */
-		0xFE534D42, /* SMB2 */
-		0x65735546, /* FUSE */
-		0x00C36400, /* Ceph */
-		0x5346414F, /* AFS */
-		0x01021997, /* 9P */
-		0x73757245, /* Coda */
-		0x01161970, /* GFS2 */
-		0x7461636f, /* OCFS2 */
-	};
-	struct statfs sf;
-	size_t i;
-
-	if (fstatfs(fd, &sf) < 0)
-		return 0;
-	for (i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
-		if ((unsigned long)(unsigned)sf.f_type == remote[i])
-			return 0;
-	return 1;
-#else
-	return 0;
-#endif
-}
-
 /* Created before this machine last booted, on a filesystem only this
  * machine writes: whoever created it died with the old boot. */
 static int predates_boot(const struct stat *sb, int fd)
 {
 	time_t booted = boot_time();
 
-	return booted && sb->st_ctime < booted && local_filesystem(fd);
+	return booted && sb->st_ctime < booted && fs_is_local(fd);
 }
 
 static enum owner_verdict judge_process(const struct identity *id,

@@ -373,11 +373,20 @@ int stack_reload_published(struct reftable_stack *st)
 	return err == REFTABLE_NOT_EXIST_ERROR ? stack_reload_now(st) : err;
 }
 
+static void reload_backoff(struct reftable_stack *st, int64_t *delay)
+{
+	*delay = *delay + (int64_t)(stack_random(st) % (uint32_t)(*delay + 1)) + 1;
+	if (*delay > 100)
+		*delay = 100;
+	reftable_sleep_ms(*delay);
+}
+
 /*
  * Read tables.list and open its tables. A missing table means either
  * that a compaction replaced it after we read the list (the list then
  * differs: retry) or that the stack is damaged (the list is the same:
- * fail). Retries back off until RELOAD_DEADLINE_MS.
+ * fail). A list that vanishes while we read it (ESTALE: another host
+ * replaced it) is read again. Retries back off until RELOAD_DEADLINE_MS.
  */
 int stack_reload_now(struct reftable_stack *st)
 {
@@ -393,6 +402,11 @@ int stack_reload_now(struct reftable_stack *st)
 		int err, same;
 
 		err = list_read(st, &snap);
+		if (err == REFTABLE_NOT_EXIST_ERROR &&
+		    reftable_now_ms() <= deadline) {
+			reload_backoff(st, &delay);
+			continue;
+		}
 		if (err)
 			return err;
 		err = open_tables(st, snap.names, snap.len, &tables, &failed);
@@ -423,10 +437,7 @@ int stack_reload_now(struct reftable_stack *st)
 			return err;
 		}
 		list_snapshot_release(st, &snap);
-		delay = delay + (int64_t)(stack_random(st) % (uint32_t)(delay + 1)) + 1;
-		if (delay > 100)
-			delay = 100;
-		reftable_sleep_ms(delay);
+		reload_backoff(st, &delay);
 	}
 }
 
