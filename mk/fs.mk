@@ -36,3 +36,13 @@ fs-test:
 endif
 
 test-variant: fs-test
+
+# The stress harness on two lyingfs mounts (t/fs/stress-fs.sh); not in
+# `make test`. STRESS_FS_TIMEOUT is the mounts' attribute timeout.
+STRESS_FS_TIMEOUT ?= 1
+STRESS_FS_ARGS ?= --duration 60 --writers 4 --readers 3 --compactors 2 \
+	--kill-rate 2 --fsync off
+stress-fs: $(LYINGFS) $(STRESS_BIN) $(TOOL)
+	@LYINGFS=$(CURDIR)/$(LYINGFS) STRESS=$(CURDIR)/$(STRESS_BIN) \
+		sh t/fs/stress-fs.sh $(STRESS_FS_TIMEOUT) \
+		--reftable $(CURDIR)/$(TOOL) $(STRESS_FS_ARGS)
