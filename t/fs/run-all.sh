@@ -17,6 +17,7 @@ TIMEOUT=600
 NOCTO_LOST_UPDATE=known
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/self-check.sh"
 
 why=$(fs_unavailable)
 if [ -n "$why" ]; then
@@ -55,6 +56,7 @@ for mode in cto nocto; do
 		echo "   FAIL: cannot mount lyingfs in $mode mode"
 		exit 1
 	fi
+	fs_self_check $mode
 	for c in lost-update compacted-reader reload-estale-list \
 		 reload-estale-table; do
 		run_case $mode $c
