@@ -1,11 +1,13 @@
 #!/bin/sh
 # Install what building and testing need on a Debian machine, if missing.
 # zlib is the library's only runtime dependency; Check runs the unit tests;
-# libgit2 is used only by contrib/ and the tests.
+# libgit2 is used only by contrib/ and the tests; libfuse3 and fuse3 only
+# by t/fs (a FUSE filesystem the tests mount; they skip where it cannot).
 set -e
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-for p in build-essential pkg-config zlib1g-dev check libgit2-dev; do
+for p in build-essential pkg-config zlib1g-dev check libgit2-dev \
+	 libfuse3-dev fuse3; do
 	have "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0

@@ -207,10 +207,20 @@ int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
 	return 0;
 }
 
+/*
+ * ESTALE is NFS's (and FUSE's) word for a file another host removed or
+ * replaced after we opened it: it no longer exists, so callers treat it
+ * as ENOENT (a reload reads the list again), and the detail says which.
+ */
 int reftable_io_fail(const char *what, const char *path)
 {
 	int e = errno;
 
+	if (e == ESTALE)
+		return reftable_fail(REFTABLE_NOT_EXIST_ERROR,
+				     "%s %s: %s (removed or replaced by "
+				     "another host; reload)", what, path,
+				     strerror(e));
 	return reftable_fail(e == ENOENT ? REFTABLE_NOT_EXIST_ERROR :
 					   REFTABLE_IO_ERROR,
 			     "%s %s: %s", what, path, strerror(e));

@@ -11,7 +11,8 @@ int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,
 		       size_t len);
 
 /* A failed system call on path, as REFTABLE_IO_ERROR (or NOT_EXIST for
- * ENOENT) with "what path: strerror" as the detail. Reads errno. */
+ * ENOENT and ESTALE) with "what path: strerror" as the detail. Reads
+ * errno. */
 int reftable_io_fail(const char *what, const char *path);
 
 /* Read fd into out (NUL-terminated): size bytes if size >= 0 (what

@@ -1,6 +1,7 @@
 /* Owner evidence in lock files, and proving an owner dead. */
 
 #include "owner.h"
+#include "fsinfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/vfs.h>
-#endif
 
 
 /* What identifies a process across machines, boots and pid reuse. */
@@ -162,41 +160,6 @@ static time_t boot_time(void)
 	return (time_t)t;
 }
 
-/*
- * Whether fd's filesystem is this machine's own: on a network or FUSE
- * filesystem another machine may create files, and our boot says
- * nothing about its processes.
- */
-static int local_filesystem(int fd)
-{
-#if defined(__linux__)
-	static const unsigned long remote[] = {
-		0x6969,     /* NFS */
-		0x517B,     /* SMB */
-		0xFF534D42, /* CIFS */
-		0xFE534D42, /* SMB2 */
-		0x65735546, /* FUSE */
-		0x00C36400, /* Ceph */
-		0x5346414F, /* AFS */
-		0x01021997, /* 9P */
-		0x73757245, /* Coda */
-		0x01161970, /* GFS2 */
-		0x7461636f, /* OCFS2 */
-	};
-	struct statfs sf;
-	size_t i;
-
-	if (fstatfs(fd, &sf) < 0)
-		return 0;
-	for (i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
-		if ((unsigned long)(unsigned)sf.f_type == remote[i])
-			return 0;
-	return 1;
-#else
-	return 0;
-#endif
-}
-
 /* Whether a process of this machine other than us has the file open.
  * A lock held open is alive, whatever the clock says. */
 static int held_open_here(const struct stat *sb)
@@ -243,7 +206,7 @@ static int held_open_here(const struct stat *sb)
  */
 static int predates_boot(const struct stat *sb, int fd, time_t booted)
 {
-	return booted && sb->st_ctime < booted && local_filesystem(fd) &&
+	return booted && sb->st_ctime < booted && fs_is_local(fd) &&
 	       !held_open_here(sb);
 }
 

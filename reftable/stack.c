@@ -374,10 +374,36 @@ int stack_reload_published(struct reftable_stack *st)
 }
 
 /*
+ * A list that named tables is only ever replaced, never removed; yet a
+ * filesystem may move an open target aside before renaming over it
+ * (libfuse's hidden files, NFS's silly rename), and between the two
+ * renames there is no tables.list. Reading that as an empty stack would
+ * make every ref vanish: it is a list to read again.
+ */
+static int list_vanished(struct reftable_stack *st, struct list_snapshot *snap)
+{
+	list_snapshot_release(st, snap);
+	return reftable_fail(REFTABLE_NOT_EXIST_ERROR,
+			     "%s is missing, though it named %zu tables",
+			     st->list_path, st->len);
+}
+
+static void reload_backoff(struct reftable_stack *st, int64_t *delay)
+{
+	*delay = *delay + (int64_t)(stack_random(st) % (uint32_t)(*delay + 1)) + 1;
+	if (*delay > 100)
+		*delay = 100;
+	reftable_sleep_ms(*delay);
+}
+
+/*
  * Read tables.list and open its tables. A missing table means either
  * that a compaction replaced it after we read the list (the list then
  * differs: retry) or that the stack is damaged (the list is the same:
- * fail). Retries back off until RELOAD_DEADLINE_MS.
+ * fail). A list that vanishes while we read it (ESTALE: another host
+ * replaced it) has changed, and one that is missing after naming tables
+ * is being replaced: read it again. Retries back off until
+ * RELOAD_DEADLINE_MS.
  */
 int stack_reload_now(struct reftable_stack *st)
 {
@@ -393,6 +419,13 @@ int stack_reload_now(struct reftable_stack *st)
 		int err, same;
 
 		err = list_read(st, &snap);
+		if (!err && !snap.ident.exists && st->len)
+			err = list_vanished(st, &snap);
+		if (err == REFTABLE_NOT_EXIST_ERROR &&
+		    reftable_now_ms() <= deadline) {
+			reload_backoff(st, &delay);
+			continue;
+		}
 		if (err)
 			return err;
 		err = open_tables(st, snap.names, snap.len, &tables, &failed);
@@ -404,11 +437,13 @@ int stack_reload_now(struct reftable_stack *st)
 		}
 
 		err = list_read_names(st, &again, &again_len);
-		if (err) {
+		if (err && err != REFTABLE_NOT_EXIST_ERROR) {
 			list_snapshot_release(st, &snap);
 			return err;
 		}
-		same = names_equal(snap.names, snap.len, again, again_len);
+		/* A list gone stale while read again changed too. */
+		same = !err && names_equal(snap.names, snap.len, again,
+					   again_len);
 		names_free(again, again_len);
 		if (same || reftable_now_ms() > deadline) {
 			err = reftable_fail(
@@ -423,10 +458,7 @@ int stack_reload_now(struct reftable_stack *st)
 			return err;
 		}
 		list_snapshot_release(st, &snap);
-		delay = delay + (int64_t)(stack_random(st) % (uint32_t)(delay + 1)) + 1;
-		if (delay > 100)
-			delay = 100;
-		reftable_sleep_ms(delay);
+		reload_backoff(st, &delay);
 	}
 }
 
@@ -437,6 +469,8 @@ static int content_up_to_date(struct reftable_stack *st)
 	int err, same;
 
 	err = list_read_names(st, &names, &len);
+	if (err == REFTABLE_NOT_EXIST_ERROR)
+		return 0; /* replaced while we read it (ESTALE): changed */
 	if (err)
 		return err;
 	same = names_equal(names, len, st->names, st->len);
@@ -453,6 +487,8 @@ int reftable_stack_up_to_date(struct reftable_stack *st)
 	if (st->fs->stat(st->fs->ctx, st->list_path, &sb) < 0) {
 		if (errno == ENOENT)
 			return !st->ident.exists;
+		if (errno == ESTALE)
+			return 0; /* replaced by another host as we asked */
 		return reftable_io_fail("stat", st->list_path);
 	}
 	/*

@@ -5,6 +5,7 @@
 
 #include "constants.h"
 #include "fs.h"
+#include "fsinfo.h"
 #include "name_index.h"
 #include "table.h"
 
@@ -190,6 +191,18 @@ int reftable_table_from_buffer(struct reftable_table **out, const void *data,
  */
 #define TABLE_READ_MAX (32u << 10)
 
+/*
+ * A mapping is only safe where a removed file stays readable: on NFS,
+ * SMB or FUSE a page first touched after another host's compaction
+ * removed the table faults with SIGBUS, which would kill the embedding
+ * program. There every table is read whole at open, where a failure is
+ * an error (protocol.md, "Filesystems that share files").
+ */
+static int may_map(const struct reftable_fs *fs, int fd, off_t size)
+{
+	return size > (off_t)TABLE_READ_MAX && fs_is_local(fd);
+}
+
 static int table_load(struct reftable_table *t, const struct reftable_fs *fs,
 		      int fd, const char *path)
 {
@@ -199,7 +212,7 @@ static int table_load(struct reftable_table *t, const struct reftable_fs *fs,
 
 	if (fs->fstat(fs->ctx, fd, &st) < 0)
 		return reftable_io_fail("fstat", path);
-	if (st.st_size > (off_t)TABLE_READ_MAX) {
+	if (may_map(fs, fd, st.st_size)) {
 		t->size = (size_t)st.st_size;
 		t->data = fs->mmap(fs->ctx, fd, t->size);
 		if (!t->data)

@@ -95,7 +95,7 @@ int run_compactor(const struct stress_opts *o)
 	c.vs.count = &c.me->violations;
 	c.vs.max_print = 20;
 	refdb_opts_from(&ro, o, "compactor");
-	stack_dir(dir, sizeof(dir), o->run_dir);
+	stack_dir(dir, sizeof(dir), o, o->run_dir);
 	err = reftable_stack_new(&c.st, dir, &ro.stack);
 	if (err) {
 		violation(&c.vs, "open %s: %s: %s", dir,

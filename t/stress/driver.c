@@ -101,6 +101,16 @@ void knob_args(struct argv_buf *a, const struct stress_opts *o)
 	arg_add(a, "%d", o->reader_sleep_us);
 	if (o->fail_fast)
 		arg_add(a, "--fail-fast");
+	if (o->mounts[0]) {
+		arg_add(a, "--mounts");
+		arg_add(a, "%s,%s", o->mounts[0], o->mounts[1]);
+		arg_add(a, "--mount-split");
+		arg_add(a, o->readers_apart ? "readers" : "alternate");
+	}
+	if (o->stale_bound > 0) {
+		arg_add(a, "--stale-bound");
+		arg_add(a, "%g", o->stale_bound);
+	}
 	if (o->cli) {
 		arg_add(a, "--reftable");
 		arg_add(a, "%s", o->cli);
@@ -530,7 +540,7 @@ static int make_run_dir(struct super *s)
 	so.disable_fsync = !s->o->fsync;
 	so.force_content_reload = s->o->content_reload;
 	so.close_in_background = s->o->background_close;
-	stack_dir(stack, sizeof(stack), s->run_dir);
+	stack_dir(stack, sizeof(stack), s->o, s->run_dir);
 	err = reftable_stack_new(&s->st, stack, &so);
 	if (err) {
 		say("create %s: %s: %s", stack, reftable_error_str(err),
@@ -589,8 +599,14 @@ int run_supervisor(const struct stress_opts *o, int argc, char **argv)
 done:
 	reftable_stack_destroy(s.st);
 	shm_unmap(s.shm);
-	if (rc == 0 && !o->keep && s.run_dir[0])
+	if (rc == 0 && !o->keep && s.run_dir[0]) {
+		char stack[4096];
+
+		stack_dir(stack, sizeof(stack), o, s.run_dir);
+		if (o->mounts[0])
+			remove_tree(stack);
 		remove_tree(s.run_dir);
+	}
 	else if (s.run_dir[0])
 		say("run directory kept: %s", s.run_dir);
 	return rc;

@@ -246,7 +246,7 @@ static int check_stack(struct final *f)
 	int c, err;
 
 	refdb_opts_from(&ro, f->s->o, "stress-final");
-	stack_dir(dir, sizeof(dir), f->s->run_dir);
+	stack_dir(dir, sizeof(dir), f->s->o, f->s->run_dir);
 	err = reftable_refdb_open(&f->db, dir, &ro);
 	if (err) {
 		violation(&f->vs, "open %s: %s: %s", dir,
@@ -299,7 +299,7 @@ static int count_strays(struct final *f, int report)
 	char *list;
 	DIR *d;
 
-	stack_dir(dir, sizeof(dir), f->s->run_dir);
+	stack_dir(dir, sizeof(dir), f->s->o, f->s->run_dir);
 	path_fmt(path, sizeof(path), dir, "tables.list");
 	d = opendir(dir);
 	if (!d)
@@ -359,7 +359,7 @@ static void plant_kept_open(struct final *f)
 	char dir[4200], path[4300];
 	int fd;
 
-	stack_dir(dir, sizeof(dir), f->s->run_dir);
+	stack_dir(dir, sizeof(dir), f->s->o, f->s->run_dir);
 	for (size_t i = 0; i < 2; i++) {
 		path_fmt(path, sizeof(path), dir, names[i]);
 		fd = open(path, O_WRONLY | O_CREAT, 0644);
@@ -404,7 +404,7 @@ static void run_verify(struct final *f)
 			say("verify: skipped (no --reftable tool given)");
 		return;
 	}
-	stack_dir(dir, sizeof(dir), f->s->run_dir);
+	stack_dir(dir, sizeof(dir), f->s->o, f->s->run_dir);
 	pid = fork();
 	if (pid == 0) {
 		dup2(2, 1);
@@ -429,7 +429,7 @@ static void run_verify(struct final *f)
 struct totals {
 	uint64_t commits, conflicts, lock_retries, reloads, snapshots;
 	uint64_t compactions, auto_compactions, cleans, violations, max_tables;
-	uint64_t lock_lost;
+	uint64_t lock_lost, stale_reloads, max_stale_us;
 };
 
 static void sum_slots(const struct super *s, struct totals *t)
@@ -450,6 +450,9 @@ static void sum_slots(const struct super *s, struct totals *t)
 		t->cleans += sl->cleans;
 		t->violations += sl->violations;
 		t->lock_lost += sl->lock_lost;
+		t->stale_reloads += sl->stale_reloads;
+		if (sl->max_stale_us > t->max_stale_us)
+			t->max_stale_us = sl->max_stale_us;
 		if (sl->max_tables > t->max_tables)
 			t->max_tables = sl->max_tables;
 	}
@@ -521,7 +524,7 @@ int final_checks(struct super *s)
 	       "compactions=%llu (auto %llu, compactors %llu) cleans=%llu "
 	       "kills=%llu (mid-op %llu) locks-broken=%llu max-tables=%llu "
 	       "violations=%llu lost=%llu seconds=%.1f seed=%llu "
-	       "content-reload=%s background-close=%s fsync=%s dir=%s\n",
+	       "content-reload=%s background-close=%s fsync=%s dir=%s",
 	       ok ? "PASS" : "FAIL", (unsigned long long)f.committed,
 	       (unsigned long long)f.j.n_acks,
 	       (unsigned long long)t.conflicts,
@@ -539,6 +542,15 @@ int final_checks(struct super *s)
 	       s->o->content_reload ? "on" : "off",
 	       s->o->background_close ? "on" : "off",
 	       s->o->fsync ? "on" : "off", s->o->dir);
+	if (s->o->mounts[0])
+		printf(" mounts=%s,%s mount-split=%s", s->o->mounts[0],
+		       s->o->mounts[1],
+		       s->o->readers_apart ? "readers" : "alternate");
+	if (s->o->mounts[0] || s->o->stale_bound > 0)
+		printf(" stale-reloads=%llu max-stale=%.3fs stale-bound=%gs",
+		       (unsigned long long)t.stale_reloads,
+		       (double)t.max_stale_us / 1e6, s->o->stale_bound);
+	printf("\n");
 	fflush(stdout);
 	if (s->o->lock_age >= 0)
 		say("age policy: freezes=%llu (mid-op %llu), operations "

@@ -46,6 +46,15 @@ static const char usage_text[] =
 	"  --pairs N                 pairs of refs moved together (4)\n"
 	"  --block-size B            table block size (library default)\n"
 	"  --reader-sleep US         pause between a reader's rounds (500)\n"
+	"  --mounts A,B              A and B are one directory through two\n"
+	"                            mounts (two hosts): the stack lives\n"
+	"                            there, workers alternate between them\n"
+	"  --mount-split M           alternate (default): slots alternate\n"
+	"                            between A and B; readers: readers on\n"
+	"                            B, writers and compactors on A\n"
+	"  --stale-bound S           a reload may lag acknowledgements by up\n"
+	"                            to S seconds (the mounts' attribute\n"
+	"                            cache); counted, not a violation (0)\n"
 	"  --reftable PATH           the reftable tool, to run verify at the\n"
 	"                            end (skipped if not given)\n"
 	"  --keep                    keep the run directory after success\n"
@@ -103,6 +112,31 @@ static void lock_policy(struct stress_opts *o, const char *v)
 		usage();
 }
 
+/* "A,B": two paths of one directory. */
+static void mounts(struct stress_opts *o, const char *v)
+{
+	const char *comma = strchr(v, ',');
+	char *a;
+
+	if (!comma || comma == v || !comma[1] || strchr(comma + 1, ','))
+		usage();
+	a = strndup(v, (size_t)(comma - v));
+	if (!a)
+		exit(2);
+	o->mounts[0] = a; /* lives as long as the process */
+	o->mounts[1] = comma + 1;
+}
+
+static void mount_split(struct stress_opts *o, const char *v)
+{
+	if (!strcmp(v, "alternate"))
+		o->readers_apart = 0;
+	else if (!strcmp(v, "readers"))
+		o->readers_apart = 1;
+	else
+		usage();
+}
+
 /* One option with its value; returns 0 if name is unknown. */
 static int set_option(struct stress_opts *o, const char *name, const char *v)
 {
@@ -127,6 +161,9 @@ static int set_option(struct stress_opts *o, const char *name, const char *v)
 	else if (!strcmp(name, "block-size")) o->block_size = (uint32_t)number(v, 0, 16777215);
 	else if (!strcmp(name, "reader-sleep")) o->reader_sleep_us = (int)number(v, 0, 10000000);
 	else if (!strcmp(name, "reftable")) o->cli = v;
+	else if (!strcmp(name, "mounts")) mounts(o, v);
+	else if (!strcmp(name, "stale-bound")) o->stale_bound = real(v);
+	else if (!strcmp(name, "mount-split")) mount_split(o, v);
 	else if (!strcmp(name, "worker-role")) o->role = v;
 	else if (!strcmp(name, "worker-index")) o->index = (int)number(v, 0, STRESS_MAX_WORKERS - 1);
 	else if (!strcmp(name, "worker-instance")) o->instance = (int)number(v, 0, 1 << 30);

@@ -16,6 +16,7 @@
 
 #define STRESS_MAX_WORKERS 64
 #define STRESS_MAX_COUNTERS 4096
+#define ACK_RING 4096
 #define STRESS_PREFIX "refs/stress/"
 #define STRESS_OID_LEN 20 /* the stack uses SHA-1 */
 
@@ -42,6 +43,12 @@ struct stress_opts {
 	const char *cli;     /* the reftable tool, for verify; NULL: skip */
 	int quiet;
 	int fail_fast;       /* end the run at the first violation */
+	/* Two paths of one directory (two mounts of a shared export, as
+	 * two hosts see it): the stack lives in the first; workers of even
+	 * slots use the first, odd slots the second. NULL: --dir. */
+	const char *mounts[2];
+	int readers_apart;   /* readers on B, everyone else on A */
+	double stale_bound;  /* seconds a reload may lag acks (0: none) */
 
 	/* Set for a worker process only. */
 	const char *role;    /* "writer", "reader", "compactor" */
@@ -76,6 +83,8 @@ struct slot {
 	uint64_t violations;
 	uint64_t max_tables;  /* most tables a reader saw loaded */
 	uint64_t lock_lost;   /* failures excused: our lock was broken */
+	uint64_t stale_reloads; /* reloads that lagged acks, within bound */
+	uint64_t max_stale_us;  /* the most a reload lagged an ack */
 };
 
 /*
@@ -93,6 +102,9 @@ struct shm {
 				* something; see lock_was_broken() */
 	struct slot slots[STRESS_MAX_WORKERS];
 	uint64_t acked_n[STRESS_MAX_COUNTERS];
+	/* When update index ui was acknowledged (microseconds of
+	 * CLOCK_MONOTONIC), at [ui % ACK_RING], for readers' staleness. */
+	uint64_t ack_ui[ACK_RING], ack_us[ACK_RING];
 };
 
 #define SHM_MAGIC 0x7374726573733031ull
@@ -150,6 +162,12 @@ uint64_t rng_below(uint64_t *state, uint64_t n);
 uint64_t rng_mix(uint64_t a, uint64_t b);
 
 double now_seconds(void);
+uint64_t now_us(void);
+/* Note that update index ui was acknowledged now. */
+void ack_time_note(struct shm *s, uint64_t ui);
+/* The oldest acknowledgement among update indexes (from, to], in
+ * now_us() time, or 0 if none is recorded. */
+uint64_t ack_time_oldest(struct shm *s, uint64_t from, uint64_t to);
 void sleep_us(long us);
 
 /* Atomics on the shared page. */
@@ -163,8 +181,9 @@ struct shm *shm_map(const char *run_dir, int create);
 void shm_unmap(struct shm *s);
 
 void path_fmt(char *buf, size_t cap, const char *dir, const char *name);
-/* The stack directory of a run. */
-void stack_dir(char *buf, size_t cap, const char *run_dir);
+/* The stack directory of a run, as this process reaches it (--mounts). */
+void stack_dir(char *buf, size_t cap, const struct stress_opts *o,
+	       const char *run_dir);
 
 /*
  * reftable_stack_break_stale_locks() with REFTABLE_BREAK_FORCE, repeated

@@ -50,6 +50,36 @@ double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+uint64_t now_us(void)
+{
+	return (uint64_t)(now_seconds() * 1e6);
+}
+
+void ack_time_note(struct shm *s, uint64_t ui)
+{
+	size_t i = (size_t)(ui % ACK_RING);
+
+	__atomic_store_n(&s->ack_us[i], now_us(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->ack_ui[i], ui, __ATOMIC_SEQ_CST);
+}
+
+uint64_t ack_time_oldest(struct shm *s, uint64_t from, uint64_t to)
+{
+	uint64_t ui, oldest = 0;
+
+	if (to - from > ACK_RING)
+		from = to - ACK_RING;
+	for (ui = from + 1; ui <= to; ui++) {
+		size_t i = (size_t)(ui % ACK_RING);
+		uint64_t us = shm_load(&s->ack_us[i]);
+
+		if (shm_load(&s->ack_ui[i]) == ui && us &&
+		    (!oldest || us < oldest))
+			oldest = us;
+	}
+	return oldest;
+}
+
 void sleep_us(long us)
 {
 	struct timespec ts;
@@ -97,9 +127,22 @@ void path_fmt(char *buf, size_t cap, const char *dir, const char *name)
 	snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-void stack_dir(char *buf, size_t cap, const char *run_dir)
+void stack_dir(char *buf, size_t cap, const struct stress_opts *o,
+	       const char *run_dir)
 {
-	path_fmt(buf, cap, run_dir, "reftable");
+	const char *base = strrchr(run_dir, '/');
+	int host = o->role ? o->index % 2 : 0;
+
+	if (o->readers_apart)
+		host = o->role && !strcmp(o->role, "reader");
+
+	if (!o->mounts[0]) {
+		path_fmt(buf, cap, run_dir, "reftable");
+		return;
+	}
+	/* The run directory stays local (journals, the shared page); the
+	 * stack is named after it on the mounts. */
+	path_fmt(buf, cap, o->mounts[host], base ? base + 1 : run_dir);
 }
 
 /* The page lives in a file of the run directory, so re-executed workers

@@ -141,8 +141,11 @@ static void acknowledge(struct writer *w, int c, uint64_t ui,
 	len = format_lines(w, c, ui, new_oid, lines, sizeof(lines));
 	journal_write(w, lines, len, w->o->fsync);
 	shm_add(&w->me->acked, 1);
-	shm_max(&w->shm->acked_n[c], nv->n);
+	/* In this order, and readers read them backwards: a reader that
+	 * sees the value also sees its update index and when it came. */
+	ack_time_note(w->shm, ui);
 	shm_max(&w->shm->acked_max_ui, ui);
+	shm_max(&w->shm->acked_n[c], nv->n);
 	if (done > w->auto_seen) {
 		shm_add(&w->me->auto_compactions, done - w->auto_seen);
 		w->auto_seen = done;
@@ -264,7 +267,7 @@ static int writer_open(struct writer *w)
 
 	snprintf(who, sizeof(who), "w%d", w->o->index);
 	refdb_opts_from(&ro, w->o, who);
-	stack_dir(dir, sizeof(dir), w->o->run_dir);
+	stack_dir(dir, sizeof(dir), w->o, w->o->run_dir);
 	err = reftable_refdb_open(&w->db, dir, &ro);
 	if (err) {
 		violation(&w->vs, "open %s: %s: %s", dir,
