@@ -13,6 +13,112 @@
 
 #include "stack-internal.h"
 
+/* The highest update index the names say (0 if a name has another
+ * form: then no cross-check is possible). */
+static uint64_t newest_by_name(char *const *names, size_t len)
+{
+	uint64_t min, max, newest = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (table_name_parse(names[i], &min, &max) < 0)
+			return 0;
+		newest = max > newest ? max : newest;
+	}
+	return newest;
+}
+
+struct newer_table {
+	const struct list_change *ch;
+	uint64_t newest;
+	int found;
+};
+
+static int find_newer_table(void *arg, const char *name)
+{
+	struct newer_table *nt = arg;
+	uint64_t min, max;
+
+	if (str_ends_with(name, ".ref") &&
+	    table_name_parse(name, &min, &max) == 0 && min > nt->newest &&
+	    !names_contain(nt->ch->base.names, nt->ch->base.len, name))
+		nt->found = 1;
+	return nt->found;
+}
+
+/*
+ * tables.list as the server has it now, through a name never used
+ * before: a hard link made by the server from the name it resolves,
+ * where a cached name would lead to the replaced file. 1: read into
+ * *fresh; 0: no hard links here, cannot tell; < 0: error.
+ */
+static int read_list_afresh(struct list_change *ch, struct list_snapshot *fresh)
+{
+	struct reftable_stack *st = ch->st;
+	const struct reftable_fs *fs = st->fs;
+	struct buf tmp = BUF_INIT;
+	int err = 0;
+
+	if (!fs->link)
+		return 0;
+	if (buf_addf(&tmp, "%s.%08x.tmp", st->list_path, stack_random(st)) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	if (fs->link(fs->ctx, st->list_path, (const char *)tmp.data) < 0) {
+		if (errno == ENOENT && !ch->base.ident.exists)
+			err = 0; /* still no list, as read */
+		else if (errno == ENOENT || errno == ESTALE)
+			err = reftable_fail(REFTABLE_OUTDATED_ERROR,
+					    "%s: the name leads to a list "
+					    "that was replaced (a cache of "
+					    "this host); nothing published",
+					    st->list_path);
+		buf_release(&tmp);
+		return err;
+	}
+	err = list_read_path(st, (const char *)tmp.data, fresh);
+	fs->unlink(fs->ctx, (const char *)tmp.data);
+	buf_release(&tmp);
+	return err < 0 ? err : 1;
+}
+
+/*
+ * Under the lock, an unlisted table newer than the base's newest is the
+ * unfinished addition of a writer that died, or a sign that the list we
+ * read is not the current one: a filesystem that lets an open follow a
+ * cached name to the replaced file (NFS without close-to-open, some FUSE
+ * caches). Only a fresh read tells the two apart; a stale base would
+ * publish a list that drops the tables added meanwhile.
+ */
+static int cross_check_base(struct list_change *ch)
+{
+	struct reftable_stack *st = ch->st;
+	struct newer_table nt = { ch, 0, 0 };
+	struct list_snapshot fresh;
+	int r, same;
+
+	nt.newest = newest_by_name(ch->base.names, ch->base.len);
+	if (ch->base.len && !nt.newest)
+		return 0;
+	if (st->fs->list_dir(st->fs->ctx, st->dir, find_newer_table, &nt) < 0 &&
+	    !nt.found)
+		return reftable_io_fail("list", st->dir);
+	if (!nt.found)
+		return 0;
+	r = read_list_afresh(ch, &fresh);
+	if (r <= 0)
+		return r;
+	same = names_equal(fresh.names, fresh.len, ch->base.names,
+			   ch->base.len);
+	list_snapshot_release(st, &fresh);
+	if (!same)
+		return reftable_fail(REFTABLE_OUTDATED_ERROR,
+				     "%s as read here is not the current "
+				     "list (a cache of this host served the "
+				     "replaced one); nothing published, retry",
+				     st->list_path);
+	return 0;
+}
+
 int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 {
 	int err;
@@ -29,6 +135,8 @@ int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 	 * the tables added meanwhile. */
 	if (!err)
 		err = list_read(st, &ch->base);
+	if (!err)
+		err = cross_check_base(ch);
 	if (err)
 		list_change_end(ch);
 	return err;

@@ -147,7 +147,8 @@ int stack_path(struct buf *out, const struct reftable_stack *st,
 	return 0;
 }
 
-int list_read(struct reftable_stack *st, struct list_snapshot *snap)
+int list_read_path(struct reftable_stack *st, const char *path,
+		   struct list_snapshot *snap)
 {
 	const struct reftable_fs *fs = st->fs;
 	struct buf data = BUF_INIT;
@@ -155,28 +156,28 @@ int list_read(struct reftable_stack *st, struct list_snapshot *snap)
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
-	snap->fd = fs->open(fs->ctx, st->list_path, O_RDONLY, 0);
+	snap->fd = fs->open(fs->ctx, path, O_RDONLY, 0);
 	if (snap->fd < 0) {
 		if (errno == ENOENT)
 			return 0; /* no tables.list yet: an empty stack */
 		snap->fd = -1;
-		return reftable_io_fail("open", st->list_path);
+		return reftable_io_fail("open", path);
 	}
 	/* Identity of the very file we read, not of whatever the path
 	 * names a moment later. */
 	if (fs->fstat(fs->ctx, snap->fd, &sb) < 0) {
-		err = reftable_io_fail("fstat", st->list_path);
+		err = reftable_io_fail("fstat", path);
 		goto fail;
 	}
 	snap->ident.exists = 1;
 	snap->ident.dev = sb.st_dev;
 	snap->ident.ino = sb.st_ino;
 	snap->ident.size = sb.st_size;
-	err = fs_read_all(fs, snap->fd, &data, st->list_path, sb.st_size);
+	err = fs_read_all(fs, snap->fd, &data, path, sb.st_size);
 	if (err)
 		goto fail;
 	err = names_parse(&snap->names, &snap->len, (const char *)data.data,
-			  data.len, st->list_path);
+			  data.len, path);
 	if (err)
 		goto fail;
 	buf_release(&data);
@@ -185,6 +186,11 @@ fail:
 	buf_release(&data);
 	list_snapshot_release(st, snap);
 	return err;
+}
+
+int list_read(struct reftable_stack *st, struct list_snapshot *snap)
+{
+	return list_read_path(st, st->list_path, snap);
 }
 
 void list_snapshot_release(struct reftable_stack *st,

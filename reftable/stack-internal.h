@@ -88,6 +88,9 @@ int stack_path(struct buf *out, const struct reftable_stack *st,
 
 /* Open, fstat and read tables.list, keeping the descriptor. A missing
  * tables.list is an empty stack. */
+/* The same, of the list at path (another name of tables.list). */
+int list_read_path(struct reftable_stack *st, const char *path,
+		   struct list_snapshot *snap);
 int list_read(struct reftable_stack *st, struct list_snapshot *snap);
 void list_snapshot_release(struct reftable_stack *st,
 			   struct list_snapshot *snap);

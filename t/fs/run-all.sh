@@ -10,12 +10,6 @@ set -u
 : "${LYINGFS:?}" "${TWOHOST:?}"
 TIMEOUT=600
 
-# In nocto mode an open can still lead to the replaced tables.list (its
-# name and pages are cached), so re-reading the list under the lock reads
-# the old list: only a cross-check before publishing (list-change.c,
-# issue 20) catches that. Set to "fixed" once it does.
-NOCTO_LOST_UPDATE=known
-
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/self-check.sh"
 
@@ -31,17 +25,6 @@ run_case() { # MODE CASE
 	out=$(TWOHOST_MODE=$1 "$TWOHOST" "$2" "$root/back/$2" "$root/A/$2" "$root/B/$2" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/	/'
-	if [ "$1/$2" = nocto/lost-update ] && [ "$NOCTO_LOST_UPDATE" = known ]
-	then
-		if [ $rc = 1 ]; then
-			echo "   SKIP $1 $2: known to fail until list-change.c" \
-			     "cross-checks the list before publishing (issue 20)"
-			return
-		elif [ $rc = 0 ]; then
-			echo "   NOTE $1 $2 passes now: set NOCTO_LOST_UPDATE=fixed" \
-			     "in t/fs/run-all.sh"
-		fi
-	fi
 	if [ $rc = 0 ]; then
 		echo "   ok $1 $2"
 	else

@@ -72,6 +72,54 @@ START_TEST(reload_in_the_hidden_window_keeps_the_refs)
 }
 END_TEST
 
+/*
+ * A cache that still leads the name tables.list to the list another host
+ * replaced, even for the holder of the lock: the base it reads misses the
+ * other host's table. Publishing on it would drop that table; the
+ * cross-check sees an unlisted table newer than the base, reads the list
+ * afresh through a new name, and refuses.
+ */
+START_TEST(stale_list_under_the_lock_is_refused)
+{
+	char *dir = tl_tmpdir(), *cache = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *other, *fresh;
+	char stale[4096];
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&other, dir, &o));
+	CHECK_OK(test_add_ref(other, "refs/heads/base", 1, 0));
+	hook_fs_init(&h);
+	h.no_exchange = 1; /* as NFS: the swap would catch it too */
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	snprintf(stale, sizeof(stale), "%s/tables.list", cache);
+	test_copy_dir(dir, cache);
+	CHECK_OK(test_add_ref(other, "refs/heads/from-a", 2, 0));
+
+	h.stale_list = stale;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/from-b", 3,
+				      REFTABLE_ADDITION_RELOAD),
+			 REFTABLE_OUTDATED_ERROR);
+	ck_assert_msg(strstr(reftable_error_detail(), "not the current list"),
+		      "%s", reftable_error_detail());
+	h.stale_list = NULL;
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"), 1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/from-a"), 2);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/from-b"), -1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(other);
+	tl_rmtree(cache);
+	tl_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shared-fs");
@@ -81,6 +129,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, reload_in_the_hidden_window_keeps_the_refs, 0,
 			    2);
+	tcase_add_test(tc, stale_list_under_the_lock_is_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -342,6 +342,9 @@ struct hook_fs {
 	int fail_writeback;
 	/* Have no atomic swap, as NFS or other systems: publish by rename. */
 	int no_exchange;
+	/* Serve this file to every open of tables.list, as a cache that
+	 * still leads the name to a replaced list (NFS nocto). */
+	const char *stale_list;
 	/* Fail fsyncs of directories with EIO. */
 	int fail_dir_fsync;
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
@@ -380,6 +383,8 @@ static inline int hook_open(void *ctx, const char *path, int flags,
 		h->table_lock_opens++;
 	if (h->before_open)
 		h->before_open(h, path, flags);
+	if (h->stale_list && has_end(path, "/tables.list"))
+		path = h->stale_list;
 	fd = h->real->open(h->real->ctx, path, flags, mode);
 	if (fd < 0 && errno == EEXIST && has_end(path, "tables.list.lock")) {
 		h->lock_busy++;

@@ -130,6 +130,11 @@ void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct stat st;
 	int hid = 0, err = 0;
 
+	/* NFS has no atomic swap: the Linux client refuses rename flags. */
+	if (flags & RENAME_EXCHANGE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	if (fstatat(from->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		fuse_reply_err(req, errno);
 		return;
