@@ -27,9 +27,11 @@ $(CRASH_BIN): $(CRASH_SRCS) $(FAULT_LIB_SRCS) $(FAULT_HDRS) $(TESTLIB_OBJS) \
 		$(TESTLIB_OBJS) $(STATIC_LIB) $(ALL_LDFLAGS) $(CHECK_LIBS) \
 		$(ZLIB_LIBS)
 
-fault-test: $(FAULT_BIN)
+fault-test: $(FAULT_BIN) $(CRASH_BIN)
 	@echo "== $(FAULT_BIN)"
 	@./$(FAULT_BIN)
+	@echo "== $(CRASH_BIN)"
+	@./$(CRASH_BIN) --git $(GIT_RECORDS)
 
 .PHONY: fault-test
 test-variant: fault-test
