@@ -92,7 +92,7 @@ static struct reftable_stack *setup_stack(const char *dir, const int *sizes,
 {
 	struct reftable_stack_options o = op_stack_options(NULL);
 	struct reftable_stack *st;
-	char prefix[16];
+	char prefix[32];
 	size_t i;
 
 	o.disable_auto_compact = 1;
