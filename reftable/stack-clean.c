@@ -270,7 +270,8 @@ static void report(struct breaker *b, const char *name, int stale,
 	b->opts->report(b->opts->report_arg, &r);
 }
 
-/* Whether the lock at path (open as fd) may be broken; b->why says why. */
+/* Whether the lock at path (open as fd) may be broken; b->why says why.
+ * -1 (errno set) if it cannot be read. */
 static int judge_lock(struct breaker *b, int fd, const struct stat *sb)
 {
 	const struct reftable_fs *fs = b->st->fs;
@@ -279,6 +280,8 @@ static int judge_lock(struct breaker *b, int fd, const struct stat *sb)
 	struct timespec now;
 	enum owner_verdict v;
 
+	if (n < 0)
+		return -1; /* unread is not "no evidence": the caller fails */
 	clock_gettime(CLOCK_REALTIME, &now);
 	v = owner_judge(data, n > 0 ? (size_t)n : 0, sb, fd, &b->why);
 	if (b->opts->min_age_seconds &&
@@ -317,6 +320,10 @@ static int break_one(struct breaker *b, const char *name)
 		goto done;
 	}
 	stale = judge_lock(b, fd, &sb);
+	if (stale < 0) {
+		err = reftable_io_fail("read", (const char *)path.data);
+		goto done;
+	}
 	/* Only the very file judged: never a lock created since. */
 	if (stale && !(b->opts->flags & REFTABLE_BREAK_DRY_RUN)) {
 		err = lock_remove_if_same(fs, (const char *)path.data,
