@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stack-internal.h"
@@ -410,9 +411,21 @@ int list_change_publish(struct list_change *ch, char *const *names,
 	return err;
 }
 
+int stack_release_lock(struct reftable_stack *st, struct lockfile *lk)
+{
+	int err = lockfile_release(lk);
+
+	if (err < 0 && err != REFTABLE_LOCK_ERROR) {
+		st->locks_left++;
+		snprintf(st->lock_left_why, sizeof(st->lock_left_why), "%s",
+			 reftable_error_detail());
+	}
+	return err;
+}
+
 int list_change_end(struct list_change *ch)
 {
-	int err = lockfile_release(&ch->lock);
+	int err = ch->st ? stack_release_lock(ch->st, &ch->lock) : 0;
 
 	if (ch->st)
 		list_snapshot_release(ch->st, &ch->base);

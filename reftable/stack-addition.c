@@ -389,13 +389,22 @@ int reftable_addition_commit(struct reftable_addition *add)
 	note_failure(&after, err);
 	note_failure(&after, stack_reload_published(st));
 	if (!after.err && !st->opts.disable_auto_compact) {
+		unsigned left = st->locks_left;
+
 		/*
 		 * The addition is published; compaction is housekeeping. A
 		 * failure here (a lock held by someone else, say) must not
 		 * make the caller believe its update was lost. It is counted
-		 * in the compaction stats instead.
+		 * in the compaction stats instead, unless it left a lock of
+		 * ours behind: that blocks every writer while we live.
 		 */
 		(void)reftable_stack_auto_compact(st);
+		if (st->locks_left != left)
+			note_failure(&after, reftable_fail(
+				REFTABLE_LOCK_ERROR, "auto-compaction left a "
+				"lock behind, which blocks every writer until "
+				"this process exits (then `reftable unlock` "
+				"removes it): %s", st->lock_left_why));
 	}
 	list_snapshot_release(st, &st->published);
 	/* Unless a compaction's publish did it, make the rename durable. */

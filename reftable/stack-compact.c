@@ -138,7 +138,7 @@ static void compaction_release(struct compaction *c)
 	buf_release(&c->tmp);
 	for (i = 0; i < c->len; i++) {
 		if (c->locks)
-			lockfile_release(&c->locks[i]);
+			stack_release_lock(c->st, &c->locks[i]);
 		if (c->tables && c->tables[i])
 			reftable_table_decref(c->tables[i]);
 	}
@@ -268,7 +268,7 @@ static int lock_inputs(struct compaction *c, size_t first, size_t last)
 	return 0;
 unwind:
 	for (i = 0; i < n; i++)
-		lockfile_release(&c->locks[i]);
+		stack_release_lock(c->st, &c->locks[i]);
 	return err;
 }
 
@@ -473,7 +473,7 @@ static int remove_inputs(struct compaction *c)
 		 */
 		if (!stack_path(&path, st, c->names[i]))
 			stack_remove_unlisted(st, (const char *)path.data);
-		r = lockfile_release(&c->locks[i]);
+		r = stack_release_lock(st, &c->locks[i]);
 		if (r < 0 && !err)
 			err = r;
 	}

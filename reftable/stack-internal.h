@@ -68,6 +68,11 @@ struct reftable_stack {
 	 * rename and the compaction's. */
 	int dir_sync_pending;
 	struct reftable_compaction_stats stats;
+	/* Locks of ours that could not be removed (stack_release_lock), and
+	 * why the last one could not: they block every writer until this
+	 * process exits, so even housekeeping must report them. */
+	unsigned locks_left;
+	char lock_left_why[REFTABLE_DETAIL_SIZE];
 	uint64_t rand_state;
 };
 
@@ -172,6 +177,9 @@ int list_change_check(struct list_change *ch);
  */
 int list_change_publish(struct list_change *ch, char *const *names,
 			size_t len, const struct unsynced_tables *unsynced);
+/* lockfile_release(), counting a lock that stays (an I/O error, not a
+ * lock that someone else removed) in st->locks_left. */
+int stack_release_lock(struct reftable_stack *st, struct lockfile *lk);
 /*
  * Release the lock (only if it is still ours) and the base; safe to
  * call twice. After a publish, a lock found not ours is a
