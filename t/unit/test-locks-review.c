@@ -357,11 +357,62 @@ START_TEST(breaker_leaves_a_releasing_owners_lock_alone)
 }
 END_TEST
 
+/* --- an owner that exited, not yet reaped ----------------------------- */
+
+/*
+ * A writer that exits holding its lock (killed, or a bug) stays a zombie
+ * until its parent reaps it. kill(pid, 0) succeeds on a zombie and its
+ * start time is unchanged, so the lock was judged held by a running
+ * process: a parent that waits for the lock before it reaps (lock
+ * timeout -1) would wait forever, and no breaker could help.
+ */
+START_TEST(exited_owners_lock_is_broken_before_it_is_reaped)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *st;
+	struct reports rs;
+	siginfo_t info;
+	int status;
+	pid_t pid;
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		struct reftable_stack *cst;
+		struct reftable_addition *add;
+
+		if (reftable_stack_new(&cst, dir, &o) ||
+		    reftable_stack_new_addition(&add, cst, 0))
+			_exit(1);
+		_exit(0); /* holding the lock */
+	}
+	/* Exited, and left unreaped: a zombie. */
+	memset(&info, 0, sizeof(info));
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+	ck_assert_int_eq(info.si_status, 0);
+	ck_assert(test_exists(lock));
+	ck_assert_int_eq(break_locks(st, 0, &rs), 1);
+	ck_assert_msg(strstr(rs.why[0], "exited"), "%s", rs.why[0]);
+	ck_assert(!test_exists(lock));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review");
-	TCase *tc;
+	TCase *tc = tcase_create("owners");
 
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, exited_owners_lock_is_broken_before_it_is_reaped);
+	suite_add_tcase(s, tc);
 	if (!known_defects()) {
 		fprintf(stderr, "test-locks-review: 4 reproducers of known "
 			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
