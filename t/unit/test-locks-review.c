@@ -405,13 +405,118 @@ START_TEST(exited_owners_lock_is_broken_before_it_is_reaped)
 }
 END_TEST
 
+/*
+ * A lock whose evidence has no start time (its owner could not read
+ * /proc when it took the lock) proves nothing about a live pid: the
+ * process with that pid may be the owner.
+ */
+START_TEST(unknown_start_time_proves_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	const char *lock = test_path(dir, "tables.list.lock");
+	struct reftable_stack *st;
+	struct reports rs;
+	char line[512], *start;
+	size_t skip;
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	snprintf(line, sizeof(line), "%s", owner_evidence());
+	start = strstr(line, "start=");
+	ck_assert(start != NULL);
+	skip = strcspn(start, " ");
+	memmove(start + strlen("start=-"), start + skip,
+		strlen(start + skip) + 1);
+	memcpy(start, "start=-", strlen("start=-"));
+	test_write_file(lock, line);
+	ck_assert_int_eq(break_locks(st, 0, &rs), 0);
+	ck_assert_msg(strstr(rs.why[0], "cannot be told apart"), "%s",
+		      rs.why[0]);
+	ck_assert(test_exists(lock));
+	ck_assert_int_eq(unlink(lock), 0);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * Without RENAME_EXCHANGE the check before the rename is all there is.
+ * W's lock is moved away while W writes its list, another writer
+ * commits, and W's lock is put back (a remover's put_back by rename,
+ * where there are no hard links): the lock is W's again, so only the
+ * list's content tells. W publishes nothing, the other ref stays, and
+ * W's retry publishes by rename.
+ */
+struct moved_lock {
+	struct reftable_stack *other;
+	const char *lock;
+	int armed;
+};
+
+static void commit_while_lock_is_away(struct hook_fs *h, const char *path,
+				      int flags)
+{
+	struct moved_lock *m = h->data;
+	char away[4096];
+
+	if (!m->armed || !strstr(path, "/tables.list.") ||
+	    !has_end(path, ".tmp"))
+		return;
+	m->armed = 0;
+	snprintf(away, sizeof(away), "%s.away", m->lock);
+	ck_assert_int_eq(rename(m->lock, away), 0);
+	CHECK_OK(test_add_ref(m->other, "refs/heads/other", 5,
+			      REFTABLE_ADDITION_RELOAD));
+	ck_assert_int_eq(rename(away, m->lock), 0);
+}
+
+START_TEST(without_exchange_a_list_changed_under_our_lock_stays)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct moved_lock m = { 0 };
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&m.other, dir, &o));
+	m.lock = test_path(dir, "tables.list.lock");
+	hook_fs_init(&h);
+	h.no_exchange = 1;
+	h.before_open = commit_while_lock_is_away;
+	h.data = &m;
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	m.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_LOCK_ERROR);
+	ck_assert_int_eq(m.armed, 0);
+	CHECK_OK(reftable_stack_reload(m.other));
+	ck_assert_int_eq(test_ref_fill(m.other, "refs/heads/other"), 5);
+	ck_assert_int_eq(test_ref_fill(m.other, "refs/heads/w"), -1);
+	/* The retry publishes, by rename. */
+	CHECK_OK(test_add_ref(st, "refs/heads/w", 2, REFTABLE_ADDITION_RELOAD));
+	CHECK_OK(reftable_stack_reload(m.other));
+	ck_assert_int_eq(test_ref_fill(m.other, "refs/heads/other"), 5);
+	ck_assert_int_eq(test_ref_fill(m.other, "refs/heads/w"), 2);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(m.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review");
-	TCase *tc = tcase_create("owners");
+	TCase *tc = tcase_create("guards no test had");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exited_owners_lock_is_broken_before_it_is_reaped);
+	tcase_add_test(tc, unknown_start_time_proves_nothing);
+	tcase_add_test(tc, without_exchange_a_list_changed_under_our_lock_stays);
 	suite_add_tcase(s, tc);
 	if (!known_defects()) {
 		fprintf(stderr, "test-locks-review: 4 reproducers of known "
