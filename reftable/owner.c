@@ -38,8 +38,10 @@ static void read_word(const char *path, char *out, size_t cap)
 }
 
 /* Field 22 of /proc/PID/stat: when the process started, in clock ticks
- * after boot. Together with the pid it names one process for good. */
-static int process_start(long pid, char *out, size_t cap)
+ * after boot. Together with the pid it names one process for good.
+ * *state (if not NULL): field 3, 'Z' for a process that exited and
+ * waits to be reaped. */
+static int process_start(long pid, char *out, size_t cap, char *state)
 {
 	char path[64], line[1024], *p;
 	FILE *f;
@@ -55,6 +57,8 @@ static int process_start(long pid, char *out, size_t cap)
 	/* The command name may hold spaces and ')': skip to the last ')'. */
 	if (!p || !(p = strrchr(line, ')')))
 		return -1;
+	if (state)
+		*state = p[1] == ' ' ? p[2] : '?';
 	for (field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p)
@@ -69,7 +73,7 @@ static void identity_of_self(struct identity *id)
 	ssize_t n;
 
 	id->pid = (long)getpid();
-	process_start(id->pid, id->start, sizeof(id->start));
+	process_start(id->pid, id->start, sizeof(id->start), NULL);
 	read_word("/proc/sys/kernel/random/boot_id", id->boot,
 		  sizeof(id->boot));
 	n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
@@ -213,13 +217,13 @@ static int predates_boot(const struct stat *sb, int fd, time_t booted)
 static enum owner_verdict judge_process(const struct identity *id,
 					struct buf *why)
 {
-	char start[24];
+	char start[24], state = '?';
 
 	if (kill((pid_t)id->pid, 0) < 0 && errno == ESRCH) {
 		buf_addf(why, "process %ld is gone", id->pid);
 		return OWNER_DEAD;
 	}
-	if (process_start(id->pid, start, sizeof(start)) < 0 ||
+	if (process_start(id->pid, start, sizeof(start), &state) < 0 ||
 	    !strcmp(id->start, "-")) {
 		buf_addf(why, "a process %ld exists and cannot be told apart "
 			 "from the owner", id->pid);
@@ -228,6 +232,12 @@ static enum owner_verdict judge_process(const struct identity *id,
 	if (strcmp(start, id->start)) {
 		buf_addf(why, "process %ld is gone (its pid now belongs to "
 			 "another process)", id->pid);
+		return OWNER_DEAD;
+	}
+	/* A zombie answers kill(pid, 0) but will never run again. */
+	if (state == 'Z' || state == 'X') {
+		buf_addf(why, "process %ld has exited (not yet reaped)",
+			 id->pid);
 		return OWNER_DEAD;
 	}
 	buf_addf(why, "held by process %ld, which is running", id->pid);

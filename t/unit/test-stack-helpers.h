@@ -332,6 +332,7 @@ struct hook_fs {
 	void (*after_open)(struct hook_fs *h, const char *path, int fd);
 	void (*before_unlink)(struct hook_fs *h, const char *path);
 	void (*before_list_dir)(struct hook_fs *h, const char *dir);
+	void (*before_stat)(struct hook_fs *h, const char *path);
 	/* Fail unlinks of paths containing this with EIO. */
 	const char *fail_unlink_substr;
 	/* Run after a successful fsync of a file opened as path. */
@@ -477,6 +478,8 @@ static inline int hook_fstat(void *ctx, int fd, struct stat *sb)
 static inline int hook_stat(void *ctx, const char *path, struct stat *sb)
 {
 	struct hook_fs *h = hook_of(ctx);
+	if (h->before_stat)
+		h->before_stat(h, path);
 	return h->real->stat(h->real->ctx, path, sb);
 }
 
