@@ -122,6 +122,12 @@ static int cross_check_base(struct list_change *ch)
 
 int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 {
+	return list_change_begin_within(ch, st, st->opts.lock_timeout_ms);
+}
+
+int list_change_begin_within(struct list_change *ch,
+			     struct reftable_stack *st, int64_t timeout_ms)
+{
 	int err;
 
 	memset(ch, 0, sizeof(*ch));
@@ -129,8 +135,7 @@ int list_change_begin(struct list_change *ch, struct reftable_stack *st)
 	ch->lock.fd = -1;
 	ch->base.fd = -1;
 	err = lockfile_acquire(&ch->lock, st->fs, st->lock_path,
-			       (mode_t)st->opts.file_mode,
-			       st->opts.lock_timeout_ms);
+			       (mode_t)st->opts.file_mode, timeout_ms);
 	/* By content, not by stat: an attribute cache (NFS, FUSE) may
 	 * still describe the old list, and under the lock that would lose
 	 * the tables added meanwhile. */
@@ -285,51 +290,111 @@ static int path_is(struct reftable_stack *st, const char *path,
 	       sb.st_dev == id->dev && sb.st_ino == id->ino;
 }
 
-/*
- * Someone published between our check and our swap: tmp now holds the
- * list we replaced, and swapping back restores it, unless yet another
- * list took our place meanwhile (then it stays, built on ours: our
- * change is in, theirs is what was dropped, and the user must know).
- */
-static int undo_swap(struct list_change *ch, const char *tmp, int fd)
+/* Whether every table named is there. */
+static int tables_exist(struct reftable_stack *st, char *const *names,
+			size_t len)
+{
+	struct buf path = BUF_INIT;
+	struct stat sb;
+	size_t i;
+	int all = 1;
+
+	for (i = 0; all && i < len; i++)
+		all = !stack_path(&path, st, names[i]) &&
+		      st->fs->stat(st->fs->ctx, (const char *)path.data, &sb) == 0;
+	buf_release(&path);
+	return all;
+}
+
+/* Write the replaced list as tables.list.XXXXXXXX.kept, which clean and
+ * unlock leave alone, with the tables it names; the error names it. */
+static int keep_replaced(struct list_change *ch, char *const *names,
+			 size_t len)
 {
 	struct reftable_stack *st = ch->st;
 	const struct reftable_fs *fs = st->fs;
-	struct list_identity ours = { 0 };
-	struct stat sb;
+	struct buf kept = BUF_INIT, data = BUF_INIT;
+	int fd = -1, err;
 
-	if (fs->fstat(fs->ctx, fd, &sb) == 0) {
-		ours.dev = sb.st_dev;
-		ours.ino = sb.st_ino;
-	}
-	/* Until proven otherwise, ours is the list in place. */
-	ch->published = 1;
-	if (fs->exchange(fs->ctx, tmp, st->list_path) < 0)
-		return reftable_fail_committed(reftable_io_fail(
-			"swap back", st->list_path));
-	if (path_is(st, tmp, &ours)) {
-		ch->published = 0;
-		st->dir_sync_pending = 1;
-		return reftable_fail(REFTABLE_LOCK_ERROR,
-				     "%s: someone removed our lock and "
-				     "published meanwhile; their list is back "
-				     "in place and ours is not published",
-				     st->lock_path);
-	}
-	if (fs->exchange(fs->ctx, tmp, st->list_path) < 0)
-		return reftable_fail_committed(reftable_io_fail(
-			"swap back", st->list_path));
-	return reftable_fail(REFTABLE_COMMITTED_ERROR,
-			     "%s: our lock was removed from outside and "
-			     "several writers published at once; the list "
-			     "that ours replaced is kept as %s: its tables "
-			     "may be missing from tables.list (see `reftable "
-			     "verify`)",
-			     st->list_path, tmp);
+	st->dir_sync_pending = 1;
+	/* No names: the replaced list could not even be read back. */
+	err = names ? names_format(&data, names, len) : REFTABLE_IO_ERROR;
+	if (!err && buf_addf(&kept, "%s.%08x" LIST_KEPT_SUFFIX, st->list_path,
+			     stack_random(st)) < 0)
+		err = REFTABLE_NOMEM_ERROR;
+	if (!err)
+		fd = fs->open(fs->ctx, (const char *)kept.data,
+			      O_WRONLY | O_CREAT | O_EXCL,
+			      (mode_t)st->opts.file_mode);
+	if (!err && (fd < 0 || reftable_write_all(fs, fd, data.data,
+						  data.len) < 0 ||
+		     stack_fsync_fd(st, fd, (const char *)kept.data) < 0))
+		err = reftable_io_fail("write", (const char *)kept.data);
+	if (fd >= 0)
+		fs->close(fs->ctx, fd);
+	err = reftable_fail(REFTABLE_COMMITTED_ERROR,
+			    "%s: our lock was removed from outside and another "
+			    "writer published meanwhile; our list replaced "
+			    "theirs, so their tables are no longer listed. "
+			    "%s%s%s",
+			    st->list_path, err ? "Their list is lost" :
+			    "Their list is kept as ",
+			    err ? "" : (const char *)kept.data,
+			    err ? "" : ", and its tables with it: put it back "
+				       "by hand once no writer runs");
+	buf_release(&kept);
+	buf_release(&data);
+	return err;
 }
 
 /*
- * Put the new list (tmp, open as fd) in place of tables.list. With an
+ * Someone published between our check and our swap, which handed back
+ * their list R (at tmp): ours, without their tables, is in place. Put R
+ * back only as a change of our own, under the lock, and only while
+ * tables.list is still ours and R's tables are all there: a list must
+ * never go back to one whose tables a clean in between removed, nor
+ * drop a change someone built on ours. Otherwise R is kept.
+ */
+static int restore_replaced(struct list_change *ch, const char *tmp,
+			    char *const *ours, size_t ours_len)
+{
+	struct reftable_stack *st = ch->st;
+	struct list_snapshot r;
+	struct list_change undo;
+	int err;
+
+	ch->published = 1; /* until R is back, ours is the list */
+	if (list_read_path(st, tmp, &r) < 0 || !r.ident.exists)
+		return keep_replaced(ch, NULL, 0);
+	err = list_change_begin_within(&undo, st, 0);
+	if (!err && (!names_equal(undo.base.names, undo.base.len, ours,
+				  ours_len) ||
+		     !tables_exist(st, r.names, r.len)))
+		err = REFTABLE_LOCK_ERROR;
+	if (!err)
+		err = list_change_publish(&undo, r.names, r.len, NULL);
+	if (!err)
+		err = list_change_end(&undo);
+	else
+		list_change_end(&undo);
+	if (err) {
+		err = keep_replaced(ch, r.names, r.len);
+		list_snapshot_release(st, &r);
+		return err;
+	}
+	list_snapshot_release(st, &r);
+	ch->published = 0;
+	list_snapshot_release(st, &st->published);
+	stack_fsync_dir(st); /* best effort: the error says what matters */
+	return reftable_fail(REFTABLE_LOCK_ERROR,
+			     "%s: someone removed our lock and published "
+			     "meanwhile; their list is back in place and ours "
+			     "is not published",
+			     st->lock_path);
+}
+
+/*
+ * Put the new list (tmp, holding names) in place of tables.list. With an
  * atomic swap, the file swapped out must be the base: anything else was
  * published by a writer who took our lock after someone removed it, and
  * a plain rename would have dropped its tables. Without a swap (other
@@ -337,7 +402,8 @@ static int undo_swap(struct list_change *ch, const char *tmp, int fd)
  * ran a moment before. A stack without tables.list gets it by link,
  * which fails if one appeared.
  */
-static int replace_list(struct list_change *ch, const char *tmp, int fd)
+static int replace_list(struct list_change *ch, const char *tmp,
+			char *const *names, size_t len)
 {
 	struct reftable_stack *st = ch->st;
 	const struct reftable_fs *fs = st->fs;
@@ -357,7 +423,7 @@ static int replace_list(struct list_change *ch, const char *tmp, int fd)
 	} else if (base->exists && fs->exchange) {
 		if (fs->exchange(fs->ctx, tmp, st->list_path) == 0) {
 			if (!path_is(st, tmp, base))
-				return undo_swap(ch, tmp, fd);
+				return restore_replaced(ch, tmp, names, len);
 			/* Should this fail, clean removes the leftover. */
 			fs->unlink(fs->ctx, tmp);
 			return 0;
@@ -390,15 +456,15 @@ int list_change_publish(struct list_change *ch, char *const *names,
 	if (!err)
 		err = list_change_check(ch);
 	if (!err)
-		err = replace_list(ch, (const char *)tmp.data, fd);
+		err = replace_list(ch, (const char *)tmp.data, names, len);
 	if (err) {
 		if (fd >= 0)
 			fs->close(fs->ctx, fd);
-		/* After a swap that raced, tmp holds another's list that
-		 * the error names, for the user to recover from. */
+		/* After a swap that raced, tmp holds the list replaced,
+		 * restored or kept elsewhere by now. */
 		if (ch->published)
 			st->dir_sync_pending = 1;
-		else if (tmp.len)
+		if (tmp.len)
 			fs->unlink(fs->ctx, (const char *)tmp.data);
 	} else {
 		ch->published = 1;

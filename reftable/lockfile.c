@@ -239,7 +239,10 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 		goto done;
 	}
 	if (fs->stat(fs->ctx, (const char *)aside.data, &sb) < 0) {
-		r = reftable_io_fail("stat", (const char *)aside.data);
+		/* A breaker that found no lock took it for a dead remover's
+		 * leftover: removed, and the pre-stat said it was ours. */
+		r = errno == ENOENT ? 1 :
+			reftable_io_fail("stat", (const char *)aside.data);
 		goto done;
 	}
 	if (sb.st_dev != dev || sb.st_ino != ino) {

@@ -21,6 +21,21 @@ static int is_list_leftover(const char *name)
 	       str_ends_with(name, ".tmp");
 }
 
+/*
+ * A list aside from tables.list: kept for the user after a race
+ * (list-change.c), or a new list whose writer died or, its lock removed
+ * from outside, is still at work (it may yet publish it, or put it back
+ * after a race). Clean holds the lock, so it cannot tell those apart:
+ * it leaves them, and the tables they name, to the user and to breaking
+ * stale locks.
+ */
+static int is_list_aside(const struct reftable_stack *st, const char *name)
+{
+	return is_list_leftover(name) ||
+	       (!strncmp(name, TABLES_LIST ".", strlen(TABLES_LIST ".")) &&
+		str_ends_with(name, LIST_KEPT_SUFFIX));
+}
+
 /* Directory entries that pass a filter, as owned strings. */
 struct name_list {
 	int (*keep)(const struct reftable_stack *st, const char *name);
@@ -72,11 +87,8 @@ static int remove_file(struct reftable_stack *st, const char *name)
 
 /* --- clean ------------------------------------------------------------ */
 
-static int unlisted_or_leftover(const struct reftable_stack *st,
-				const char *name)
+static int unlisted(const struct reftable_stack *st, const char *name)
 {
-	if (is_list_leftover(name))
-		return 1;
 	return str_ends_with(name, ".ref") &&
 	       !names_contain(st->names, st->len, name);
 }
@@ -106,19 +118,20 @@ static int table_range(struct reftable_stack *st, const char *name,
 
 /* What clean makes of a file, and the sentence its report gives. */
 enum clean_verdict {
-	CLEAN_LIST_LEFTOVER,
 	CLEAN_COVERED,
 	CLEAN_BEYOND_NEWEST,
 	CLEAN_UNREADABLE,
+	CLEAN_NAMED_BY_ASIDE,
 };
 
 static const char *const clean_why[] = {
-	[CLEAN_LIST_LEFTOVER] = "a new list that a dead writer left",
 	[CLEAN_COVERED] = "unlisted, within the update indexes the listed "
 			  "tables cover: it can never be listed again",
 	[CLEAN_BEYOND_NEWEST] = "unlisted, newer than the newest listed "
 				"table: kept (perhaps an addition in flight)",
 	[CLEAN_UNREADABLE] = "unlisted and unreadable: kept, not guessed at",
+	[CLEAN_NAMED_BY_ASIDE] = "named by a list aside (tables.list.*.tmp "
+				 "or *" LIST_KEPT_SUFFIX "): kept",
 };
 
 /*
@@ -157,14 +170,49 @@ static int judge_unlisted(struct reftable_stack *st, const char *name,
 			     (unsigned long long)newest, TABLES_LIST);
 }
 
+/* The names in every list aside, which clean must not remove. */
+static int read_lists_aside(struct reftable_stack *st, struct name_list *kept)
+{
+	struct name_list lists = { 0 };
+	struct buf path = BUF_INIT;
+	size_t i, j;
+	int err = list_matching(st, &lists, is_list_aside);
+
+	memset(kept, 0, sizeof(*kept));
+	for (i = 0; !err && i < lists.len; i++) {
+		struct list_snapshot snap = { .fd = -1 };
+
+		err = stack_path(&path, st, lists.names[i]);
+		/* One that does not read as a list (cut short, say) names
+		 * nothing clean could remove by mistake. */
+		if (!err &&
+		    list_read_path(st, (const char *)path.data, &snap) < 0)
+			continue;
+		for (j = 0; !err && j < snap.len; j++) {
+			if (REFTABLE_GROW(kept->names, kept->cap,
+					  kept->len + 1) < 0)
+				err = REFTABLE_NOMEM_ERROR;
+			else
+				kept->names[kept->len++] = snap.names[j];
+			if (!err)
+				snap.names[j] = NULL;
+		}
+		list_snapshot_release(st, &snap);
+	}
+	names_free(lists.names, lists.len);
+	buf_release(&path);
+	return err;
+}
+
 static enum clean_verdict judge_file(struct reftable_stack *st,
+				     const struct name_list *kept,
 				     const char *name, int *err)
 {
-	enum clean_verdict v = CLEAN_LIST_LEFTOVER;
+	enum clean_verdict v = CLEAN_COVERED;
 	uint64_t min, max;
 
-	if (!str_ends_with(name, ".ref"))
-		return v;
+	if (names_contain(kept->names, kept->len, name))
+		return CLEAN_NAMED_BY_ASIDE;
 	if (table_range(st, name, &min, &max) < 0)
 		return CLEAN_UNREADABLE;
 	*err = judge_unlisted(st, name, min, max, &v);
@@ -173,7 +221,7 @@ static enum clean_verdict judge_file(struct reftable_stack *st,
 
 static int removable(enum clean_verdict v)
 {
-	return v == CLEAN_LIST_LEFTOVER || v == CLEAN_COVERED;
+	return v == CLEAN_COVERED;
 }
 
 static void clean_report(const struct reftable_clean_options *opts,
@@ -194,7 +242,7 @@ int reftable_stack_clean_with(struct reftable_stack *st,
 {
 	static const struct reftable_clean_options defaults = { 0 };
 	struct list_change ch = { 0 };
-	struct name_list nl = { 0 };
+	struct name_list nl = { 0 }, kept = { 0 };
 	unsigned char *verdict;
 	size_t i;
 	int err, end_err;
@@ -205,13 +253,16 @@ int reftable_stack_clean_with(struct reftable_stack *st,
 	if (!err && !list_change_is_current(&ch))
 		err = stack_reload_now(st);
 	if (!err)
-		err = list_matching(st, &nl, unlisted_or_leftover);
+		err = read_lists_aside(st, &kept);
+	if (!err)
+		err = list_matching(st, &nl, unlisted);
 	verdict = reftable_calloc(nl.len ? nl.len : 1, 1);
 	if (!err && !verdict)
 		err = REFTABLE_NOMEM_ERROR;
 	/* Judge every file first: on damage, remove nothing at all. */
 	for (i = 0; !err && i < nl.len; i++)
-		verdict[i] = (unsigned char)judge_file(st, nl.names[i], &err);
+		verdict[i] = (unsigned char)judge_file(st, &kept, nl.names[i],
+						       &err);
 	/* Judging took a while; act only on a list that is still ours. */
 	if (!err)
 		err = list_change_check(&ch);
@@ -224,6 +275,7 @@ int reftable_stack_clean_with(struct reftable_stack *st,
 	}
 	reftable_free(verdict);
 	names_free(nl.names, nl.len);
+	names_free(kept.names, kept.len);
 	/* A lock left behind would block every writer: report it. */
 	end_err = list_change_end(&ch);
 	return err ? err : end_err;

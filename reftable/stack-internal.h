@@ -15,6 +15,9 @@
 
 #define TABLES_LIST "tables.list"
 #define TABLES_LIST_LOCK "tables.list.lock"
+/* A list kept for the user after a race past a removed lock: tables.list.
+ * XXXXXXXX.kept. clean and unlock leave it, and the tables it names. */
+#define LIST_KEPT_SUFFIX ".kept"
 
 /* How long a reader keeps retrying when a listed table vanished. */
 #define RELOAD_DEADLINE_MS 3000
@@ -159,6 +162,10 @@ struct list_change {
 };
 /* Take tables.list.lock and read tables.list under it. */
 int list_change_begin(struct list_change *ch, struct reftable_stack *st);
+/* The same, waiting for the lock at most timeout_ms (the stack's
+ * lock_timeout_ms for list_change_begin). */
+int list_change_begin_within(struct list_change *ch,
+			     struct reftable_stack *st, int64_t timeout_ms);
 /* Whether the handle's loaded tables are the base. */
 int list_change_is_current(const struct list_change *ch);
 /*

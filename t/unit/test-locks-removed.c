@@ -5,6 +5,8 @@
  * exact step by a filesystem hook.
  */
 
+#include <fcntl.h>
+
 #include "test-locks-helpers.h"
 
 START_TEST(release_leaves_a_lock_taken_meanwhile)
@@ -347,31 +349,34 @@ END_TEST
  * list in place (it holds W's ref) and says, with a committed error, that
  * the taker's tables may be missing and where the list naming them is.
  */
-static void third_writer_builds_on_ours(struct hook_fs *h, const char *from,
-					const char *to)
-{
-	struct swap *sw = h->data;
-	const char *ref[] = { "refs/heads/third" };
-	struct reftable_addition *add;
-
-	if (!has_end(to, "/tables.list") || ++sw->armed != 3)
-		return;
-	start_addition(sw->other, &add, ref, 8);
-	CHECK_OK(reftable_addition_commit(add));
-	reftable_addition_destroy(add);
-}
-
-static void taker_then_third(struct hook_fs *h, const char *from,
-			     const char *to)
+/* The taker commits right before W's swap (armed 1), the third writer
+ * right before W takes the lock to put the taker's list back (armed 2):
+ * then tables.list was W's, and the lock free. */
+static void taker_at_the_swap(struct hook_fs *h, const char *from,
+			      const char *to)
 {
 	struct swap *sw = h->data;
 
 	if (sw->armed == 1 && has_end(to, "/tables.list")) {
 		swap_lock(h, sw->lock);
 		commit_taker(sw);
-		sw->armed = 1;
+		sw->armed = 2;
 	}
-	third_writer_builds_on_ours(h, from, to);
+}
+
+static void third_before_the_restore(struct hook_fs *h, const char *path,
+				     int flags)
+{
+	struct swap *sw = h->data;
+	const char *ref[] = { "refs/heads/third" };
+	struct reftable_addition *add;
+
+	if (sw->armed != 2 || strcmp(path, sw->lock) || !(flags & O_CREAT))
+		return;
+	sw->armed = 0;
+	start_addition(sw->other, &add, ref, 8);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
 }
 
 START_TEST(writers_racing_past_a_removed_lock_are_reported)
@@ -380,28 +385,39 @@ START_TEST(writers_racing_past_a_removed_lock_are_reported)
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st, *fresh;
 	struct swap sw = { 0 };
+	struct reports rs;
 	struct hook_fs h;
 	char *kept;
 
 	o.disable_auto_compact = 1;
 	swap_init(&sw, &h, dir, &o);
-	h.before_rename = taker_then_third;
+	h.before_rename = taker_at_the_swap;
 	h.before_unlink = NULL;
+	h.before_open = third_before_the_restore;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
 
 	sw.armed = 1;
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
 			 REFTABLE_COMMITTED_ERROR);
+	ck_assert_int_eq(sw.armed, 0);
 	kept = strstr(reftable_error_detail(), "kept as ");
 	ck_assert_msg(kept != NULL, "%s", reftable_error_detail());
-	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".kept"), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);
 
+	/* The third writer built on W's list: both stay. The taker's
+	 * tables are no longer listed; the kept list and they survive
+	 * housekeeping until the user puts them back. */
 	o.fs = NULL;
 	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/third"), 8);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	CHECK_OK(reftable_stack_clean(fresh));
+	ck_assert_int_ge(break_locks(fresh, 0, &rs), 0);
+	ck_assert_int_eq(test_count_suffix(dir, ".kept"), 1);
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 4);
 	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
 	reftable_stack_destroy(sw.other);

@@ -1,21 +1,13 @@
 /*
- * Review 13 of the stack protocol: races found by an outside review,
- * each staged at its exact step by a filesystem hook (another process
- * waits on a pipe where one is needed).
- *
- * The tests of the tcase "known defects" fail on the current library;
- * they run only with REFTABLE_TEST_KNOWN_DEFECTS=1, so that `make test`
- * stays green until the protocol is fixed. Each says what it shows.
+ * Races found by an outside review of the stack protocol, each staged at
+ * its exact step by a filesystem hook (another process waits on a pipe
+ * where one is needed). Each failed on the protocol before the fix it
+ * names.
  */
 
 #include <sys/types.h>
 
 #include "test-locks-helpers.h"
-
-static int known_defects(void)
-{
-	return getenv("REFTABLE_TEST_KNOWN_DEFECTS") != NULL;
-}
 
 /* --- W's list, visible between W's swap and W's swap back ------------- */
 
@@ -42,16 +34,25 @@ static void act_in_the_window(struct hook_fs *h, const char *from,
 
 	if (!w->on || !has_end(to, "/tables.list"))
 		return;
-	switch (++w->calls) {
-	case 1: /* W's swap: X took over and committed */
+	if (++w->calls == 1) { /* W's swap: X took over and committed */
 		w->sw.armed = 1;
 		swap_lock(h, w->sw.lock);
 		commit_taker(&w->sw);
-		break;
-	case 2: /* W's swap back: W's list is in place */
-		w->in_window(w);
-		break;
 	}
+}
+
+/* W, having seen X's list come back from its swap, is about to take the
+ * lock to put it back: W's list is in place, and the lock is free. */
+static void open_in_the_window(struct hook_fs *h, const char *path,
+			       int flags)
+{
+	struct window *w = h->data;
+
+	if (!w->on || w->calls != 1 || strcmp(path, w->sw.lock) ||
+	    !(flags & O_CREAT))
+		return;
+	w->calls = 2;
+	w->in_window(w);
 }
 
 /* The handle under test on dir, with w's hooks; *o keeps them. */
@@ -63,6 +64,7 @@ static void window_init(struct window *w, struct hook_fs *h, const char *dir,
 	CHECK_OK(reftable_stack_new(&w->third, dir, o));
 	swap_init(&w->sw, h, dir, o);
 	h->before_rename = act_in_the_window;
+	h->before_open = open_in_the_window;
 	h->before_unlink = NULL;
 	h->data = w;
 }
@@ -79,13 +81,15 @@ static void clean_now(struct window *w)
 }
 
 /*
- * A clean that runs while W's list is in place judges X's table
- * unlisted and covered (it has W's update index) and removes it; W's
- * swap back then restores X's list (or, since the clean also removed
- * W's list file holding it, fails to). Either way X's acknowledged ref
- * is gone. Precondition: W's lock removed from outside.
+ * A clean that runs while W's list is in place judged X's table unlisted
+ * and covered (it has W's update index) and removed it, and W's list
+ * file, which held X's list, as a dead writer's; W's swap back then
+ * failed or restored a list naming a missing table. Clean now leaves
+ * lists aside (tables.list.*.tmp, *.kept) and the tables they name, and
+ * W restores X's list under the lock. Precondition: W's lock removed
+ * from outside.
  */
-START_TEST(clean_in_the_undo_window_loses_nothing)
+START_TEST(clean_in_the_window_loses_nothing)
 {
 	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
@@ -179,16 +183,18 @@ static void renamer_checks_now(struct window *w)
 }
 
 /*
- * Y takes the lock while W's list is in place and checks it; W swaps
- * back, says nothing of its change is published, and removes its table;
- * Y then renames its list, built on W's, over tables.list and is told
- * it committed. That list names W's removed table: the stack cannot be
- * read, and X's ref is dropped too. Git is such a publisher as well: it
- * re-reads tables.list under its lock right before it writes its table
- * and renames its lock (seen with strace), so for Git the window is that
- * last read to the rename. Precondition: W's lock removed from outside.
+ * Y takes the lock while W's list is in place and checks it, right
+ * before W would take the lock to put X's list back. With the old undo
+ * (a swap back, without the lock), W then said nothing of its change was
+ * published and removed its table, and Y's list, built on W's, named
+ * that table: the stack could not be read. Now W cannot take the lock,
+ * so W's list stays (Y builds on it), X's list is kept for the user with
+ * its table, and W says so with a committed error. X's change is hidden,
+ * not lost: the limit of what can be done once a lock is removed from
+ * outside. Git publishes by rename as Y does (it re-reads tables.list
+ * under its lock right before its rename).
  */
-START_TEST(renamer_in_the_undo_window_loses_nothing)
+START_TEST(renamer_in_the_window_damages_nothing)
 {
 	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
@@ -206,6 +212,8 @@ START_TEST(renamer_in_the_undo_window_loses_nothing)
 	w.on = 1;
 	err = test_add_ref(st, "refs/heads/w", 2, 0);
 	snprintf(why, sizeof(why), "%d %s", err, reftable_error_detail());
+	ck_assert_msg(err == REFTABLE_COMMITTED_ERROR &&
+		      strstr(why, "kept as"), "W said: %s", why);
 	ck_assert_int_eq(w.calls, 2);
 	ck_assert_int_eq(write(w.go, "x", 1), 1);
 	close(w.go);
@@ -218,7 +226,11 @@ START_TEST(renamer_in_the_undo_window_loses_nothing)
 	ck_assert_msg(err == 0, "stack damaged: %s (W said: %s)",
 		      reftable_error_detail(), why);
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/renamer"), 4);
-	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), 7);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), 2);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), -1);
+	ck_assert_int_eq(test_count_suffix(dir, ".kept"), 1);
+	CHECK_OK(reftable_stack_clean(fresh));
+	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 4);
 	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
 	window_release(&w);
@@ -256,12 +268,11 @@ static int missing_tables(const char *dir, const char *list)
 }
 
 /*
- * When a third writer published on W's list between W's two swaps, W
- * keeps the list it replaced (X's) and names it in its error "for the
- * user to recover from". Routine housekeeping must not destroy that:
- * break_stale_locks removes it as a temporary once no lock is left,
- * clean removes it as a dead writer's list and X's table as unlisted
- * and covered. Precondition: W's lock removed from outside.
+ * When a third writer published on W's list before W could put X's list
+ * back, W keeps X's list (tables.list.XXXXXXXX.kept) and names it in its
+ * error for the user to recover from. Routine housekeeping must not
+ * destroy it: break_stale_locks removed it as a temporary, clean as a
+ * dead writer's list, with X's table as unlisted and covered.
  */
 START_TEST(the_list_kept_for_recovery_survives_housekeeping)
 {
@@ -282,7 +293,8 @@ START_TEST(the_list_kept_for_recovery_survives_housekeeping)
 			 REFTABLE_COMMITTED_ERROR);
 	at = strstr(reftable_error_detail(), "kept as ");
 	ck_assert_msg(at != NULL, "%s", reftable_error_detail());
-	snprintf(kept, sizeof(kept), "%.*s", (int)strcspn(at + 8, ":"), at + 8);
+	snprintf(kept, sizeof(kept), "%.*s", (int)strcspn(at + 8, ",:"),
+		 at + 8);
 	ck_assert_msg(test_exists(kept), "%s", kept);
 	ck_assert_int_eq(missing_tables(dir, kept), 0);
 
@@ -326,7 +338,9 @@ static void break_while_aside(struct hook_fs *h, const char *path)
  * removes it; the writer, whose change is published, is told
  * REFTABLE_COMMITTED_ERROR. (Had the file aside been another owner's
  * lock, moved by mistake and about to be put back, that owner's live
- * lock would be gone for good.)
+ * lock would be gone for good, and that owner would fail at its next
+ * check.) The remover now takes a .gone file that vanished as its lock
+ * removed: its check before moving it said it was its own.
  */
 START_TEST(breaker_leaves_a_releasing_owners_lock_alone)
 {
@@ -518,16 +532,10 @@ static Suite *review_suite(void)
 	tcase_add_test(tc, unknown_start_time_proves_nothing);
 	tcase_add_test(tc, without_exchange_a_list_changed_under_our_lock_stays);
 	suite_add_tcase(s, tc);
-	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review: 4 reproducers of known "
-			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
-			"them\n");
-		return s;
-	}
-	tc = tcase_create("known defects");
+	tc = tcase_create("the window after a race");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, clean_in_the_undo_window_loses_nothing);
-	tcase_add_test(tc, renamer_in_the_undo_window_loses_nothing);
+	tcase_add_test(tc, clean_in_the_window_loses_nothing);
+	tcase_add_test(tc, renamer_in_the_window_damages_nothing);
 	tcase_add_test(tc, the_list_kept_for_recovery_survives_housekeeping);
 	tcase_add_test(tc, breaker_leaves_a_releasing_owners_lock_alone);
 	suite_add_tcase(s, tc);
