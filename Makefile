@@ -108,7 +108,7 @@ deps:
 	sh ci/install-deps.sh
 
 clean:
-	rm -rf build build-san build-bench reftable-tool
+	rm -rf build build-san build-bench build-fuzz reftable-tool
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/reftable \

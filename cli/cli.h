@@ -25,6 +25,7 @@ enum {
 struct cli {
 	const char *cmd;      /* the command's name, for messages */
 	const char *chdir_to; /* -C PATH, or NULL */
+	int quiet;            /* print no messages (the fuzz targets) */
 };
 
 /* ---- messages (util.c) ---- */
@@ -172,6 +173,29 @@ int parse_line(struct text_line *out, const char *line, size_t hash_size,
 	       struct sbuf *why);
 /* Free the strings of a parsed line. */
 void text_line_release(struct text_line *l);
+
+/* ---- the input of `write` (records-input.c) ---- */
+
+/* Parsed records, in input order, and the update-index range. */
+struct records_input {
+	struct text_line *lines; /* LINE_REF and LINE_LOG only */
+	unsigned *linenos;
+	size_t n, cap;
+	int have_limits; /* a table line gave min_ui and max_ui */
+	uint64_t min_ui, max_ui;
+};
+
+/*
+ * Parse every line of f (fname for messages). Without a table line the
+ * limits are the range of the records. Exit code, with a message.
+ */
+int records_read(const struct cli *cli, FILE *f, const char *fname,
+		 size_t hash_size, struct records_input *in);
+/* Write the records as one table through write(arg, ...). Exit code. */
+int records_write(const struct cli *cli, const char *fname,
+		  const struct records_input *in, reftable_write_fn write,
+		  void *arg, const struct reftable_write_options *wopts);
+void records_release(struct records_input *in);
 
 /* ---- JSON output (json.c) ---- */
 

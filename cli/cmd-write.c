@@ -1,9 +1,6 @@
 /*
- * reftable write: build one table from records in the text format.
- *
- * The whole input is parsed before the writer starts, because the
- * update-index limits must be set before the first record and may have
- * to be computed from the records when no `table` line gives them.
+ * reftable write: build one table from records in the text format
+ * (read and written by records-input.c), safely in place of OUT.ref.
  */
 
 #include <errno.h>
@@ -27,146 +24,6 @@ static const struct cmd_help write_help = {
 	"OUT.ref and renamed into place, so OUT.ref is never half-written.\n"
 	"OUT.ref must be a regular file or not exist yet.",
 };
-
-struct parsed_input {
-	struct text_line *lines;
-	unsigned *linenos;
-	size_t n, cap;
-	int have_limits;
-	uint64_t min_ui, max_ui;
-};
-
-static void input_release(struct parsed_input *in)
-{
-	for (size_t i = 0; i < in->n; i++)
-		text_line_release(&in->lines[i]);
-	free(in->lines);
-	free(in->linenos);
-}
-
-static void add_line(struct parsed_input *in, struct text_line *l,
-		     unsigned lineno)
-{
-	if (in->n == in->cap) {
-		in->cap = in->cap ? 2 * in->cap : 256;
-		in->lines = xrealloc(in->lines, in->cap * sizeof(*in->lines));
-		in->linenos =
-			xrealloc(in->linenos, in->cap * sizeof(*in->linenos));
-	}
-	in->lines[in->n] = *l;
-	in->linenos[in->n++] = lineno;
-}
-
-/* Parse every line of f. Exit code. */
-static int read_input(const struct cli *cli, FILE *f, const char *fname,
-		      size_t hash_size, struct parsed_input *in)
-{
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned lineno = 0;
-	int code = 0;
-	struct sbuf why = SBUF_INIT;
-
-	while (!code && (len = getline(&buf, &cap, f)) >= 0) {
-		struct text_line l;
-		lineno++;
-		if (len && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-		if (len && buf[len - 1] == '\r') /* a raw CR is always escaped */
-			buf[--len] = '\0';
-		if (!len)
-			continue;
-		if (strlen(buf) != (size_t)len) {
-			code = cli_usage_error(cli, "%s:%u: NUL byte in line",
-					       fname, lineno);
-			break;
-		}
-		sbuf_reset(&why);
-		if (parse_line(&l, buf, hash_size, &why)) {
-			code = cli_usage_error(cli, "%s:%u: %s", fname, lineno,
-					       why.buf);
-			text_line_release(&l);
-			break;
-		}
-		if (l.kind == LINE_TABLE) {
-			if (in->have_limits || in->n) {
-				code = cli_usage_error(
-					cli, "%s:%u: a table line must come "
-					     "first, and only once",
-					fname, lineno);
-			} else {
-				in->have_limits = 1;
-				in->min_ui = l.min_ui;
-				in->max_ui = l.max_ui;
-			}
-			text_line_release(&l);
-			continue;
-		}
-		add_line(in, &l, lineno);
-	}
-	if (!code && ferror(f))
-		code = cli_error(cli, EXIT_DATA, "%s: read error: %s", fname,
-				 strerror(errno));
-	free(buf);
-	sbuf_release(&why);
-	return code;
-}
-
-/* Without a table line, the range the records span (0 0 when empty). */
-static void default_limits(struct parsed_input *in)
-{
-	for (size_t i = 0; i < in->n; i++) {
-		const struct text_line *l = &in->lines[i];
-		uint64_t ui = l->kind == LINE_REF ? l->ref.update_index
-						  : l->log.update_index;
-		if (!i || ui < in->min_ui)
-			in->min_ui = ui;
-		if (!i || ui > in->max_ui)
-			in->max_ui = ui;
-	}
-}
-
-/* Feed the records to a writer on fd. Exit code. */
-static int write_records(const struct cli *cli, const char *fname,
-			 struct parsed_input *in, int fd,
-			 const struct reftable_write_options *wopts)
-{
-	struct reftable_writer *w = NULL;
-	int err;
-	size_t i;
-
-	err = reftable_writer_new(&w, fd_write_all, &fd, wopts);
-	if (err < 0)
-		return cli_lib_error(cli, err, "cannot start a table");
-	err = reftable_writer_set_limits(w, in->min_ui, in->max_ui);
-	if (err < 0) {
-		int code = cli_lib_error(cli, err,
-					 "update index range %llu..%llu",
-					 (unsigned long long)in->min_ui,
-					 (unsigned long long)in->max_ui);
-		reftable_writer_free(w);
-		return code;
-	}
-	for (i = 0; i < in->n; i++) {
-		const struct text_line *l = &in->lines[i];
-		err = l->kind == LINE_REF ? reftable_writer_add_ref(w, &l->ref)
-					  : reftable_writer_add_log(w, &l->log);
-		if (err < 0)
-			break;
-	}
-	if (err < 0) {
-		int code = cli_lib_error(cli, err, "%s:%u", fname,
-					 in->linenos[i]);
-		reftable_writer_free(w);
-		return code;
-	}
-	err = reftable_writer_close(w);
-	reftable_writer_free(w);
-	if (err < 0)
-		return cli_lib_error(cli, err, "finishing the table");
-	return 0;
-}
 
 /* New files get 0666 less the umask, like any file a user creates. */
 static void set_default_mode(int fd)
@@ -215,7 +72,7 @@ static int check_output(const struct cli *cli, const char *out)
 
 /* Write the table next to out and rename it over out. Exit code. */
 static int write_table_file(const struct cli *cli, const char *out,
-			    const char *fname, struct parsed_input *in,
+			    const char *fname, struct records_input *in,
 			    const struct reftable_write_options *wopts)
 {
 	struct sbuf tmp = SBUF_INIT;
@@ -230,7 +87,7 @@ static int write_table_file(const struct cli *cli, const char *out,
 		return code;
 	}
 	set_default_mode(fd);
-	code = write_records(cli, fname, in, fd, wopts);
+	code = records_write(cli, fname, in, fd_write_all, &fd, wopts);
 	if (!code && fsync(fd))
 		code = cli_error(cli, EXIT_DATA, "fsync %s: %s", tmp.buf,
 				 strerror(errno));
@@ -289,7 +146,7 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 	const char *hash = NULL, *out = NULL, *fname = "<stdin>";
 	int no_obj = 0, unpadded = 0, code = 0;
 	struct strlist args = { 0 };
-	struct parsed_input in = { 0 };
+	struct records_input in = { 0 };
 	struct reftable_write_options wopts;
 	FILE *f = stdin;
 	const struct opt opts[] = {
@@ -333,17 +190,14 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	code = read_input(cli, f, fname,
-			  reftable_hash_size(wopts.hash_id), &in);
+	code = records_read(cli, f, fname, reftable_hash_size(wopts.hash_id),
+			    &in);
 	if (f != stdin)
 		fclose(f);
-	if (code)
-		goto out;
-	if (!in.have_limits)
-		default_limits(&in);
-	code = write_table_file(cli, out, fname, &in, &wopts);
+	if (!code)
+		code = write_table_file(cli, out, fname, &in, &wopts);
 out:
-	input_release(&in);
+	records_release(&in);
 	strlist_release(&args);
 	return code;
 }

@@ -51,9 +51,11 @@ int read_tables_list(const struct cli *cli, const char *dir,
 			err = REFTABLE_FORMAT_ERROR;
 			break;
 		}
-		/* A name with a slash would reach outside the directory. */
-		if (strchr(line, '/') || !strcmp(line, ".") ||
-		    !strcmp(line, "..")) {
+		/* The library's rule: a name with a slash would reach
+		 * outside the directory, one with a NUL would name another
+		 * file; no dot files, no backslashes. */
+		if (strlen(line) != (size_t)len || strchr(line, '/') ||
+		    strchr(line, '\\') || line[0] == '.') {
 			cli_error(cli, 0, "%s:%u: '%s' is not a table name",
 				  path, lineno, line);
 			err = REFTABLE_FORMAT_ERROR;

@@ -10,6 +10,8 @@
 
 static void vreport(const struct cli *cli, const char *fmt, va_list ap)
 {
+	if (cli && cli->quiet)
+		return;
 	fflush(stdout); /* keep stdout and stderr in order on a terminal */
 	if (cli && cli->cmd)
 		fprintf(stderr, "reftable %s: error: ", cli->cmd);
@@ -22,6 +24,8 @@ static void vreport(const struct cli *cli, const char *fmt, va_list ap)
 void cli_warning(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
+	if (cli && cli->quiet)
+		return;
 	fflush(stdout);
 	fprintf(stderr, "reftable %s: warning: ",
 		cli && cli->cmd ? cli->cmd : "");

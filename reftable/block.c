@@ -280,10 +280,11 @@ static int restart_key(const struct block *b, uint32_t i, const uint8_t **key,
 
 /*
  * Find the first record with key >= want without rebuilding keys: m is
- * how many leading bytes the previous key shares with want, and since keys
- * ascend, a record sharing fewer bytes with its predecessor than m is past
- * want, one sharing more is still before it, and only one sharing exactly
- * m needs its suffix compared. The found key is want[0:prefix] + suffix.
+ * how many leading bytes the previous key shares with want. A record
+ * sharing more than m bytes with its predecessor is still before want;
+ * one sharing at most m holds want's first prefix bytes, so its suffix
+ * is compared with the rest of want. The found key is want[0:prefix] +
+ * suffix.
  */
 int block_find(const struct block *b, const uint8_t *want, size_t want_len,
 	       struct block_pos *pos)
@@ -324,16 +325,18 @@ int block_find(const struct block *b, const uint8_t *want, size_t want_len,
 		if (n < 0 || prefix > prev_len)
 			return REFTABLE_FORMAT_ERROR;
 		sfx = b->data + off + n;
-		if (prefix == m) {
-			c = key_cmp(sfx, suffix, want + m, want_len - m);
+		if (prefix <= m) {
+			/* Shorter than m, the prefix is usually where the key
+			 * left want behind; but nothing obliges a writer to
+			 * share all it could, so compare. */
+			c = key_cmp(sfx, suffix, want + prefix,
+				    want_len - prefix);
 			if (c >= 0) {
 				pos->exact = c == 0;
 				break;
 			}
-			m += common_prefix(sfx, suffix, want + m, want_len - m);
-		} else if (prefix < m) {
-			pos->exact = 0;
-			break;
+			m = prefix + common_prefix(sfx, suffix, want + prefix,
+						   want_len - prefix);
 		}
 		v = value_len(b->type, extra, sfx + suffix,
 			      b->records_end - off - n - suffix, b->hash_size);

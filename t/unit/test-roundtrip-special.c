@@ -344,6 +344,54 @@ START_TEST(max_block_size)
 }
 END_TEST
 
+/*
+ * A record may share fewer bytes with its predecessor than it could:
+ * nothing in the format forbids it, and Git's reader decodes it. Lookups
+ * and seeks must still find it (block_find once took a short prefix for
+ * a key past the one sought; found by t/fuzz, fuzz-table).
+ */
+START_TEST(short_prefix_found)
+{
+	struct reftable_write_options o = { .skip_index_objects = 1 };
+	struct reftable_ref_record r = { .update_index = 1,
+					 .value_type = REFTABLE_REF_VAL1 };
+	struct reftable_ref_record got = { 0 };
+	struct reftable_iterator it = { 0 };
+	struct tl_sink s = TL_SINK_INIT;
+	struct tl_refs refs = { 0 };
+	struct reftable_table *t;
+	uint8_t *key;
+
+	r.refname = "refs/heads/ra";
+	tl_refs_add(&refs, &r);
+	r.refname = "refs/heads/tb"; /* shares "refs/heads/" */
+	tl_refs_add(&refs, &r);
+	ck_assert_int_eq(tl_write_table(&s, &o, 1, 1, &refs, NULL, NULL), 0);
+	/* "refs/heads/ra" becomes "refs/heads/ta": the next record keeps its
+	 * prefix of 11 and suffix "tb", one byte less shared than it could. */
+	key = memmem(s.data, s.len, "refs/heads/ra", 13);
+	ck_assert_ptr_nonnull(key);
+	key[11] = 't';
+	t = tl_open_buffer(s.data, s.len, "short-prefix.ref");
+	ck_assert_int_eq(reftable_table_read_ref(t, "refs/heads/tb", &got), 0);
+	ck_assert_str_eq(got.refname, "refs/heads/tb");
+	ck_assert_int_eq(reftable_table_read_ref(t, "refs/heads/ta", &got), 0);
+	ck_assert_int_eq(reftable_table_read_ref(t, "refs/heads/t", &got), 1);
+	ck_assert_int_eq(reftable_table_init_ref_iterator(t, &it), 0);
+	ck_assert_int_eq(reftable_iterator_seek_ref(&it, "refs/heads/tb"), 0);
+	ck_assert_int_eq(reftable_iterator_next_ref(&it, &got), 0);
+	ck_assert_str_eq(got.refname, "refs/heads/tb");
+	ck_assert_int_eq(reftable_iterator_seek_ref(&it, "refs/heads/taa"), 0);
+	ck_assert_int_eq(reftable_iterator_next_ref(&it, &got), 0);
+	ck_assert_str_eq(got.refname, "refs/heads/tb");
+	reftable_iterator_destroy(&it);
+	reftable_ref_record_release(&got);
+	reftable_table_decref(t);
+	tl_refs_free(&refs);
+	tl_sink_release(&s);
+}
+END_TEST
+
 static Suite *special_suite(void)
 {
 	Suite *s = suite_create("roundtrip-special");
@@ -357,6 +405,7 @@ static Suite *special_suite(void)
 	tcase_add_loop_test(tc, nearly_full_block, 0, 4);
 	tcase_add_test(tc, big_records_many_blocks);
 	tcase_add_test(tc, max_block_size);
+	tcase_add_test(tc, short_prefix_found);
 	suite_add_tcase(s, tc);
 	return s;
 }
