@@ -284,7 +284,7 @@ enum owner_verdict owner_judge_booted(const char *data, size_t len,
 			 "%s, which cannot be checked", id.pid, id.host);
 		return OWNER_UNKNOWN;
 	}
-	if (strcmp(id.ns, me.ns)) {
+	if (strcmp(id.ns, me.ns) || !strcmp(id.ns, "-")) {
 		buf_addf(why, "held by process %ld of another pid namespace",
 			 id.pid);
 		return OWNER_UNKNOWN;
