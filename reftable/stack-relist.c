@@ -203,7 +203,8 @@ int reftable_stack_relist(struct reftable_stack *st,
 	for (i = 0; !err && i < rl.n; i++)
 		err = read_header(&rl, &rl.c[i]);
 	if (!err) {
-		qsort(rl.c, rl.n, sizeof(*rl.c), by_range);
+		if (rl.n) /* qsort(NULL, 0, ...) is undefined */
+			qsort(rl.c, rl.n, sizeof(*rl.c), by_range);
 		names = reftable_calloc(st->len + rl.n + 1, sizeof(*names));
 		if (!names)
 			err = REFTABLE_NOMEM_ERROR;
