@@ -280,14 +280,17 @@ int list_change_check(struct list_change *ch)
 	return 0;
 }
 
-/* Whether path names the file of this identity. */
+/* Whether path names the file of this identity: 1, 0, or -1 if stat
+ * cannot tell (a race is then not assumed: it needs a lock removed from
+ * outside, a failing stat does not). */
 static int path_is(struct reftable_stack *st, const char *path,
 		   const struct list_identity *id)
 {
 	struct stat sb;
 
-	return st->fs->stat(st->fs->ctx, path, &sb) == 0 &&
-	       sb.st_dev == id->dev && sb.st_ino == id->ino;
+	if (st->fs->stat(st->fs->ctx, path, &sb) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return sb.st_dev == id->dev && sb.st_ino == id->ino;
 }
 
 /* Whether every table named is there. */
@@ -306,8 +309,9 @@ static int tables_exist(struct reftable_stack *st, char *const *names,
 	return all;
 }
 
-/* Write the replaced list as tables.list.XXXXXXXX.kept, which clean and
- * unlock leave alone, with the tables it names; the error names it. */
+/* Write the tables another writer added, whose list ours replaced, as
+ * tables.list.XXXXXXXX.kept, which clean and unlock leave alone with the
+ * tables it names; the error names it. */
 static int keep_replaced(struct list_change *ch, char *const *names,
 			 size_t len)
 {
@@ -334,16 +338,36 @@ static int keep_replaced(struct list_change *ch, char *const *names,
 		fs->close(fs->ctx, fd);
 	err = reftable_fail(REFTABLE_COMMITTED_ERROR,
 			    "%s: our lock was removed from outside and another "
-			    "writer published meanwhile; our list replaced "
-			    "theirs, so their tables are no longer listed. "
-			    "%s%s%s",
-			    st->list_path, err ? "Their list is lost" :
-			    "Their list is kept as ",
+			    "writer published meanwhile: our list hid their "
+			    "change. %s%s%s", st->list_path,
+			    err ? "Their list is lost" :
+			    "The tables it added are kept, named in ",
 			    err ? "" : (const char *)kept.data,
-			    err ? "" : ", and its tables with it: put it back "
-				       "by hand once no writer runs");
+			    err ? "" : " (clean and unlock keep them; Git's "
+				       "gc does not). Their update indexes "
+				       "overlap ours: recovery is by hand");
 	buf_release(&kept);
 	buf_release(&data);
+	return err;
+}
+
+/* keep_replaced() of the tables of r neither in ours nor in our base:
+ * what the other writer added. The rest is listed, or ours to remove. */
+static int keep_added(struct list_change *ch, const struct list_snapshot *r,
+		      char *const *ours, size_t ours_len)
+{
+	char **added = reftable_calloc(r->len + 1, sizeof(*added));
+	size_t i, n = 0;
+	int err;
+
+	if (!added)
+		return keep_replaced(ch, NULL, 0);
+	for (i = 0; i < r->len; i++)
+		if (!names_contain(ours, ours_len, r->names[i]) &&
+		    !names_contain(ch->base.names, ch->base.len, r->names[i]))
+			added[n++] = r->names[i];
+	err = keep_replaced(ch, added, n);
+	reftable_free(added); /* the strings are r's */
 	return err;
 }
 
@@ -378,7 +402,7 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 	else
 		list_change_end(&undo);
 	if (err) {
-		err = keep_replaced(ch, r.names, r.len);
+		err = keep_added(ch, &r, ours, ours_len);
 		list_snapshot_release(st, &r);
 		return err;
 	}
@@ -422,9 +446,10 @@ static int replace_list(struct list_change *ch, const char *tmp,
 					     st->list_path);
 	} else if (base->exists && fs->exchange) {
 		if (fs->exchange(fs->ctx, tmp, st->list_path) == 0) {
-			if (!path_is(st, tmp, base))
+			if (path_is(st, tmp, base) == 0)
 				return restore_replaced(ch, tmp, names, len);
-			/* Should this fail, clean removes the leftover. */
+			/* Should this fail, breaking stale locks removes
+			 * the leftover once no lock is left. */
 			fs->unlink(fs->ctx, tmp);
 			return 0;
 		}

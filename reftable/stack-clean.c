@@ -170,13 +170,15 @@ static int judge_unlisted(struct reftable_stack *st, const char *name,
 			     (unsigned long long)newest, TABLES_LIST);
 }
 
-/* The names in every list aside, which clean must not remove. */
-static int read_lists_aside(struct reftable_stack *st, struct name_list *kept)
+/* The names in every list aside, which clean must not remove. 1 if one
+ * that was listed had gone when it was read, else 0 or < 0. */
+static int read_lists_aside_once(struct reftable_stack *st,
+				 struct name_list *kept)
 {
 	struct name_list lists = { 0 };
 	struct buf path = BUF_INIT;
 	size_t i, j;
-	int err = list_matching(st, &lists, is_list_aside);
+	int gone = 0, err = list_matching(st, &lists, is_list_aside);
 
 	memset(kept, 0, sizeof(*kept));
 	for (i = 0; !err && i < lists.len; i++) {
@@ -188,6 +190,7 @@ static int read_lists_aside(struct reftable_stack *st, struct name_list *kept)
 		if (!err &&
 		    list_read_path(st, (const char *)path.data, &snap) < 0)
 			continue;
+		gone |= !err && !snap.ident.exists;
 		for (j = 0; !err && j < snap.len; j++) {
 			if (REFTABLE_GROW(kept->names, kept->cap,
 					  kept->len + 1) < 0)
@@ -201,7 +204,22 @@ static int read_lists_aside(struct reftable_stack *st, struct name_list *kept)
 	}
 	names_free(lists.names, lists.len);
 	buf_release(&path);
-	return err;
+	return err ? err : gone;
+}
+
+/*
+ * A list aside that went between the listing and the read may have been
+ * renamed or rewritten under another name (a new list kept after a race
+ * is written before the one it replaces is removed): list again, until a
+ * listing reads whole.
+ */
+static int read_lists_aside(struct reftable_stack *st, struct name_list *kept)
+{
+	int tries = 0, r;
+
+	while ((r = read_lists_aside_once(st, kept)) == 1 && ++tries < 10)
+		names_free(kept->names, kept->len);
+	return r < 0 ? r : 0;
 }
 
 static enum clean_verdict judge_file(struct reftable_stack *st,

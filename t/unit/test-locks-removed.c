@@ -401,7 +401,7 @@ START_TEST(writers_racing_past_a_removed_lock_are_reported)
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
 			 REFTABLE_COMMITTED_ERROR);
 	ck_assert_int_eq(sw.armed, 0);
-	kept = strstr(reftable_error_detail(), "kept as ");
+	kept = strstr(reftable_error_detail(), "named in ");
 	ck_assert_msg(kept != NULL, "%s", reftable_error_detail());
 	ck_assert_int_eq(test_count_suffix(dir, ".kept"), 1);
 	ck_assert_int_eq(test_count_suffix(dir, ".tmp"), 0);

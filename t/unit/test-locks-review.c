@@ -213,7 +213,7 @@ START_TEST(renamer_in_the_window_damages_nothing)
 	err = test_add_ref(st, "refs/heads/w", 2, 0);
 	snprintf(why, sizeof(why), "%d %s", err, reftable_error_detail());
 	ck_assert_msg(err == REFTABLE_COMMITTED_ERROR &&
-		      strstr(why, "kept as"), "W said: %s", why);
+		      strstr(why, "named in"), "W said: %s", why);
 	ck_assert_int_eq(w.calls, 2);
 	ck_assert_int_eq(write(w.go, "x", 1), 1);
 	close(w.go);
@@ -291,10 +291,10 @@ START_TEST(the_list_kept_for_recovery_survives_housekeeping)
 	w.on = 1;
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
 			 REFTABLE_COMMITTED_ERROR);
-	at = strstr(reftable_error_detail(), "kept as ");
+	at = strstr(reftable_error_detail(), "named in ");
 	ck_assert_msg(at != NULL, "%s", reftable_error_detail());
-	snprintf(kept, sizeof(kept), "%.*s", (int)strcspn(at + 8, ",:"),
-		 at + 8);
+	snprintf(kept, sizeof(kept), "%.*s", (int)strcspn(at + 9, " "),
+		 at + 9);
 	ck_assert_msg(test_exists(kept), "%s", kept);
 	ck_assert_int_eq(missing_tables(dir, kept), 0);
 
