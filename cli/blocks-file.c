@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -121,6 +120,31 @@ static void check_positions(struct tfile *f, struct problems *p)
 			f->obj_id_len, f->hash_size);
 }
 
+/* The first f->size bytes of fd into f->map (owned). */
+static int read_whole(int fd, struct tfile *f)
+{
+	uint8_t *buf = malloc(f->size);
+	size_t got = 0;
+
+	if (!buf)
+		return -1;
+	while (got < f->size) {
+		ssize_t n = read(fd, buf + got, f->size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO; /* shorter than fstat said */
+			free(buf);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	f->map = buf;
+	return 0;
+}
+
 int tfile_open(struct tfile *f, const struct cli *cli, const char *path,
 	       struct problems *p)
 {
@@ -139,15 +163,14 @@ int tfile_open(struct tfile *f, const struct cli *cli, const char *path,
 		return cli_error(cli, EXIT_DATA, "%s: %s", path, strerror(e));
 	}
 	f->size = (size_t)st.st_size;
-	if (f->size) {
-		f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (f->map == MAP_FAILED) {
-			int e = errno;
-			f->map = NULL;
-			close(fd);
-			return cli_error(cli, EXIT_DATA, "mmap %s: %s", path,
-					 strerror(e));
-		}
+	/* Read, not mapped: on NFS or FUSE a table that another host
+	 * removes faults a mapping with SIGBUS, and dump and verify walk
+	 * every block anyway. */
+	if (f->size && read_whole(fd, f) < 0) {
+		int e = errno;
+		close(fd);
+		return cli_error(cli, EXIT_DATA, "read %s: %s", path,
+				 strerror(e));
 	}
 	close(fd);
 	if (read_header(f, p) || read_footer(f, p))
@@ -164,8 +187,7 @@ void tfile_release(struct tfile *f)
 		free(f->blocks[i].last.data);
 	}
 	free(f->blocks);
-	if (f->map)
-		munmap(f->map, f->size);
+	free(f->map);
 	free(f->path);
 	memset(f, 0, sizeof(*f));
 }

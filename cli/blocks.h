@@ -72,7 +72,7 @@ struct tstats {
 struct tfile {
 	char *path;
 	const char *name; /* base name of path */
-	uint8_t *map;
+	uint8_t *map; /* the whole file, read into memory */
 	size_t size;
 
 	int version;

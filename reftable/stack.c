@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "closer.h"
+#include "fsinfo.h"
 #include "reftable-merged.h"
 #include "reftable-writer.h"
 #include "stack-internal.h"
@@ -450,10 +451,15 @@ int stack_reload_now(struct reftable_stack *st)
 				REFTABLE_NOT_EXIST_ERROR,
 				"%s names %s, which does not exist%s",
 				st->list_path, failed,
-				same ? " (and the list did not change: the "
-				       "stack is damaged)" :
-				       " (the list kept changing until the "
-				       "deadline)");
+				!same ? " (the list kept changing until the "
+					"deadline)" :
+				snap.fd >= 0 && !fs_is_local(snap.fd) ?
+					" (and the list read here did not "
+					"change: the stack is damaged, or a "
+					"cache of this host still serves a "
+					"list another host replaced)" :
+					" (and the list did not change: the "
+					"stack is damaged)");
 			list_snapshot_release(st, &snap);
 			return err;
 		}
