@@ -7,73 +7,9 @@
 
 #include <sys/types.h>
 
-#include "test-locks-helpers.h"
+#include "test-locks-window.h"
 
-/* --- W's list, visible between W's swap and W's swap back ------------- */
-
-/*
- * W's lock is removed from outside; a taker X locks, publishes and is
- * told so, all before W's swap. W's swap then hands back X's list, and
- * W swaps back. Between the two swaps tables.list is W's list and the
- * lock is free: whatever in_window does runs there.
- */
-struct window {
-	struct swap sw; /* first: the swap helpers take h->data as one */
-	void (*in_window)(struct window *w);
-	struct reftable_stack *third;
-	int on, calls, err;
-	const char *dir;
-	pid_t renamer;
-	int go;
-};
-
-static void act_in_the_window(struct hook_fs *h, const char *from,
-			      const char *to)
-{
-	struct window *w = h->data;
-
-	if (!w->on || !has_end(to, "/tables.list"))
-		return;
-	if (++w->calls == 1) { /* W's swap: X took over and committed */
-		w->sw.armed = 1;
-		swap_lock(h, w->sw.lock);
-		commit_taker(&w->sw);
-	}
-}
-
-/* W, having seen X's list come back from its swap, is about to take the
- * lock to put it back: W's list is in place, and the lock is free. */
-static void open_in_the_window(struct hook_fs *h, const char *path,
-			       int flags)
-{
-	struct window *w = h->data;
-
-	if (!w->on || w->calls != 1 || strcmp(path, w->sw.lock) ||
-	    !(flags & O_CREAT))
-		return;
-	w->calls = 2;
-	w->in_window(w);
-}
-
-/* The handle under test on dir, with w's hooks; *o keeps them. */
-static void window_init(struct window *w, struct hook_fs *h, const char *dir,
-			struct reftable_stack_options *o)
-{
-	w->dir = dir;
-	o->disable_auto_compact = 1;
-	CHECK_OK(reftable_stack_new(&w->third, dir, o));
-	swap_init(&w->sw, h, dir, o);
-	h->before_rename = act_in_the_window;
-	h->before_open = open_in_the_window;
-	h->before_unlink = NULL;
-	h->data = w;
-}
-
-static void window_release(struct window *w)
-{
-	reftable_stack_destroy(w->third);
-	reftable_stack_destroy(w->sw.other);
-}
+/* --- the window after a raced swap ------------------------------------ */
 
 static void clean_now(struct window *w)
 {
@@ -126,22 +62,14 @@ END_TEST
 
 /* --- a writer that publishes by rename, in the window ----------------- */
 
-struct pause {
-	int ready, go, done;
-};
-
 /* Past its check, right before it publishes: say so and wait. */
 static void pause_at_publish(struct hook_fs *h, const char *from,
 			     const char *to)
 {
 	struct pause *p = h->data;
-	char c = 'x';
 
-	if (p->done || !has_end(to, "/tables.list"))
-		return;
-	p->done = 1;
-	if (write(p->ready, &c, 1) != 1 || read(p->go, &c, 1) != 1)
-		_exit(101);
+	if (!p->done && has_end(to, "/tables.list"))
+		pause_here(p);
 }
 
 /*
@@ -150,36 +78,26 @@ static void pause_at_publish(struct hook_fs *h, const char *from,
  * does. It locks, reads W's list, checks it, and stops right before its
  * rename until told to go.
  */
+static int renamer(struct window *w, struct pause *p)
+{
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *y;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.no_exchange = 1;
+	h.before_rename = pause_at_publish;
+	h.data = p;
+	o.fs = &h.fs;
+	o.disable_auto_compact = 1;
+	if (reftable_stack_new(&y, w->dir, &o))
+		return 100;
+	return test_add_ref(y, "refs/heads/renamer", 4, 0) ? 102 : 0;
+}
+
 static void renamer_checks_now(struct window *w)
 {
-	int ready[2], go[2];
-	char c;
-
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	w->renamer = fork();
-	ck_assert_int_ge(w->renamer, 0);
-	if (!w->renamer) {
-		struct reftable_stack_options o = test_options();
-		struct pause p = { ready[1], go[0], 0 };
-		struct reftable_stack *y;
-		struct hook_fs h;
-
-		hook_fs_init(&h);
-		h.no_exchange = 1;
-		h.before_rename = pause_at_publish;
-		h.data = &p;
-		o.fs = &h.fs;
-		o.disable_auto_compact = 1;
-		if (reftable_stack_new(&y, w->dir, &o))
-			_exit(100);
-		_exit(test_add_ref(y, "refs/heads/renamer", 4, 0) ? 102 : 0);
-	}
-	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	w->go = go[1];
-	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
+	fork_until_paused(w, renamer);
 }
 
 /*
@@ -217,7 +135,7 @@ START_TEST(renamer_in_the_window_damages_nothing)
 	ck_assert_int_eq(w.calls, 2);
 	ck_assert_int_eq(write(w.go, "x", 1), 1);
 	close(w.go);
-	ck_assert_int_eq(waitpid(w.renamer, &status, 0), w.renamer);
+	ck_assert_int_eq(waitpid(w.child, &status, 0), w.child);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "the renamer failed: %d", status);
 
@@ -240,33 +158,6 @@ END_TEST
 
 /* --- the list kept when several writers raced ------------------------ */
 
-static void third_commits_now(struct window *w)
-{
-	const char *ref[] = { "refs/heads/third" };
-	struct reftable_addition *add;
-
-	start_addition(w->sw.other, &add, ref, 8);
-	CHECK_OK(reftable_addition_commit(add));
-	reftable_addition_destroy(add);
-}
-
-/* Names of a list file, each checked to exist in dir. */
-static int missing_tables(const char *dir, const char *list)
-{
-	char *data = test_read_file(list, NULL), *p, *nl;
-	int missing = 0;
-
-	for (p = data; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = '\0';
-		missing += !test_exists(test_path(dir, p));
-	}
-	free(data);
-	return missing;
-}
-
 /*
  * When a third writer published on W's list before W could put X's list
  * back, W keeps X's list (tables.list.XXXXXXXX.kept) and names it in its
@@ -282,7 +173,6 @@ START_TEST(the_list_kept_for_recovery_survives_housekeeping)
 	struct window w = { 0 };
 	struct hook_fs h;
 	char kept[4096];
-	const char *at;
 
 	window_init(&w, &h, dir, &o);
 	w.in_window = third_commits_now;
@@ -291,10 +181,8 @@ START_TEST(the_list_kept_for_recovery_survives_housekeeping)
 	w.on = 1;
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
 			 REFTABLE_COMMITTED_ERROR);
-	at = strstr(reftable_error_detail(), "named in ");
-	ck_assert_msg(at != NULL, "%s", reftable_error_detail());
-	snprintf(kept, sizeof(kept), "%.*s", (int)strcspn(at + 9, " "),
-		 at + 9);
+	kept_path(kept, sizeof(kept));
+	ck_assert_msg(*kept, "%s", reftable_error_detail());
 	ck_assert_msg(test_exists(kept), "%s", kept);
 	ck_assert_int_eq(missing_tables(dir, kept), 0);
 

@@ -13,107 +13,11 @@
 
 #include <sys/types.h>
 
-#include "test-locks-helpers.h"
+#include "test-locks-window.h"
 
 static int known_defects(void)
 {
 	return getenv("REFTABLE_TEST_KNOWN_DEFECTS") != NULL;
-}
-
-/*
- * W's lock is removed from outside; a taker X locks, publishes and is
- * told so, all before W's swap, which hands back X's list R. in_window
- * runs at W's next step: its read of R (at_read), or its take of the
- * lock to put R back.
- */
-struct window {
-	struct swap sw; /* first: the swap helpers take h->data as one */
-	void (*in_window)(struct window *w);
-	struct reftable_stack *third;
-	int on, calls, at_read, err;
-	const char *dir;
-	pid_t child;
-	int go;
-};
-
-static void taker_commits_at_the_swap(struct hook_fs *h, const char *from,
-				      const char *to)
-{
-	struct window *w = h->data;
-
-	if (!w->on || !has_end(to, "/tables.list") || ++w->calls != 1)
-		return;
-	w->sw.armed = 1;
-	swap_lock(h, w->sw.lock);
-	commit_taker(&w->sw);
-}
-
-static int is_list_tmp(const char *path)
-{
-	return strstr(path, "/tables.list.") && has_end(path, ".tmp");
-}
-
-static void open_in_the_window(struct hook_fs *h, const char *path, int flags)
-{
-	struct window *w = h->data;
-	int hit;
-
-	if (!w->on || w->calls != 1)
-		return;
-	hit = w->at_read ? is_list_tmp(path) && !(flags & O_CREAT) :
-			   !strcmp(path, w->sw.lock) && (flags & O_CREAT);
-	if (!hit)
-		return;
-	w->calls = 2;
-	w->in_window(w);
-}
-
-static void window_init(struct window *w, struct hook_fs *h, const char *dir,
-			struct reftable_stack_options *o)
-{
-	w->dir = dir;
-	o->disable_auto_compact = 1;
-	CHECK_OK(reftable_stack_new(&w->third, dir, o));
-	swap_init(&w->sw, h, dir, o);
-	h->before_rename = taker_commits_at_the_swap;
-	h->before_open = open_in_the_window;
-	h->before_unlink = NULL;
-	h->data = w;
-}
-
-static void window_release(struct window *w)
-{
-	reftable_stack_destroy(w->third);
-	reftable_stack_destroy(w->sw.other);
-}
-
-/* The path of the kept list W's error names, or "" if none. */
-static void kept_path(char *out, size_t n)
-{
-	const char *at = strstr(reftable_error_detail(), "named in ");
-
-	if (!at) {
-		snprintf(out, n, "%s", "");
-		return;
-	}
-	snprintf(out, n, "%.*s", (int)strcspn(at + 9, " "), at + 9);
-}
-
-/* How many of the tables a list file names are missing from dir. */
-static int missing_tables(const char *dir, const char *list)
-{
-	char *data = test_read_file(list, NULL), *p, *nl;
-	int missing = 0;
-
-	for (p = data; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = '\0';
-		missing += !test_exists(test_path(dir, p));
-	}
-	free(data);
-	return missing;
 }
 
 /* --- a breaker between W's swap and W's read of R --------------------- */
@@ -169,21 +73,13 @@ END_TEST
 
 /* --- a clean that listed R before W kept it --------------------------- */
 
-struct pause {
-	int ready, go, done;
-};
-
 /* A clean's read of a list aside: say so, and wait. */
 static void pause_at_aside_read(struct hook_fs *h, const char *path, int flags)
 {
 	struct pause *p = h->data;
-	char c = 'x';
 
-	if (p->done || !is_list_tmp(path) || (flags & O_CREAT))
-		return;
-	p->done = 1;
-	if (write(p->ready, &c, 1) != 1 || read(p->go, &c, 1) != 1)
-		_exit(101);
+	if (!p->done && is_list_tmp(path) && !(flags & O_CREAT))
+		pause_here(p);
 }
 
 /*
@@ -191,35 +87,25 @@ static void pause_at_aside_read(struct hook_fs *h, const char *path, int flags)
  * back), lists the lists aside (R, at W's list file), and stops right
  * before it reads R until told to go.
  */
+static int cleaner(struct window *w, struct pause *p)
+{
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *c_st;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.before_open = pause_at_aside_read;
+	h.data = p;
+	o.fs = &h.fs;
+	o.disable_auto_compact = 1;
+	if (reftable_stack_new(&c_st, w->dir, &o))
+		return 100;
+	return reftable_stack_clean(c_st) ? 102 : p->done ? 0 : 103;
+}
+
 static void clean_lists_now(struct window *w)
 {
-	int ready[2], go[2];
-	char c;
-
-	ck_assert_int_eq(pipe(ready), 0);
-	ck_assert_int_eq(pipe(go), 0);
-	w->child = fork();
-	ck_assert_int_ge(w->child, 0);
-	if (!w->child) {
-		struct reftable_stack_options o = test_options();
-		struct pause p = { ready[1], go[0], 0 };
-		struct reftable_stack *c_st;
-		struct hook_fs h;
-
-		hook_fs_init(&h);
-		h.before_open = pause_at_aside_read;
-		h.data = &p;
-		o.fs = &h.fs;
-		o.disable_auto_compact = 1;
-		if (reftable_stack_new(&c_st, w->dir, &o))
-			_exit(100);
-		_exit(reftable_stack_clean(c_st) ? 102 : p.done ? 0 : 103);
-	}
-	ck_assert_int_eq(read(ready[0], &c, 1), 1);
-	w->go = go[1];
-	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
+	fork_until_paused(w, cleaner);
 }
 
 /*
@@ -268,16 +154,6 @@ START_TEST(clean_that_listed_before_the_keep_removes_the_kept_table)
 END_TEST
 
 /* --- the kept list after the next compaction -------------------------- */
-
-static void third_commits_now(struct window *w)
-{
-	const char *ref[] = { "refs/heads/third" };
-	struct reftable_addition *add;
-
-	start_addition(w->sw.other, &add, ref, 8);
-	CHECK_OK(reftable_addition_commit(add));
-	reftable_addition_destroy(add);
-}
 
 /*
  * W's error said the replaced list was kept "and its tables with it: put
