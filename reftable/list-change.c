@@ -1,8 +1,9 @@
 /*
  * One change of tables.list, from taking tables.list.lock to releasing
  * it: the only place that publishes a list. The new list is written to
- * a file of its own and renamed over tables.list; the lock itself is
- * never renamed, so no owner can publish a lock that is not its own.
+ * a file of its own and swapped with (or renamed over) tables.list; the
+ * lock itself is never renamed, so no owner can publish a lock that is
+ * not its own.
  * Documentation/protocol.md ("Adding a table", steps 1, 2, 6 and 7;
  * "Locks removed from outside") says why each step is safe.
  */
@@ -13,6 +14,17 @@
 #include <string.h>
 
 #include "stack-internal.h"
+
+/* tables.list.XXXXXXXX<suffix>: a list file aside, named at random. */
+static int list_aside_path(struct reftable_stack *st, const char *suffix,
+			   struct buf *out)
+{
+	buf_reset(out);
+	if (buf_addf(out, "%s.%08x%s", st->list_path, stack_random(st),
+		     suffix) < 0)
+		return REFTABLE_NOMEM_ERROR;
+	return 0;
+}
 
 /* The highest update index the names say (0 if a name has another
  * form: then no cross-check is possible). */
@@ -62,7 +74,7 @@ static int read_list_afresh(struct list_change *ch, struct list_snapshot *fresh)
 
 	if (!fs->link)
 		return 0;
-	if (buf_addf(&tmp, "%s.%08x.tmp", st->list_path, stack_random(st)) < 0)
+	if (list_aside_path(st, ".tmp", &tmp) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	if (fs->link(fs->ctx, st->list_path, (const char *)tmp.data) < 0) {
 		if (errno == ENOENT && !ch->base.ident.exists)
@@ -221,27 +233,27 @@ static int sync_files(struct reftable_stack *st, int list_fd,
 	return err;
 }
 
-/* Create tables.list.XXXXXXXX.tmp, ours alone, holding data. */
+/* Create tables.list.XXXXXXXX<suffix>, ours alone, holding data; *fd
+ * stays open (the caller closes it, failure or not). */
 static int write_list_file(struct reftable_stack *st, const struct buf *data,
-			   struct buf *tmp, int *fd)
+			   const char *suffix, struct buf *path, int *fd)
 {
 	const struct reftable_fs *fs = st->fs;
 
 	for (;;) {
-		buf_reset(tmp);
-		if (buf_addf(tmp, "%s.%08x.tmp", st->list_path,
-			     stack_random(st)) < 0)
+		if (list_aside_path(st, suffix, path) < 0)
 			return REFTABLE_NOMEM_ERROR;
-		*fd = fs->open(fs->ctx, (const char *)tmp->data,
+		*fd = fs->open(fs->ctx, (const char *)path->data,
 			       O_WRONLY | O_CREAT | O_EXCL,
 			       (mode_t)st->opts.file_mode);
 		if (*fd >= 0)
 			break;
 		if (errno != EEXIST)
-			return reftable_io_fail("create", (const char *)tmp->data);
+			return reftable_io_fail("create",
+						(const char *)path->data);
 	}
 	if (reftable_write_all(fs, *fd, data->data, data->len) < 0)
-		return reftable_io_fail("write", (const char *)tmp->data);
+		return reftable_io_fail("write", (const char *)path->data);
 	return 0;
 }
 
@@ -323,17 +335,10 @@ static int keep_replaced(struct list_change *ch, char *const *names,
 	st->dir_sync_pending = 1;
 	/* No names: the replaced list could not even be read back. */
 	err = names ? names_format(&data, names, len) : REFTABLE_IO_ERROR;
-	if (!err && buf_addf(&kept, "%s.%08x" LIST_KEPT_SUFFIX, st->list_path,
-			     stack_random(st)) < 0)
-		err = REFTABLE_NOMEM_ERROR;
 	if (!err)
-		fd = fs->open(fs->ctx, (const char *)kept.data,
-			      O_WRONLY | O_CREAT | O_EXCL,
-			      (mode_t)st->opts.file_mode);
-	if (!err && (fd < 0 || reftable_write_all(fs, fd, data.data,
-						  data.len) < 0 ||
-		     stack_fsync_fd(st, fd, (const char *)kept.data) < 0))
-		err = reftable_io_fail("write", (const char *)kept.data);
+		err = write_list_file(st, &data, LIST_KEPT_SUFFIX, &kept, &fd);
+	if (!err)
+		err = stack_fsync_fd(st, fd, (const char *)kept.data);
 	if (fd >= 0)
 		fs->close(fs->ctx, fd);
 	err = reftable_fail(REFTABLE_COMMITTED_ERROR,
@@ -475,7 +480,7 @@ int list_change_publish(struct list_change *ch, char *const *names,
 				     "publishing without the list lock");
 	err = names_format(&data, names, len);
 	if (!err)
-		err = write_list_file(st, &data, &tmp, &fd);
+		err = write_list_file(st, &data, ".tmp", &tmp, &fd);
 	if (!err)
 		err = sync_files(st, fd, (const char *)tmp.data, unsynced);
 	if (!err)
