@@ -98,16 +98,11 @@ static int table_range(struct reftable_stack *st, const char *name,
 		       uint64_t *min, uint64_t *max)
 {
 	struct reftable_table *t;
-	struct buf path = BUF_INIT;
 	int err;
 
 	if (!table_name_parse(name, min, max))
 		return 0;
-	err = stack_path(&path, st, name);
-	if (!err)
-		err = reftable_table_open_fs(&t, st->fs,
-					     (const char *)path.data);
-	buf_release(&path);
+	err = stack_open_table(st, name, &t);
 	if (err)
 		return err;
 	*min = reftable_table_min_update_index(t);

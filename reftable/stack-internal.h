@@ -139,6 +139,9 @@ int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,
 		      struct buf *path, int *fd);
 
 /* stack.c */
+/* Open table name of the stack's directory. */
+int stack_open_table(struct reftable_stack *st, const char *name,
+		     struct reftable_table **out);
 int stack_reload_now(struct reftable_stack *st);
 /* The reload after a publish: from what it wrote if it could keep it. */
 int stack_reload_published(struct reftable_stack *st);

@@ -57,19 +57,15 @@ static int collect_unlisted(void *arg, const char *name)
 static int read_header(struct relist *rl, struct candidate *c)
 {
 	struct reftable_table *t;
-	struct buf path = BUF_INIT;
-	int err = stack_path(&path, rl->st, c->name);
+	int err = stack_open_table(rl->st, c->name, &t);
 
 	if (err)
-		return err;
-	if (reftable_table_open_fs(&t, rl->st->fs, (const char *)path.data) == 0) {
-		c->min = reftable_table_min_update_index(t);
-		c->max = reftable_table_max_update_index(t);
-		c->readable = c->min <= c->max &&
-			      reftable_table_hash(t) == rl->st->hash;
-		reftable_table_decref(t);
-	}
-	buf_release(&path);
+		return err == REFTABLE_NOMEM_ERROR ? err : 0;
+	c->min = reftable_table_min_update_index(t);
+	c->max = reftable_table_max_update_index(t);
+	c->readable = c->min <= c->max &&
+		      reftable_table_hash(t) == rl->st->hash;
+	reftable_table_decref(t);
 	return 0;
 }
 

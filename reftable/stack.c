@@ -215,9 +215,8 @@ static struct reftable_table *loaded_table(struct reftable_stack *st,
 	return NULL;
 }
 
-/* Open table name of the stack's directory. */
-static int stack_open_table(struct reftable_stack *st, const char *name,
-			    struct reftable_table **out)
+int stack_open_table(struct reftable_stack *st, const char *name,
+		     struct reftable_table **out)
 {
 	struct buf path = BUF_INIT;
 	int err = stack_path(&path, st, name);
