@@ -267,6 +267,34 @@ static inline struct reftable_stack_options test_options(void)
 		ck_assert_int_eq(test_count_suffix(dir, ".gone"), 0);    \
 	} while (0)
 
+/* --- a big bottom table ------------------------------------------------ */
+
+/*
+ * Onto an empty stack: refs/heads/gone (fill 1), then 40 tags with their
+ * reflog entries (fill 4), compacted into one table big enough that
+ * auto-compaction leaves it alone under a few small additions.
+ */
+static inline void test_add_big_bottom(struct reftable_stack *st)
+{
+	const char *many[40];
+	char names[40][32];
+	struct test_write tw = { 0 };
+	int i;
+
+	CHECK_OK(test_add_ref(st, "refs/heads/gone", 1, 0));
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "refs/tags/t%02d", i);
+		many[i] = names[i];
+	}
+	tw.st = st;
+	tw.refs = many;
+	tw.n = 40;
+	tw.fill = 4;
+	tw.logs = 1;
+	CHECK_OK(reftable_stack_add(st, test_write_fn, &tw, 0));
+	CHECK_OK(reftable_stack_compact_all(st, NULL));
+}
+
 /* --- deletions ----------------------------------------------------------- */
 
 /* Deletions (ref and log) in table t. */

@@ -369,26 +369,12 @@ START_TEST(deletions_kept_above_bottom_dropped_at_bottom)
 	struct reftable_stack_options o = test_options();
 	struct reftable_stack *st;
 	struct reftable_log_record log = { 0 };
-	const char *many[40];
-	char names[40][32];
-	struct test_write tw = { 0 };
-	int drefs, dlogs, i;
+	int drefs, dlogs;
 
 	o.disable_auto_compact = 1;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	/* A big bottom table, so that auto-compaction leaves it alone. */
-	CHECK_OK(test_add_ref(st, "refs/heads/gone", 1, 0));
-	for (i = 0; i < 40; i++) {
-		snprintf(names[i], sizeof(names[i]), "refs/tags/t%02d", i);
-		many[i] = names[i];
-	}
-	tw.st = st;
-	tw.refs = many;
-	tw.n = 40;
-	tw.fill = 4;
-	tw.logs = 1;
-	CHECK_OK(reftable_stack_add(st, test_write_fn, &tw, 0));
-	CHECK_OK(reftable_stack_compact_all(st, NULL));
+	test_add_big_bottom(st);
 	ck_assert_uint_eq(test_table_count(st), 1);
 
 	CHECK_OK(reftable_stack_add(st, write_tombstones, st, 0));
