@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "basics.h"
+#include "fs.h"
 #include "owner.h"
 
 int64_t reftable_now_ms(void)
@@ -199,7 +200,7 @@ static void put_back(const struct reftable_fs *fs, const char *aside,
 {
 	struct stat sb;
 
-	if (fs->link) {
+	if (FS_HAS(fs, link)) {
 		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST) {
 			fs->unlink(fs->ctx, aside);
 			return;

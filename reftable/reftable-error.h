@@ -1,6 +1,8 @@
 #ifndef REFTABLE_ERROR_H
 #define REFTABLE_ERROR_H
 
+#include "reftable-export.h"
+
 /*
  * Every library function that can fail returns an int: 0 (or a positive
  * value documented by the function, such as 1 for "not found" or "end of
@@ -43,6 +45,7 @@ enum reftable_error {
 };
 
 /* A short static description of an error code. */
+REFTABLE_API
 const char *reftable_error_str(int err);
 
 /*
@@ -50,6 +53,7 @@ const char *reftable_error_str(int err);
  * for example "tables.list.lock: held by another process (waited 100 ms)".
  * Empty when nothing failed yet. Valid until the next library call.
  */
+REFTABLE_API
 const char *reftable_error_detail(void);
 
 #endif

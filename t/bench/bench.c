@@ -87,7 +87,7 @@ static int counting_fsync(void *ctx, int fd)
 static const struct reftable_fs *make_counting_fs(void)
 {
 	posix_fs = reftable_fs_posix();
-	counting_fs = *posix_fs;
+	REFTABLE_FS_INIT(&counting_fs);
 	counting_fs.fsync = counting_fsync;
 	return &counting_fs;
 }
