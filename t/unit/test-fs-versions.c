@@ -117,6 +117,7 @@ static void use_stack_through(const struct reftable_fs *fs)
 	struct reftable_refdb_options o;
 	struct reftable_refdb *db = NULL, *other = NULL;
 	struct reftable_stack *st;
+	struct reftable_merged *m;
 	struct reftable_table *t = NULL;
 	char *dir = tl_tmpdir(), *path;
 	size_t i;
@@ -138,10 +139,9 @@ static void use_stack_through(const struct reftable_fs *fs)
 	for (i = 0; i < 4; i++)
 		check_ref(other, names[i], (int)i);
 
-	ck_assert_uint_eq(reftable_merged_table_count(reftable_stack_merged(st)),
-			  1);
-	path = tl_path(dir, reftable_table_name(reftable_merged_table(
-				    reftable_stack_merged(st), 0)));
+	m = reftable_stack_merged(st);
+	ck_assert_uint_eq(reftable_merged_table_count(m), 1);
+	path = tl_path(dir, reftable_table_name(reftable_merged_table(m, 0)));
 	CHECK_OK(reftable_table_open_fs(&t, fs, path));
 	ck_assert_uint_eq(reftable_table_max_update_index(t), 4);
 	reftable_table_decref(t);
