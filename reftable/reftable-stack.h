@@ -138,8 +138,27 @@ uint64_t reftable_addition_update_index(const struct reftable_addition *add);
 REFTABLE_API
 int reftable_addition_add(struct reftable_addition *add,
 			  reftable_write_table_fn write_table, void *arg);
-/* Publish the tables; an addition with no records writes nothing. Then
- * auto-compacts unless disabled. */
+/*
+ * Publish the tables; an addition with no records writes nothing. Then
+ * auto-compacts unless disabled. Whatever it returns, the addition must
+ * still be freed with reftable_addition_destroy().
+ *
+ * Any error other than REFTABLE_COMMITTED_ERROR means nothing was
+ * published: the stack is as it was. After a transient failure (out of
+ * memory, a full disk, an I/O error) the same addition may be committed
+ * again, or given up with destroy; after REFTABLE_LOCK_ERROR (our lock
+ * was removed from outside) or REFTABLE_OUTDATED_ERROR, destroy it,
+ * reload, and start a new addition.
+ *
+ * REFTABLE_COMMITTED_ERROR means the tables were published (readers see
+ * them) and a later step failed: the directory fsync (the change may not
+ * survive a power loss), the reload of this handle, the removal of our
+ * lock by someone else while we held it, or an auto-compaction that left
+ * a lock behind. The detail says which. Never commit it again: the change
+ * would be applied twice. Failures of the auto-compaction itself (others
+ * hold the tables) are not reported; they are counted in
+ * reftable_stack_compaction_stats().
+ */
 REFTABLE_API
 int reftable_addition_commit(struct reftable_addition *add);
 /* Abort (if not committed), release the lock, free. */
@@ -159,6 +178,29 @@ struct reftable_log_expiry {
 	uint64_t min_update_index;
 };
 
+/*
+ * Compaction merges adjacent tables into one. It takes tables.list.lock
+ * (waiting up to lock_timeout_ms) to choose the tables, and the lock of
+ * each chosen table (NAME.ref.lock) without waiting; it releases the list
+ * lock while it merges and takes it again, with the same timeout, to
+ * publish. Writers are held up only for those two short moments.
+ *
+ * reftable_stack_compact_all merges every table, applying expiry (NULL:
+ * none) to the logs. When another process holds a table's lock (another
+ * compaction), it fails with REFTABLE_LOCK_ERROR and changes nothing; so
+ * it does when the list lock is not free in time, before or after the
+ * merge (the merged table is then dropped).
+ *
+ * reftable_stack_auto_compact merges what the geometric rule of
+ * auto_compaction_factor asks for, and returns 0 without taking any lock
+ * when it asks for nothing. A table locked by another compaction ends the
+ * run (only the tables newer than it are merged); if nothing is left to
+ * merge it returns 0 and counts a failure in the compaction stats. It
+ * returns REFTABLE_LOCK_ERROR only when the list lock is not free in time.
+ *
+ * Both return REFTABLE_COMMITTED_ERROR, as reftable_addition_commit does,
+ * when the merged table was published and a later step failed.
+ */
 REFTABLE_API
 int reftable_stack_compact_all(struct reftable_stack *st,
 			       const struct reftable_log_expiry *expiry);
