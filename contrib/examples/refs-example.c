@@ -93,7 +93,9 @@ static int follow_reflog(struct reftable_refdb *db, size_t *entries)
 		memcpy(newer_old, log.old_id, hash_size);
 		printf("log %s@{%zu} ", log.refname, *entries);
 		print_oid(log.new_id, hash_size);
-		printf(" %s", log.message); /* stored with its "\n" */
+		/* Messages are stored with a final "\n", as Git writes them. */
+		printf(" %.*s\n", (int)strcspn(log.message, "\n"),
+		       log.message);
 		(*entries)++;
 	}
 	reftable_log_record_release(&log);

@@ -32,7 +32,7 @@ run_one() { # KIND LIBS
 	case $1 in
 	shared) [ "$needs" = 1 ] || fail "$bin does not load libreftable.so"
 		# Its references carry the library's version node.
-		objdump -T "$bin" | grep -q 'REFTABLE_1\.0 *reftable_refdb_open' ||
+		objdump -T "$bin" | grep -q '(REFTABLE_1\.0) *reftable_refdb_open$' ||
 			fail "$bin: reftable_refdb_open is not versioned" ;;
 	static) [ "$needs" = 0 ] || fail "$bin loads libreftable.so" ;;
 	esac
@@ -40,12 +40,12 @@ run_one() { # KIND LIBS
 	"$bin" "$work/stack-$1" > "$work/out-$1" ||
 		fail "$1 build: refs-example failed (output in $work/out-$1)"
 	# The tool, installed beside the library, reads what it wrote.
-	main=$("$prefix/bin/reftable" list "$work/stack-$1" |
+	main=$("$prefix/bin/reftable" -C "$work/stack-$1" list |
 		awk '$NF == "refs/heads/main" { print $1 }')
 	want=$(awk '$2 == "refs/heads/main" { print $3 }' "$work/out-$1")
 	[ -n "$main" ] && [ "$main" = "$want" ] ||
 		fail "$1 build: the tool reads main as '$main', the example '$want'"
-	"$prefix/bin/reftable" verify "$work/stack-$1" > /dev/null ||
+	"$prefix/bin/reftable" -C "$work/stack-$1" verify > /dev/null ||
 		fail "$1 build: reftable verify fails on the example's stack"
 	echo "ok: $1 build of refs-example ($(grep -c '^log ' "$work/out-$1") reflog entries, stale CAS refused)"
 }
