@@ -1,7 +1,7 @@
 #!/bin/sh
 # The shared library exports exactly the functions that the public headers
-# declare with REFTABLE_API, each under a version node of the map, and
-# nothing else: an internal (buf_add, list_read...) in the dynamic symbol
+# declare, each marked REFTABLE_API and under a version node of the map,
+# and nothing else: an internal (buf_add, list_read...) in the dynamic symbol
 # table would bind to an embedding program's function of the same name.
 # Usage: check-exports.sh LIBRARY MAP HEADER...
 set -e
@@ -19,6 +19,12 @@ nm -D --defined-only "$lib" | awk '{ print $3 }' > "$tmp/dynsyms"
 grep -vxFf "$tmp/nodes" "$tmp/dynsyms" > "$tmp/exported" || true
 
 bad=0
+unmarked=$(sh "$here/unmarked.sh" "$@")
+if [ -n "$unmarked" ]; then
+	echo "declared in a public header without REFTABLE_API (hidden):"
+	echo "$unmarked" | sed 's/^/  /'
+	bad=1
+fi
 # Each export carries a node of the map (name@@REFTABLE_x.y).
 unversioned=$(grep -v '@@REFTABLE_[0-9.]*$' "$tmp/exported" || true)
 if [ -n "$unversioned" ]; then
