@@ -1,11 +1,14 @@
 /*
- * reftable_error_detail() describes the failure just returned, never an
- * older one. Each test first leaves a detailed failure behind (a bad ref
- * name), then makes one allocation fail and checks the detail of what
- * the call returns.
+ * Failed allocations, one at a time, against two promises of the public
+ * headers. reftable_error_detail() describes the failure just returned,
+ * never an older one: each test first leaves a detailed failure behind
+ * (a bad ref name), then makes one allocation fail and checks the detail
+ * of what the call returns. And a commit that failed without publishing
+ * can be committed again (reftable-stack.h).
  */
 
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +178,177 @@ START_TEST(every_failure_under_failing_allocations_has_its_own_detail)
 }
 END_TEST
 
+/* --- committing again after a failure that published nothing -------- */
+
+struct one_ref {
+	const char *name;
+	uint64_t update_index;
+};
+
+static int write_one_ref(struct reftable_writer *w, void *arg)
+{
+	const struct one_ref *r = arg;
+	struct reftable_ref_record ref = { 0 };
+
+	ref.refname = (char *)r->name;
+	ref.update_index = r->update_index;
+	ref.value_type = REFTABLE_REF_VAL1;
+	oid_of(ref.value, r->update_index);
+	return reftable_writer_add_ref(w, &ref);
+}
+
+/* 0 if a fresh handle on dir sees name, 1 if not. */
+static int visible(const char *dir, const char *name)
+{
+	struct reftable_stack *st = NULL;
+	struct reftable_ref_record ref = { 0 };
+	int err;
+
+	ck_assert_int_eq(reftable_stack_new(&st, dir, NULL), 0);
+	err = reftable_stack_read_ref(st, name, &ref);
+	ck_assert_int_ge(err, 0);
+	reftable_ref_record_release(&ref);
+	reftable_stack_destroy(st);
+	return err;
+}
+
+START_TEST(a_commit_that_published_nothing_can_be_committed_again)
+{
+	struct reftable_stack_options o;
+	struct reftable_stack *st = NULL;
+	char *dir = tl_tmpdir();
+	uint64_t n, clean_calls = 0, retried = 0;
+	char name[64];
+	int err;
+
+	reftable_stack_options_init(&o);
+	o.create = 1;
+	o.disable_fsync = 1;
+	ck_assert_int_eq(reftable_stack_new(&st, dir, &o), 0);
+	for (n = 0; n == 0 || n <= clean_calls; n++) {
+		struct reftable_addition *add = NULL;
+		struct one_ref r = { name, 0 };
+
+		snprintf(name, sizeof(name), "refs/heads/r%llu",
+			 (unsigned long long)n);
+		ck_assert_int_eq(reftable_stack_new_addition(&add, st, 0), 0);
+		r.update_index = reftable_addition_update_index(add);
+		ck_assert_int_eq(reftable_addition_add(add, write_one_ref, &r),
+				 0);
+		alloc_calls = 0;
+		fail_call = n; /* round 0: no failure, to count */
+		err = reftable_addition_commit(add);
+		fail_call = 0;
+		if (n == 0)
+			clean_calls = alloc_calls;
+		if (err < 0 && err != REFTABLE_COMMITTED_ERROR) {
+			ck_assert_msg(visible(dir, name) == 1,
+				      "allocation %llu: %s, yet %s is visible",
+				      (unsigned long long)n,
+				      reftable_error_str(err), name);
+			err = reftable_addition_commit(add);
+			ck_assert_msg(err == 0, "allocation %llu: committed "
+				      "again: %s (%s)", (unsigned long long)n,
+				      reftable_error_str(err),
+				      reftable_error_detail());
+			retried++;
+		}
+		ck_assert_msg(err == 0 || err == REFTABLE_COMMITTED_ERROR,
+			      "allocation %llu: %s (%s)", (unsigned long long)n,
+			      reftable_error_str(err), reftable_error_detail());
+		reftable_addition_destroy(add);
+		ck_assert_int_eq(visible(dir, name), 0);
+		ck_assert_int_eq(reftable_stack_reload(st), 0);
+	}
+	ck_assert_uint_gt(retried, 0);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A disk that fails the new list's writes or fsync while armed. */
+static int new_list_fd = -1;
+static int disk_error; /* errno to fail with; 0: none */
+static int fail_fsync; /* fail the fsync instead of the write */
+
+static int is_new_list(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	return !strncmp(base, "tables.list.", 12) && n > 4 &&
+	       !strcmp(base + n - 4, ".tmp");
+}
+
+static int failing_open(void *ctx, const char *path, int flags, mode_t mode)
+{
+	int fd = reftable_fs_posix()->open(ctx, path, flags, mode);
+
+	if (fd >= 0 && is_new_list(path))
+		new_list_fd = fd;
+	return fd;
+}
+
+static ssize_t failing_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	if (disk_error && !fail_fsync && fd == new_list_fd) {
+		errno = disk_error;
+		return -1;
+	}
+	return reftable_fs_posix()->write(ctx, fd, buf, len);
+}
+
+static int failing_fsync(void *ctx, int fd)
+{
+	if (disk_error && fail_fsync && fd == new_list_fd) {
+		errno = disk_error;
+		return -1;
+	}
+	return reftable_fs_posix()->fsync(ctx, fd);
+}
+
+/* A full disk, then an I/O error on the fsync, each once: the commit
+ * fails with nothing published, and succeeds when committed again. */
+START_TEST(a_commit_after_a_disk_error_can_be_committed_again)
+{
+	struct reftable_stack_options o;
+	struct reftable_stack *st = NULL;
+	struct reftable_addition *add = NULL;
+	struct reftable_fs fs;
+	struct one_ref r = { "refs/heads/disk", 0 };
+	char *dir = tl_tmpdir();
+	int err;
+
+	REFTABLE_FS_INIT(&fs);
+	fs.open = failing_open;
+	fs.write = failing_write;
+	fs.fsync = failing_fsync;
+	reftable_stack_options_init(&o);
+	o.create = 1;
+	o.fs = &fs;
+	ck_assert_int_eq(reftable_stack_new(&st, dir, &o), 0);
+	ck_assert_int_eq(reftable_stack_new_addition(&add, st, 0), 0);
+	r.update_index = reftable_addition_update_index(add);
+	ck_assert_int_eq(reftable_addition_add(add, write_one_ref, &r), 0);
+	for (fail_fsync = 0; fail_fsync < 2; fail_fsync++) {
+		disk_error = fail_fsync ? EIO : ENOSPC;
+		err = reftable_addition_commit(add);
+		disk_error = 0;
+		ck_assert_int_eq(err, REFTABLE_IO_ERROR);
+		ck_assert_int_eq(visible(dir, r.name), 1);
+	}
+	err = reftable_addition_commit(add);
+	ck_assert_msg(err == 0, "committed again: %s (%s)",
+		      reftable_error_str(err), reftable_error_detail());
+	reftable_addition_destroy(add);
+	ck_assert_int_eq(visible(dir, r.name), 0);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 #define SWEEP every_failure_under_failing_allocations_has_its_own_detail
 
 static Suite *error_detail_suite(void)
@@ -186,6 +360,13 @@ static Suite *error_detail_suite(void)
 	tcase_add_test(tc, nomem_after_a_detailed_error_has_its_own_detail);
 	tcase_add_loop_test(tc, SWEEP, 0,
 			    (int)(sizeof(ops) / sizeof(ops[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("committing again");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc,
+		       a_commit_that_published_nothing_can_be_committed_again);
+	tcase_add_test(tc, a_commit_after_a_disk_error_can_be_committed_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
