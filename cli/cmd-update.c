@@ -214,10 +214,10 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	struct reftable_refdb *db = NULL;
 	struct reftable_refdb_ident who = { 0 };
 	const char *message = "", *date = NULL, *name = NULL, *email = NULL;
-	char *dir = NULL, *def_name = NULL, *def_email = NULL;
+	char *def_name = NULL, *def_email = NULL;
+	struct repo repo = { 0 };
 	int use_stdin = 0, del = 0, symref = 0, all_logs = 0, no_logs = 0;
 	int no_compact = 0, aborted = 0, code = 0;
-	enum reftable_hash hash;
 	const struct opt opts[] = {
 		{ "message", 'm', OPT_STRING, &message, "MSG",
 		  "reflog message" },
@@ -238,6 +238,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 		{ "email", 0, OPT_STRING, &email, "EMAIL", "committer email" },
 		{ "date", 0, OPT_STRING, &date, "'SECONDS ZONE'",
 		  "committer date, e.g. '1700000000 -0530'" },
+		OPT_LOCK_TIMEOUT(cli),
 		{ 0 },
 	};
 
@@ -282,34 +283,29 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	}
 
 	/* The hash decides how long ids are: find the stack first. */
-	if ((code = find_stack(cli, &dir, &hash)))
+	if ((code = repo_find(cli, &repo, 1)))
 		goto out;
-	t.hash_size = reftable_hash_size(hash);
+	t.hash_size = reftable_hash_size(repo.hash);
 	code = use_stdin ? update_read(&t, stdin, &aborted)
 			 : update_parse_args(&t, &args, del, symref);
 	if (code || aborted)
 		goto out;
 
 	reftable_refdb_options_init(&dopts);
-	dopts.stack.write.hash_id = hash;
 	dopts.stack.disable_auto_compact = no_compact;
-	dopts.log_policy = all_logs ? REFTABLE_REFDB_LOG_ALWAYS
-				    : REFTABLE_REFDB_LOG_NORMAL;
-	{
-		int err = reftable_refdb_open(&db, dir, &dopts);
-		if (err < 0) {
-			db = NULL;
-			code = cli_lib_error(cli, err, "cannot open %s", dir);
-			goto out;
-		}
-	}
+	if ((code = repo_log_policy(cli, &repo, &dopts.log_policy)))
+		goto out;
+	if (all_logs)
+		dopts.log_policy = REFTABLE_REFDB_LOG_ALWAYS;
+	if ((code = open_refdb_with(cli, &db, &repo, &dopts)))
+		goto out;
 	warn_if_cut(&t, dopts.stack.write.block_size);
 	code = run_txn(&t, db, &who);
 out:
 	if (db)
 		reftable_refdb_close(db);
 	update_txn_release(&t);
-	free(dir);
+	repo_release(&repo);
 	free(def_name);
 	free(def_email);
 	strlist_release(&args);

@@ -126,6 +126,17 @@ nomem:
 	return REFTABLE_NOMEM_ERROR;
 }
 
+int reftable_tables_list_parse(const char *data, size_t len, const char *path,
+			       char ***names, size_t *n)
+{
+	return names_parse(names, n, data, len, path);
+}
+
+void reftable_tables_list_free(char **names, size_t n)
+{
+	names_free(names, n);
+}
+
 int names_format(struct buf *out, char *const *names, size_t len)
 {
 	size_t i;
@@ -338,6 +349,7 @@ int stack_rename_table(struct reftable_stack *st, const char *tmp,
 		err = reftable_io_fail("rename to final name", tmp);
 		goto done;
 	}
+	st->dir_sync_pending = 1; /* before any list may name it */
 	*name_out = reftable_strdup(name);
 	if (!*name_out) {
 		/* Renamed but unnamed here: remove it, it is not listed. */
