@@ -344,8 +344,10 @@ int reftable_stack_break_stale_locks(struct reftable_stack *st,
  * opening the stack (a dump of a broken one). On success, free *names
  * with reftable_tables_list_free().
  */
+REFTABLE_API
 int reftable_tables_list_parse(const char *data, size_t len, const char *path,
 			       char ***names, size_t *n);
+REFTABLE_API
 void reftable_tables_list_free(char **names, size_t n);
 
 #endif
