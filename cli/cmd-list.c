@@ -343,15 +343,18 @@ static int list_refs(const struct cli *cli, struct list_opts *lo,
 		if (!matches_any(&lo->pats, ref.refname, lo->icase, 1) ||
 		    matches_any(&lo->excludes, ref.refname, lo->icase, 0))
 			continue;
-		r = reftable_refdb_resolve(l->db, ref.refname, &res);
-		if (r < 0) {
-			err = r;
-			break;
-		}
-		if (!r)
-			item.oid = res.value;
-		if (ref.value_type == REFTABLE_REF_SYMREF)
+		if (ref.value_type == REFTABLE_REF_SYMREF) {
+			/* only a symref costs a lookup: of its chain */
+			r = reftable_refdb_resolve(l->db, ref.refname, &res);
+			if (r < 0) {
+				err = r;
+				break;
+			}
+			item.oid = r ? NULL : res.value;
 			item.symref = res.refname;
+		} else if (ref.value_type != REFTABLE_REF_DELETION) {
+			item.oid = ref.value;
+		}
 		item.is_head = l->head && !strcmp(l->head, ref.refname);
 		if (!points_at(lo, l, &item))
 			continue;
