@@ -198,6 +198,17 @@ check_error '%(if)%(else)%(end)' 'format: %(else) atom used without a %(then) at
 check_error '%(if)%(end)' 'format: %(if) atom used without a %(then) atom'
 check_error '%()' 'malformed field name: '
 
+# core.warnAmbiguousRefs=false shortens against the earlier rules only;
+# core.abbrev sets the digits of :short (given here as `git -c` does).
+GIT_CONFIG_PARAMETERS="'core.warnAmbiguousRefs'='false' 'core.abbrev'='10'"
+export GIT_CONFIG_PARAMETERS
+check_format "core.warnAmbiguousRefs and core.abbrev" '%(refname:short) %(objectname:short)' refs/heads/feature refs/remotes/feature refs/tags/heads <<'EOF'
+feature 1111111111
+remotes/feature 1111111111
+tags/heads/feature 1111111111
+EOF
+unset GIT_CONFIG_PARAMETERS
+
 # Placeholders and options that need objects say so (Git would read them).
 run -C "$R" list --format='%(subject)'
 expect_fail "a placeholder that needs objects says so" 1 \
