@@ -1,5 +1,6 @@
 /* Parsing the commands of `reftable update`: see update.h. */
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,6 +222,12 @@ static int check_line(struct txn *t, const char *line, size_t len,
 					       "line endings; end lines with "
 					       "LF only",
 				       lineno);
+	/* Git refuses it too; we would take the line as if it were not
+	 * indented (and did). */
+	if (len && isspace((unsigned char)line[0]))
+		return cli_usage_error(t->cli, "<stdin>:%u: whitespace before "
+					       "command: %s",
+				       lineno, line);
 	return 0;
 }
 
