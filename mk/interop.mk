@@ -1,0 +1,42 @@
+# Git as a neighbour (issues 17 and 19): t/interop/.
+#
+#   make difftest [N=1000] [SEED=1]   the differential tester: random
+#                      `update --stdin` scripts through Git 2.55 and the
+#                      tool; counts by kind of difference
+#   make interop-test  the fixed-seed difftest pass (--check), Git reading
+#                      what the tool writes and the other way round, and a
+#                      short mixed stress pass with Git writers; part of
+#                      `make test` (normal build only: the cost is Git's)
+#
+# Git comes from GIT_TOOLS (the shared tools beside the checkout, or the
+# environment's REFTABLE_GIT_TOOLS), else a reftable-capable `git` on PATH;
+# without one every part says it skipped.
+
+GIT_TOOLS ?= $(or $(REFTABLE_GIT_TOOLS),$(CURDIR)/../shared/tools)
+SEED ?= 1
+# N belongs to bench.mk too (ref count): use it only when given.
+DIFFTEST_N = $(if $(filter command line environment,$(origin N)),$(N),1000)
+# The pass in make test: scripts and seed, fixed so the result is too.
+DIFFTEST_SHORT_ARGS ?= -n 250 --seed 1 --check --shrink 10
+
+PYTHON3 = $(shell command -v python3 2>/dev/null)
+
+.PHONY: difftest difftest-short interop-test
+difftest: $(TOOL)
+	@if [ -z "$(PYTHON3)" ]; then echo "difftest: skipped (no python3)"; \
+	else $(PYTHON3) -B t/interop/difftest.py --reftable $(CURDIR)/$(TOOL) \
+		--git-tools "$(GIT_TOOLS)" -n $(DIFFTEST_N) --seed $(SEED); fi
+
+difftest-short: $(TOOL)
+	@echo "== t/interop/difftest.py (fixed seed, pending list applied)"
+	@if [ -z "$(PYTHON3)" ]; then echo "difftest: skipped (no python3)"; \
+	else $(PYTHON3) -B t/interop/difftest.py --reftable $(CURDIR)/$(TOOL) \
+		--git-tools "$(GIT_TOOLS)" $(DIFFTEST_SHORT_ARGS); fi
+
+interop-test: difftest-short
+
+# Once, in the normal build: the sanitizer build would pay Git's cost
+# twice for the same comparisons.
+ifneq ($(SAN),1)
+test-variant: interop-test
+endif
