@@ -40,3 +40,32 @@ interop-test: difftest-short
 ifneq ($(SAN),1)
 test-variant: interop-test
 endif
+
+# Git's processes in the stress harness: Git writers (update-ref --stdin
+# with compare-and-swap) and compactions (pack-refs) beside our writers,
+# compactors (killed at random) and readers. Documentation/stress.md,
+# "Git in the run".
+INTEROP_GIT = $(shell sh t/interop/find-git.sh "$(GIT_TOOLS)")
+GIT_RECORDS = $(wildcard $(GIT_TOOLS)/git-reftable-records)
+STRESS_GIT_ARGS ?= --git-writers 2 --git-compactors 1
+STRESS_GIT_SHORT_ARGS ?= --duration 12 --writers 2 --readers 1 \
+	--compactors 1 --git-writers 2 --git-compactors 1 --kill-rate 4 \
+	--fsync off --quiet
+GIT_STRESS_OPTS = --git $(INTEROP_GIT) \
+	$(if $(GIT_RECORDS),--git-records $(GIT_RECORDS))
+
+.PHONY: stress-git stress-git-short
+stress-git: $(STRESS_BIN) $(TOOL)
+	@if [ -z "$(INTEROP_GIT)" ]; then echo "stress-git: skipped (no Git" \
+		"that writes reftable)"; else ./$(STRESS_BIN) --reftable \
+		$(CURDIR)/$(TOOL) $(GIT_STRESS_OPTS) $(STRESS_GIT_ARGS) \
+		$(STRESS_ARGS); fi
+
+stress-git-short: $(STRESS_BIN) $(TOOL)
+	@echo "== $(STRESS_BIN) with Git writers and compactions (short pass)"
+	@if [ -z "$(INTEROP_GIT)" ]; then echo "stress-git-short: skipped" \
+		"(no Git that writes reftable)"; else ./$(STRESS_BIN) \
+		--reftable $(CURDIR)/$(TOOL) $(GIT_STRESS_OPTS) \
+		$(STRESS_GIT_SHORT_ARGS); fi
+
+interop-test: stress-git-short
