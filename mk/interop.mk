@@ -69,3 +69,19 @@ stress-git-short: $(STRESS_BIN) $(TOOL)
 		$(STRESS_GIT_SHORT_ARGS); fi
 
 interop-test: stress-git-short
+
+# Git reading what the tool and the library wrote, and the tool reading
+# what Git wrote (t/interop/test-*.sh, counted like t/cli).
+REFDB_DRIVER = $(B)/t/interop/refdb-driver
+$(REFDB_DRIVER): t/interop/refdb-driver.c $(STATIC_LIB) $(PUBLIC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ireftable -o $@ $< $(STATIC_LIB) $(ALL_LDFLAGS) \
+		$(ZLIB_LIBS) -lpthread
+
+.PHONY: interop-cli
+interop-cli: $(TOOL) $(REFDB_DRIVER)
+	@REFTABLE=$(CURDIR)/$(TOOL) REFDB_DRIVER=$(CURDIR)/$(REFDB_DRIVER) \
+		GIT_TOOLS="$(GIT_TOOLS)" sh t/cli/run-all.sh \
+		$(sort $(wildcard $(CURDIR)/t/interop/test-*.sh))
+
+interop-test: interop-cli

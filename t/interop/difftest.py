@@ -43,6 +43,10 @@ def find_tools(args):
     d = args.git_tools
     if d and os.access(os.path.join(d, "git"), os.X_OK):
         tools["git"] = os.path.join(d, "git")
+        # Its built-in exec path exists only where it was built: Git
+        # commands that run Git (fsck runs `git refs verify`) would
+        # find another git on PATH.
+        repo.PINNED["GIT_EXEC_PATH"] = d
         rec = os.path.join(d, "git-reftable-records")
         tools["records"] = rec if os.access(rec, os.X_OK) else None
         return tools
