@@ -17,7 +17,7 @@ SEED ?= 1
 # N belongs to bench.mk too (ref count): use it only when given.
 DIFFTEST_N = $(if $(filter command line environment,$(origin N)),$(N),1000)
 # The pass in make test: scripts and seed, fixed so the result is too.
-DIFFTEST_SHORT_ARGS ?= -n 250 --seed 1 --check --shrink 10
+DIFFTEST_SHORT_ARGS ?= -n 200 --seed 1 --check --shrink 10
 
 PYTHON3 = $(shell command -v python3 2>/dev/null)
 
@@ -48,7 +48,7 @@ endif
 INTEROP_GIT = $(shell sh t/interop/find-git.sh "$(GIT_TOOLS)")
 GIT_RECORDS = $(wildcard $(GIT_TOOLS)/git-reftable-records)
 STRESS_GIT_ARGS ?= --git-writers 2 --git-compactors 1
-STRESS_GIT_SHORT_ARGS ?= --duration 12 --writers 2 --readers 1 \
+STRESS_GIT_SHORT_ARGS ?= --duration 10 --writers 2 --readers 1 \
 	--compactors 1 --git-writers 2 --git-compactors 1 --kill-rate 4 \
 	--fsync off --quiet
 GIT_STRESS_OPTS = --git $(INTEROP_GIT) \

@@ -64,11 +64,11 @@ def find_tools(args):
 
 
 def status_class(rc):
+    """ok, fail (any exit status but 0: Git dies with 128, the tool
+    exits 1 to 3) or crash (killed by a signal)."""
     if rc == 0:
         return "ok"
-    if rc < 0 or rc > 128 and rc != 128:
-        return "crash"
-    return "fail"
+    return "crash" if rc < 0 else "fail"
 
 
 def run_side(tools, path, script, side):

@@ -249,7 +249,7 @@ static void compare_refs(const struct stress_opts *o,
 {
 	const char *argv[] = { o->git, "-C", o->run_dir, "for-each-ref",
 			       "--format=%(refname) %(objectname)", NULL };
-	size_t cap = 64 << 20, len = 0;
+	size_t cap = 8 << 20, len = 0;
 	char *git = malloc(cap), *ours = library_refs(db, &len);
 	int rc = git ? git_run(argv, NULL, git, cap) : -1;
 

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,10 @@ int git_run(const char *const *argv, const char *input, char *out,
 	}
 	close(in[0]);
 	close(err[1]);
-	if (input && write(in[1], input, strlen(input)) < 0)
-		len = 0; /* Git died early: its status says why */
+	/* Input fits the pipe. A Git that died before reading it fails the
+	 * write with EPIPE (SIGPIPE is ignored): its status says why. */
+	if (input && write(in[1], input, strlen(input)) < 0 && errno != EPIPE)
+		say("writing to git: %s", strerror(errno));
 	close(in[1]);
 	while (out && (r = read(err[0], out + len, cap - 1 - len)) > 0)
 		len += (size_t)r;
@@ -129,6 +132,7 @@ struct git_worker {
 
 static int worker_init(struct git_worker *g, const struct stress_opts *o)
 {
+	signal(SIGPIPE, SIG_IGN);
 	memset(g, 0, sizeof(*g));
 	g->o = o;
 	g->rng = rng_mix(o->seed, (uint64_t)o->index << 32 | (uint32_t)o->instance);
@@ -167,7 +171,7 @@ static void git_step(struct git_worker *g, struct mixed *m,
 	mixed_refname(c, refname, sizeof(refname));
 	hex_encode(newhex, mixed_id(m, c, n + 1), STRESS_OID_LEN);
 	hex_encode(oldhex, mixed_id(m, c, n), STRESS_OID_LEN);
-	mixed_try(m, c, n + 1, name, sizeof(name));
+	mixed_try(m, c, n + 1, name, sizeof(name), &g->vs);
 	snprintf(msg, sizeof(msg), "mixed %s", name);
 	/* A third of the steps as an explicit transaction. */
 	if (rng_below(&g->rng, 3))

@@ -163,17 +163,16 @@ static void journal(struct mixed *m, const char *line, int sync,
 		violation(vs, "mixed journal fsync: %s", strerror(errno));
 }
 
-void mixed_try(struct mixed *m, int c, int n, char *name, size_t cap)
+void mixed_try(struct mixed *m, int c, int n, char *name, size_t cap,
+	       struct violation_sink *vs)
 {
 	char line[128];
-	struct violation_sink quiet = { 0 };
-	uint64_t dummy = 0;
 
-	quiet.count = &dummy;
 	snprintf(name, cap, "%s.%llu", m->tag,
 		 (unsigned long long)++m->attempts);
 	snprintf(line, sizeof(line), "T %s %d %d\n", name, c, n);
-	journal(m, line, 0, &quiet);
+	/* No fsync: a kill cannot undo a write that returned. */
+	journal(m, line, 0, vs);
 }
 
 void mixed_outcome(struct mixed *m, char what, const char *name, int c,
@@ -199,7 +198,7 @@ void mixed_step_ours(struct mixed *m, struct reftable_refdb *db,
 	if (n < 0 || n >= m->max)
 		return;
 	mixed_refname(c, refname, sizeof(refname));
-	mixed_try(m, c, n + 1, name, sizeof(name));
+	mixed_try(m, c, n + 1, name, sizeof(name), vs);
 	snprintf(msg, sizeof(msg), "mixed %s", name);
 	err = reftable_refdb_txn_begin(&txn, db, NULL);
 	if (!err)

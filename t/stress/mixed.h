@@ -47,7 +47,8 @@ int mixed_current(const struct mixed *m, struct reftable_refdb *db, int c,
 		  struct violation_sink *vs);
 
 /* Name the next attempt and journal "T". */
-void mixed_try(struct mixed *m, int c, int n, char *name, size_t cap);
+void mixed_try(struct mixed *m, int c, int n, char *name, size_t cap,
+	       struct violation_sink *vs);
 /* Journal the outcome: 'A' acknowledged, 'R' refused. */
 void mixed_outcome(struct mixed *m, char what, const char *name, int c,
 		   int n, struct violation_sink *vs);
