@@ -64,7 +64,7 @@ same() {
 # sha256.
 agree() {
 	_name=$1 _repo=$2 _hash=${3:-sha1}
-	shift 3 2>/dev/null || shift $#
+	if [ $# -ge 3 ]; then shift 3; else shift $#; fi
 	_st=$(stack_of "$_repo")
 	"$GIT" -C "$_repo" for-each-ref --format='%(objectname) %(refname)' \
 		>"$TMP/git.refs" 2>&1
