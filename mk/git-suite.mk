@@ -6,6 +6,11 @@
 #   make git-suite STOCK=1    the same scripts on Git as it ships
 #                             (build/git-suite/stock), for comparison
 #   make git-suite T='t0610-reftable-basics.sh'   only these scripts
+#   make git-suite SAN=1 B=build-san OPT=-O1
+#                             Git built with SANITIZE=address,undefined,leak
+#                             (build/git-suite/git-san) on our library's
+#                             sanitizer objects: Git's test-lib then fails a
+#                             test that leaks or touches freed memory
 #
 # GIT_SRC_TARBALL is Git's source (default ../shared/git-src/git-2.55.tar.xz
 # beside the checkout). It is a build input only: nothing of it is kept in
@@ -14,12 +19,15 @@
 
 GIT_SRC_TARBALL ?= $(CURDIR)/../shared/git-src/git-2.55.tar.xz
 GS_DIR = build/git-suite
-GS_OBJ = $(GS_DIR)/obj
-GS_TREE = $(GS_DIR)/$(if $(filter 1,$(STOCK)),stock,git)
+GS_VARIANT = $(if $(filter 1,$(STOCK)),stock,git$(if $(filter 1,$(SAN)),-san))
+GS_OBJ = $(GS_DIR)/obj$(if $(filter 1,$(SAN)),-san)
+GS_TREE = $(GS_DIR)/$(GS_VARIANT)
 GIT_COMPAT_OBJ = $(CURDIR)/$(GS_OBJ)/git-compat.o
 GS_GIT_FLAGS = NO_RUST=1 NO_CURL=1 NO_OPENSSL=1 NO_GETTEXT=1 NO_TCLTK=1 \
 	NO_PYTHON=1 NO_EXPAT=1 CLAR_TEST_PROG= UNIT_TEST_PROGS= \
-	FUZZ_OBJS= V=$(V)
+	FUZZ_OBJS= V=$(V) \
+	$(if $(filter 1,$(SAN)),SANITIZE=$(GS_SANITIZE))
+GS_SANITIZE = address,undefined,leak
 GS_JOBS ?= 2
 
 GS_COMPAT_SRCS = $(sort $(filter-out contrib/git-compat/dump-reftable.c, \
@@ -62,9 +70,10 @@ $(GS_OBJ)/ours.h: contrib/git-compat/gen-ours-h.sh $(PUBLIC_HEADERS)
 # through ours.h. Git's headers want Git's portability header, hence
 # Git's include path and GNU C.
 $(GS_OBJ)/%.o: contrib/git-compat/%.c contrib/git-compat/compat.h \
-		$(GS_OBJ)/ours.h $(GS_DIR)/git/.unpacked
-	$(CC) -std=gnu11 -g -O2 -fPIC $(WARN) \
-		-I$(GS_OBJ) -I$(GS_DIR)/git -c $< -o $@
+		$(GS_OBJ)/ours.h $(GS_TREE)/.unpacked
+	$(CC) -std=gnu11 -g $(OPT) -fPIC $(WARN) $(filter -fsanitize% \
+		-fno-sanitize% -fno-omit%,$(BASE_CFLAGS)) \
+		-I$(GS_OBJ) -I$(GS_TREE) -c $< -o $@
 
 $(GS_OBJ)/dump-reftable.o: contrib/git-compat/dump-reftable.c \
 		$(PUBLIC_HEADERS) cli/blocks.h

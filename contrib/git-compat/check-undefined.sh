@@ -13,7 +13,9 @@ done)
 known=$(for f in $libs; do nm -D --defined-only "$f"; done |
 	awk '{ sub(/@.*/, "", $3); print $3 }' | sort -u)
 bad=$(nm -u "$obj" | awk '{ print $2 }' | sort -u |
-	grep -vxF "$known" | grep -vx 'fsync_component\|_GLOBAL_OFFSET_TABLE_\|__tls_get_addr\|__stack_chk_fail' || true)
+	grep -vxF "$known" |
+	grep -vx 'fsync_component\|_GLOBAL_OFFSET_TABLE_\|__tls_get_addr\|__stack_chk_fail' |
+	grep -v '^__\(asan\|ubsan\|lsan\|sanitizer\)_' || true)
 if [ -n "$bad" ]; then
 	echo "$obj: undefined symbols that Git would supply:" >&2
 	echo "$bad" >&2

@@ -8,11 +8,20 @@
  * - default_permissions: a file the library creates gets exactly that
  *   mode (fchmod, so the umask does not narrow it), as Git's library
  *   chmods its tables and tables.list for core.sharedRepository.
+ * - A stack directory that does not exist (yet) is an empty stack, as in
+ *   Git's library: Git opens the stack of a new repository before it
+ *   creates the directory (`git init` with init.defaultRefFormat or
+ *   GIT_DEFAULT_REF_FORMAT set to reftable), and writes only after.
+ *   Ours refuses to open a missing directory, so its stat reads as an
+ *   empty directory; reading tables.list in it then finds no list (an
+ *   empty stack), and taking its lock fails until it exists.
  */
 
 #include "compat.h" /* first: Git's headers set the feature macros */
 #include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -33,6 +42,20 @@ static int compat_open(void *ctx, const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+static int compat_stat(void *ctx, const char *path, struct stat *sb)
+{
+	struct reftable_stack *st = ctx;
+	const struct lrt_reftable_fs *posix = lrt_reftable_fs_posix();
+	int ret = posix->stat(posix->ctx, path, sb);
+
+	if (ret < 0 && errno == ENOENT && !strcmp(path, st->dir)) {
+		memset(sb, 0, sizeof(*sb));
+		sb->st_mode = S_IFDIR | 0777;
+		return 0;
+	}
+	return ret;
+}
+
 static int compat_fsync(void *ctx, int fd)
 {
 	return fsync_component(FSYNC_COMPONENT_REFERENCE, fd);
@@ -47,6 +70,7 @@ void compat_fs_init(struct reftable_stack *st)
 	st->fs.ctx = st;
 	st->fs.open = compat_open;
 	st->fs.fsync = compat_fsync;
+	st->fs.stat = compat_stat;
 	/* Early writeback only pays where every fsync is real. */
 	st->fs.start_writeback = NULL;
 }

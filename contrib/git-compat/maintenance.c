@@ -20,10 +20,11 @@ struct segment {
 struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 					  unsigned factor);
 
-/* Header bytes (less one) that Git and we leave out of a table's size. */
+/* What Git and we leave out of a table's size: the footer, and the
+ * header but one byte. */
 static uint64_t size_overhead(enum lrt_reftable_hash hash)
 {
-	return hash == lrt_REFTABLE_HASH_SHA256 ? 28 - 1 : 24 - 1;
+	return hash == lrt_REFTABLE_HASH_SHA256 ? 72 + 28 - 1 : 68 + 24 - 1;
 }
 
 int reftable_stack_compaction_required(struct reftable_stack *st,

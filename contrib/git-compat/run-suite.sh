@@ -24,16 +24,19 @@ results="$tree/t/git-suite-results"
 AS_IS="t0600-reffiles-backend.sh t0601-reffiles-pack-refs.sh
 t0602-reffiles-fsck.sh t0610-reftable-basics.sh
 t0613-reftable-write-options.sh t0614-reftable-fsck.sh"
-ON_REFTABLE="t1400-update-ref.sh t1401-symbolic-ref.sh t1403-show-ref.sh
-t1404-update-ref-errors.sh t1405-main-ref-store.sh
+ON_REFTABLE="t0001-init.sh t1400-update-ref.sh t1401-symbolic-ref.sh
+t1403-show-ref.sh t1404-update-ref-errors.sh t1405-main-ref-store.sh
 t1406-submodule-ref-store.sh t1407-worktree-ref-store.sh t1410-reflog.sh
-t1411-reflog-show.sh t1414-reflog-walk.sh t1415-worktree-refs.sh
+t1411-reflog-show.sh t1412-reflog-loop.sh t1413-reflog-detach.sh
+t1414-reflog-walk.sh t1415-worktree-refs.sh
 t1416-ref-transaction-hooks.sh t1417-reflog-updateref.sh
 t1418-reflog-exists.sh t1419-exclude-refs.sh t1421-reflog-write.sh
 t1422-show-ref-exists.sh t1423-ref-backend.sh t1430-bad-ref-name.sh
 t1450-fsck.sh t1460-refs-migrate.sh t1461-refs-list.sh
-t1463-refs-optimize.sh t3200-branch.sh t5510-fetch.sh
-t6300-for-each-ref.sh t6302-for-each-ref-filter.sh"
+t1462-refs-exists.sh t1463-refs-optimize.sh t1464-refs-delete.sh
+t1465-refs-update.sh t1466-refs-create.sh t1467-refs-rename.sh
+t3200-branch.sh t5510-fetch.sh t6300-for-each-ref.sh
+t6302-for-each-ref-filter.sh t7424-submodule-mixed-ref-formats.sh"
 
 # One script: its TAP output into $results/NAME.out.
 run_one() {

@@ -85,11 +85,23 @@ options_for(const struct reftable_stack *st,
 	return o;
 }
 
+/* Our writer's defaults (reftable-writer.h): 0 means these. */
+static uint32_t block_size_of(const struct lrt_reftable_stack_options *o)
+{
+	return o->write.block_size ? o->write.block_size : 4096;
+}
+
+static uint16_t restart_interval_of(const struct lrt_reftable_stack_options *o)
+{
+	return o->write.restart_interval ? o->write.restart_interval : 16;
+}
+
+/* Equal in effect: Git's defaults spelled out do not reopen the stack. */
 static int same_options(const struct lrt_reftable_stack_options *a,
 			const struct lrt_reftable_stack_options *b)
 {
-	return a->write.block_size == b->write.block_size &&
-	       a->write.restart_interval == b->write.restart_interval &&
+	return block_size_of(a) == block_size_of(b) &&
+	       restart_interval_of(a) == restart_interval_of(b) &&
 	       a->write.unpadded == b->write.unpadded &&
 	       a->write.skip_index_objects == b->write.skip_index_objects &&
 	       a->disable_auto_compact == b->disable_auto_compact &&
@@ -245,6 +257,20 @@ struct write_call {
 	int git_err;
 };
 
+/*
+ * Ours refuses, when a table is written, block sizes below
+ * REFTABLE_MIN_BLOCK_SIZE, where not even a block's framing fits. Git's
+ * writer takes them and then finds that the first record does not fit:
+ * "entry too large", which is what Git reports for them.
+ */
+static int write_error(const struct reftable_stack *st, int err)
+{
+	if (err == lrt_REFTABLE_RANGE_ERROR &&
+	    block_size_of(&st->opts) < REFTABLE_MIN_BLOCK_SIZE)
+		return REFTABLE_ENTRY_TOO_BIG_ERROR;
+	return compat_error(err);
+}
+
 static int write_trampoline(struct lrt_reftable_writer *w, void *arg)
 {
 	struct write_call *call = arg;
@@ -269,7 +295,7 @@ static int add_table(struct lrt_reftable_addition *add,
 
 	if (call.git_err)
 		return call.git_err;
-	return compat_error(err);
+	return write_error(st, err);
 }
 
 int reftable_addition_add(struct reftable_addition *add,
@@ -317,7 +343,7 @@ static int count_compaction(struct reftable_stack *st, int err)
 	st->stats.attempts++;
 	if (err)
 		st->stats.failures++;
-	return compat_error(err);
+	return write_error(st, err);
 }
 
 int reftable_stack_compact_all(struct reftable_stack *st,
