@@ -9,7 +9,12 @@
 #include "reftable-record.h"
 
 #define REFTABLE_MAX_BLOCK_SIZE 16777215u /* the format's 24-bit field */
-#define REFTABLE_MIN_BLOCK_SIZE 128u      /* room for a header and a record */
+/* The first block of a SHA-256 table holds the file header (28 bytes),
+ * the block header (4) and a restart table (2 + 3): below that no block
+ * can be framed. Git takes such small sizes too (its t0613 writes tables
+ * of 100-byte blocks); a record that does not fit a block fails with
+ * REFTABLE_ENTRY_TOO_BIG_ERROR, as in Git. */
+#define REFTABLE_MIN_BLOCK_SIZE 37u
 
 /* How a table is laid out. Zero-initialized options give Git's defaults. */
 struct reftable_write_options {

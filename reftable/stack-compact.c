@@ -62,8 +62,12 @@ struct segment suggest_compaction_segment(const uint64_t *sizes, size_t n,
 
 /*
  * The segment of the loaded tables, followed by a table of *extra bytes
- * if extra is not NULL (an addition's, not yet listed). Sizes are without
- * the fixed header and footer, as Git measures them.
+ * if extra is not NULL (an addition's, not yet listed). Sizes are
+ * measured as Git measures them: the file less its footer and less its
+ * header but one byte. With the footer counted, small tables looked alike
+ * (68 bytes each of the same overhead) and an addition of one ref next to
+ * a table of a few refs was compacted where Git keeps two tables (Git's
+ * t0610 worktree tests and t0614 count them).
  */
 static struct segment stack_segment(struct reftable_stack *st,
 				    const uint64_t *extra)
@@ -72,13 +76,15 @@ static struct segment stack_segment(struct reftable_stack *st,
 	size_t i, n = st->len + (extra != NULL);
 	uint64_t *sizes;
 	uint64_t overhead;
+	int version;
 
 	if (n < 2)
 		return seg;
 	sizes = reftable_calloc(n, sizeof(*sizes));
 	if (!sizes)
 		return seg; /* no compaction is always a safe answer */
-	overhead = (uint64_t)header_size(st->hash == REFTABLE_HASH_SHA256 ? 2 : 1) - 1;
+	version = st->hash == REFTABLE_HASH_SHA256 ? 2 : 1;
+	overhead = (uint64_t)footer_size(version) + header_size(version) - 1;
 	for (i = 0; i < n; i++) {
 		uint64_t sz = i < st->len ? reftable_table_size(st->tables[i])
 					  : *extra;
