@@ -48,6 +48,34 @@ byte dtabs;
 
 hidden byte hi, hj, hk;    /* scratch of the macros, not state */
 
+/* The trail (spin -t) says each system call: P<me> call(name) = inode. */
+inline pname(n) {
+	if
+	:: n == N_LIST -> printf("tables.list")
+	:: n == N_LOCK -> printf("tables.list.lock")
+	:: n >= N_TAB(0) && n < N_CLAIM(0) -> printf("T%d.ref", n - N_TAB(0))
+	:: n >= N_CLAIM(0) -> printf("T%d.ref.lock", n - N_CLAIM(0))
+	:: n > N_LOCK && n < N_TAB(0) && (n - 2) % 5 == TMPL ->
+		printf("tables.list.P%d.tmp", (n - 2) / 5 + 1)
+	:: n > N_LOCK && n < N_TAB(0) && (n - 2) % 5 == TMPL2 ->
+		printf("tables.list.P%d-2.tmp", (n - 2) / 5 + 1)
+	:: n > N_LOCK && n < N_TAB(0) && (n - 2) % 5 == KEPT ->
+		printf("tables.list.P%d.kept", (n - 2) / 5 + 1)
+	:: n > N_LOCK && n < N_TAB(0) && (n - 2) % 5 == GONE ->
+		printf("lock.P%d.gone", (n - 2) / 5 + 1)
+	:: n > N_LOCK && n < N_TAB(0) && (n - 2) % 5 == TMPT ->
+		printf("P%d.ref.tmp", (n - 2) / 5 + 1)
+	fi
+}
+
+inline trace1(n) {
+	pname(n); printf(") = %d\n", dir[n])
+}
+
+inline trace2(a, b) {
+	pname(a); printf(", "); pname(b); printf(") ok=%d\n", ok)
+}
+
 inline ifree(i) {
 	if
 	:: ilinks[i] == 0 && ifds[i] == 0 ->
@@ -60,7 +88,7 @@ inline ifree(i) {
 inline ialloc(i) {
 	i = 1;
 	do
-	:: i > NINO -> assert(false) /* NINO too small for this run */
+	:: i > NINO -> assert(false); break /* NINO too small for this run */
 	:: i <= NINO && ikind[i] == K_FREE -> break
 	:: i <= NINO && ikind[i] != K_FREE -> i++
 	od
@@ -75,6 +103,11 @@ inline fs_create(n, k, v, fd, ok) {
 		ialloc(fd);
 		ikind[fd] = k; ival[fd] = v; isync[fd] = 0;
 		ilinks[fd] = 1; ifds[fd] = 1; dir[n] = fd; ok = 1
+	fi;
+	printf("P%d create(", me); trace1(n);
+	if
+	:: k == K_LIST -> printf("   (a list of tables %x)\n", v)
+	:: else
 	fi
 }
 
@@ -84,12 +117,19 @@ inline fs_open(n, fd) {
 	if
 	:: fd != 0 -> ifds[fd]++
 	:: else
-	fi
+	fi;
+	printf("P%d open(", me); trace1(n)
 }
 
 inline fs_close(fd) {
 	if
-	:: fd != 0 -> ifds[fd]--; ifree(fd); fd = 0
+	:: fd != 0 ->
+		ifds[fd]--;
+		if
+		:: ilinks[fd] == 0 && ifds[fd] == 0 -> printf("P%d close(%d): inode %d is free\n", me, fd, fd)
+		:: else
+		fi;
+		ifree(fd); fd = 0
 	:: else
 	fi
 }
@@ -112,7 +152,8 @@ inline fs_rename(a, b, ok) {
 		:: else
 		fi;
 		ok = 1
-	fi
+	fi;
+	printf("P%d rename(", me); trace2(a, b)
 }
 
 /* renameat2(a, b, RENAME_EXCHANGE). */
@@ -121,7 +162,8 @@ inline fs_exchange(a, b, ok) {
 	:: dir[a] != 0 && dir[b] != 0 ->
 		hk = dir[a]; dir[a] = dir[b]; dir[b] = hk; ok = 1
 	:: else -> ok = 0
-	fi
+	fi;
+	printf("P%d exchange(", me); trace2(a, b)
 }
 
 /* link(a, b): ok = 0 is ENOENT or EEXIST. */
@@ -130,20 +172,23 @@ inline fs_link(a, b, ok) {
 	:: dir[a] != 0 && dir[b] == 0 ->
 		dir[b] = dir[a]; ilinks[dir[b]]++; ok = 1
 	:: else -> ok = 0
-	fi
+	fi;
+	printf("P%d link(", me); trace2(a, b)
 }
 
 inline fs_unlink(n) {
 	if
 	:: dir[n] != 0 -> hk = dir[n]; dir[n] = 0; unref(hk)
 	:: else
-	fi
+	fi;
+	printf("P%d unlink(", me); pname(n); printf(")\n")
 }
 
 /* stat(name) and fstat(fd): the inode number (the device is one) and
  * the size. */
 inline fs_stat(n, ino) {
-	ino = dir[n]
+	ino = dir[n];
+	printf("P%d stat(", me); trace1(n)
 }
 
 inline list_size(mask, sz) {
@@ -166,6 +211,7 @@ inline fs_fsync(fd) {
 
 /* fsync of the directory: every name and what it names is durable. */
 inline fs_fsync_dir() {
+	printf("P%d fsync(directory)\n", me);
 #ifdef CRASH
 	hi = dir[N_LIST];
 	dlist = ival[hi];

@@ -63,7 +63,7 @@
 
 #define NT 8             /* table ids (bits of a list's mask) */
 #ifndef NINO
-#define NINO 12
+#define NINO 18
 #endif
 
 /* Names of the directory. Each file-creating process has its own
@@ -455,7 +455,7 @@ inline restore_replaced() {
 				fi;
 				if
 				:: ok ->
-					atomic { assert_alone();
+					d_step { assert_alone();
 						 fs_exchange(N_P(me, TMPL2), N_LIST, ok);
 						 check_stack() };
 					d_step {
@@ -528,16 +528,21 @@ inline lc_publish(ufd) {
 	:: res == E_OK ->
 #ifdef BUG_NO_CHECK
 		/* the older publish: a rename, no check before or after */
-		atomic { assert_alone(); fs_rename(N_P(me, TMPL), N_LIST, ok);
+		d_step { assert_alone(); fs_rename(N_P(me, TMPL), N_LIST, ok);
 			 check_stack() };
 		pub = 1
 #else
-		atomic { assert_alone(); fs_exchange(N_P(me, TMPL), N_LIST, ok);
-			 assert(ok); check_stack() };
-		d_step { fs_stat(N_P(me, TMPL), hi); ok = (hi == baseid) };
+		d_step { assert_alone(); fs_exchange(N_P(me, TMPL), N_LIST, ok);
+			 if :: !ok -> res = E_LOCK :: else fi;  /* an I/O error (462) */
+			 check_stack() };
 		if
-		:: ok -> d_step { fs_unlink(N_P(me, TMPL)) }; pub = 1
-		:: else -> pub = 1; restore_replaced()
+		:: res == E_OK ->
+			d_step { fs_stat(N_P(me, TMPL), hi); ok = (hi == baseid) };
+			if
+			:: ok -> d_step { fs_unlink(N_P(me, TMPL)) }; pub = 1
+			:: else -> pub = 1; restore_replaced()
+			fi
+		:: else
 		fi
 #endif
 	:: else
@@ -572,6 +577,7 @@ inline dir_sync() {
 inline conclude(tx) {
 	if
 	:: res == E_OK || res == E_COMMITTED -> acked = acked | tx;
+		printf("P%d: the commit of transaction %x returns %d (acknowledged)\n", me, tx, res);
 		check_stack()
 	:: else ->
 		hj = dir[N_LIST]; list_tx(ival[hj], hk);
@@ -616,6 +622,7 @@ inline remove_inputs() {
  * Auto-compaction after the publish (stack-addition.c:401) is left to
  * the compactor process (README.md).
  */
+#if NW > 0
 proctype Writer(byte me; byte tx) {
 	byte fd_lock, lockid, fd_base, baseid, base, fd_tmp, newl, loaded;
 	byte fd_lock2, lockid2, fd_base2, baseid2, base2, fd_tmp2, rmask;
@@ -732,6 +739,7 @@ fin:
 		fs_close(fd_tab)
 	}
 }
+#endif
 
 /* --- the compactor ------------------------------------------------------ */
 
@@ -742,6 +750,7 @@ fin:
  * waiting, the list lock released while merging, then published under
  * the list lock again.
  */
+#if COMPACTOR
 proctype Compactor(byte me) {
 	byte fd_lock, lockid, fd_base, baseid, base, fd_tmp, newl, loaded;
 	byte fd_lock2, lockid2, fd_base2, baseid2, base2, fd_tmp2, rmask;
@@ -866,6 +875,7 @@ cdone:
 		i = 0
 	}
 }
+#endif
 
 /* --- clean -------------------------------------------------------------- */
 
@@ -877,6 +887,7 @@ cdone:
  * listed update indexes go), the lock and the list checked again
  * (list_change_check 281), then each removed (285).
  */
+#if CLEANER
 proctype Clean(byte me) {
 	byte fd_lock, lockid, fd_base, baseid, base, fd_tmp, newl, loaded;
 	byte keep, gone, res, i, lo, hi2;
@@ -945,6 +956,7 @@ cldone:
 		fs_close(fd_lock); fs_close(fd_base)
 	}
 }
+#endif
 
 /* --- breaking stale locks ----------------------------------------------- */
 
@@ -976,6 +988,7 @@ inline break_one(n) {
 	d_step { fs_close(fd) }
 }
 
+#if BREAKER
 proctype Breaker(byte me) {
 	byte fd, i;
 	int tmps;
@@ -1022,6 +1035,7 @@ proctype Breaker(byte me) {
 	} unless { killed[me] };
 	atomic { fs_close(fd) }
 }
+#endif
 
 /* --- Git ---------------------------------------------------------------- */
 
@@ -1032,6 +1046,7 @@ proctype Breaker(byte me) {
  * renamed over tables.list by path. No ownership check. Git fsyncs the
  * table and the list here (core.fsync=reference).
  */
+#if GIT
 proctype Git(byte me; byte tx) {
 	byte fd_lock, base, fd_tab, newt, next, res;
 	bit ok;
@@ -1061,7 +1076,7 @@ proctype Git(byte me; byte tx) {
 		d_step { fs_rename(N_P(me, TMPT), N_TAB(newt), ok); fs_close(fd_tab); check_stack() };
 		d_step { ikind[fd_lock] = K_LIST; ival[fd_lock] = base | (1 << newt);
 			 fs_fsync(fd_lock) };
-		atomic { assert_alone(); fs_rename(N_LOCK, N_LIST, ok); believes[me] = 0;
+		d_step { assert_alone(); fs_rename(N_LOCK, N_LIST, ok); believes[me] = 0;
 			 check_stack() };
 		if
 		:: ok -> d_step { fs_close(fd_lock); fs_fsync_dir(); conclude(tx) }; goto gdone
@@ -1074,6 +1089,7 @@ gdone:
 	} unless { killed[me] };
 	atomic { believes[me] = 0; fs_close(fd_lock); fs_close(fd_tab) }
 }
+#endif
 
 /* --- readers ------------------------------------------------------------ */
 
@@ -1089,8 +1105,9 @@ gdone:
  * The property: a reader told "up to date" has loaded the list that is
  * there (no stale stack served after a change).
  */
+#if NR > 0
 proctype Reader(byte me) {
-	byte fd_list, fd_new, rino, rsize, loaded, snap, n;
+	byte fd_list, fd_new, rino, rsize, loaded, snap, n, sino, ssize;
 	bit ok, up;
 	{
 		skip;
@@ -1113,6 +1130,7 @@ reload:
 			:: ok ->                             /* install() 320-336 */
 				fs_close(fd_list); fd_list = fd_new; fd_new = 0;
 				rino = fd_list; list_size(snap, rsize); loaded = snap;
+				printf("P%d: loaded tables %x from inode %d\n", me, snap, rino);
 #if defined(BUG_CLOSE_FD) || defined(CONTENT_READER)
 				fs_close(fd_list);
 #endif
@@ -1138,9 +1156,12 @@ reload:
 			d_step { up = (ival[dir[N_LIST]] == loaded) };
 #else
 			d_step {                             /* up_to_date 492-502 */
-				fs_stat(N_LIST, hi); list_size(ival[hi], hj);
-				up = (hi == rino && hj == rsize);
-				assert(!up || ival[hi] == loaded)
+				fs_stat(N_LIST, sino); list_size(ival[sino], ssize);
+				up = (sino == rino && ssize == rsize);
+				printf("P%d: cached (ino %d, size %d), stat says (ino %d, size %d): %d; loaded %x, tables.list holds %x\n",
+				       me, rino, rsize, sino, ssize, up, loaded, ival[sino]);
+				assert(!up || ival[sino] == loaded);
+				sino = 0; ssize = 0
 			};
 #endif
 			if
@@ -1151,24 +1172,26 @@ reload:
 	} unless { killed[me] };
 	atomic { fs_close(fd_list); fs_close(fd_new) }
 }
+#endif
 
 /* --- what goes wrong from outside --------------------------------------- */
 
 /* One process dies (kill -9) at any step. */
 proctype Killer() {
+	byte me = 0;
 	if
-	:: killed[P_W1] = 1
+	:: killed[P_W1] = 1; printf("P%d dies\n", P_W1)
 #if NW > 1
-	:: killed[P_W2] = 1
+	:: killed[P_W2] = 1; printf("P%d dies\n", P_W2)
 #endif
 #if COMPACTOR
-	:: killed[P_C] = 1
+	:: killed[P_C] = 1; printf("P%d dies\n", P_C)
 #endif
 #if CLEANER
-	:: killed[P_CL] = 1
+	:: killed[P_CL] = 1; printf("P%d dies\n", P_CL)
 #endif
 #if GIT
-	:: killed[P_G] = 1
+	:: killed[P_G] = 1; printf("P%d dies\n", P_G)
 #endif
 	fi
 }
@@ -1176,8 +1199,10 @@ proctype Killer() {
 /* Someone removes tables.list.lock once, whoever holds it (rm, unlock
  * --force, another implementation). */
 proctype Force() {
+	byte me = 0;
 	if
-	:: d_step { dir[N_LOCK] != 0 -> fs_unlink(N_LOCK); check_stack() }
+	:: d_step { dir[N_LOCK] != 0 -> printf("someone removes the lock:\n");
+		    fs_unlink(N_LOCK); check_stack() }
 	:: timeout
 	fi
 }
@@ -1194,31 +1219,42 @@ proctype Force() {
  */
 #ifdef CRASH
 proctype Crash() {
-	byte l, tabs, tx;
+	byte l, tabs, tx, me = 0, ci, cj;
 	atomic {
 		crashed = 1;
-		hi = 1;
+		printf("the machine crashes\n");
+		ci = 1;
 		do
-		:: hi > NPROC -> break
-		:: hi <= NPROC -> killed[hi] = 1; hi++
+		:: ci > NPROC -> break
+		:: ci <= NPROC -> killed[ci] = 1; ci++
 		od;
 		if
-		:: hi = dir[N_LIST]; assert(ikind[hi] == K_LIST && isync[hi]);
-		   l = ival[hi]; tabs = 0; hj = 0;
+		:: ci = dir[N_LIST]; assert(ikind[ci] == K_LIST && isync[ci]);
+		   l = ival[ci]; tabs = 0; cj = 0;
 		   do
-		   :: hj >= NT -> break
-		   :: hj < NT ->
-			hi = dir[N_TAB(hj)];
+		   :: cj >= NT -> break
+		   :: cj < NT ->
+			ci = dir[N_TAB(cj)];
 			if
-			:: hi != 0 && isync[hi] -> tabs = tabs | (1 << hj)
+			:: ci != 0 && isync[ci] -> tabs = tabs | (1 << cj)
 			:: else
 			fi;
-			hj++
+			cj++
 		   od
 		:: l = dlist; tabs = dtabs
+#ifdef CRASH_UNORDERED
+		/* Metadata persisted in any order: each name as now or as at
+		 * the last directory fsync, whichever is worse. */
+		:: l = ival[dir[N_LIST]]; tabs = dtabs
+#endif
 		fi;
+		printf("after the crash: tables.list names %x, whole tables %x\n", l, tabs);
 		assert((l & ~tabs) == 0);    /* every listed table is whole */
-		list_tx(l, tx);
+		tx = 0; ci = 0;
+		do
+		:: ci >= NT -> break
+		:: ci < NT -> if :: l & (1 << ci) -> tx = tx | ttx[ci] :: else fi; ci++
+		od;
 		assert((acked & ~tx) == 0)   /* no acknowledged transaction lost */
 	}
 }
@@ -1232,7 +1268,7 @@ proctype Crash() {
  * Writers' transactions are bits 2 and 3, Git's bit 4.
  */
 init {
-	byte p, t, tx;
+	byte p, t, tx, me = 0;
 	d_step {
 		tmin[0] = 1; tmax[0] = 2; ttx[0] = 1; tsz[0] = 2;
 		tmin[1] = 3; tmax[1] = 3; ttx[1] = 2; tsz[1] = 1;
