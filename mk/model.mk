@@ -18,21 +18,26 @@ MODEL_PASS = \
 	content-reader:-DNW=2:-DNR=1:-DCONTENT_READER \
 	full-compactor:-DNW=1:-DNR=1:-DCOMPACTOR=2 \
 	git-mixed:-DNW=1:-DNR=1:-DGIT=1 \
-	crash:-DNW=2:-DNR=0:-DCRASH
+	crash:-DNW=2:-DNR=0:-DCRASH \
+	lock-removed:-DNW=2:-DNR=0:-DFORCE:-DNO_LOCK_END_CHECK
 
 # Historical defects put back: Spin must find each, with a trail.
 MODEL_FAIL = \
 	recycled-inode:-DNW=2:-DNR=1:-DBUG_CLOSE_FD \
 	live-lock-broken:-DNW=2:-DNR=0:-DBREAKER=1:-DBUG_AGE_BREAK \
+	git-lock-broken:-DNW=1:-DNR=0:-DGIT=1:-DBREAKER=1:-DBUG_AGE_BREAK:-DNO_EXCLUSION_CHECK:-DNO_LOCK_END_CHECK \
 	ack-before-dir-fsync:-DNW=2:-DNR=0:-DCRASH:-DBUG_NO_DIRSYNC \
-	table-not-synced:-DNW=1:-DNR=0:-DCRASH:-DBUG_NO_TABLE_SYNC
+	table-not-synced:-DNW=1:-DNR=0:-DCRASH:-DBUG_NO_TABLE_SYNC \
+	publish-unchecked:-DNW=2:-DNR=0:-DFORCE:-DNO_LOCK_END_CHECK:-DBUG_NO_CHECK \
+	clean-unchecked:-DNW=0:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1:-DFORCE:-DNO_LOCK_END_CHECK:-DBUG_CLEAN_NO_RECHECK
 
 # Bigger: make model only.
 MODEL_BIG = \
 	crash-compactor:-DNW=1:-DNR=0:-DCOMPACTOR=2:-DCRASH \
 	auto-compactor:-DNW=2:-DNR=0:-DCOMPACTOR=1 \
 	clean:-DNW=1:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1 \
-	deaths:-DNW=2:-DNR=0:-DBREAKER=1:-DKILL
+	deaths:-DNW=2:-DNR=0:-DBREAKER=1:-DKILL \
+	clean-lock-removed:-DNW=0:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1:-DFORCE:-DNO_LOCK_END_CHECK
 
 # What the model found in the protocol as implemented (README.md,
 # "Findings"): make model shows each trail.
