@@ -14,7 +14,7 @@ out=$(cd "$out" && pwd)
 work=$out/$name.d
 rm -rf "$work"
 mkdir -p "$work"
-cp "$here/stack.pml" "$here/fs.pml" "$work/"
+cp "$here"/*.pml "$work/"
 cd "$work"
 spin -a "$@" stack.pml >spin.log 2>&1 || { cat spin.log; exit 2; }
 ${CC:-cc} -O0 -w -DSAFETY -DMEMLIM=${MODEL_MEMLIM:-2048} -DVECTORSZ=4096 \
