@@ -7,13 +7,14 @@
 # python3 by t/interop's differential tester (which skips without it);
 # xz-utils and perl: make git-suite unpacks Git's source and runs Git's
 # test scripts (some of them use perl).
+# spin checks the protocol model (Documentation/model, make model-test).
 # With --fuzz, also clang and its runtime libraries (libFuzzer, on Debian
 # 12 in libclang-rt-14-dev), which only `make fuzz` needs: make test
 # replays the fuzz corpora with the normal compiler.
 set -e
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-pkgs="build-essential pkg-config zlib1g-dev check libgit2-dev libfuse3-dev fuse3 abigail-tools python3 xz-utils perl"
+pkgs="build-essential pkg-config zlib1g-dev check libgit2-dev libfuse3-dev fuse3 abigail-tools python3 xz-utils perl spin"
 [ "$1" = --fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 for p in $pkgs; do
 	have "$p" || need="$need $p"
