@@ -215,7 +215,7 @@ inline restore_replaced() {
 /*
  * list_change_publish() (list-change.c:470): write_list_file() 483 (an
  * exclusive create of tables.list.XXXXXXXX.tmp), sync_files() 485 (the
- * new tables, then the list), list_change_check() 487 (266: the lock
+ * new tables, then the list, then the directory), list_change_check() 487 (266: the lock
  * still ours 273, tables.list still the base 281), replace_list() 489
  * (434: the swap 453, path_is() 454 of the file swapped out against the
  * base, whose descriptor is open; restore_replaced() 455 if not; unlink
@@ -232,6 +232,11 @@ inline lc_publish(ufd) {
 		fi;
 #endif
 		fs_fsync(fd_tmp);
+#ifndef BUG_NO_DIRSYNC_BEFORE_SWAP
+		/* sync_files(): the directory, once tables were renamed in
+		 * (st->dir_sync_pending), before the list's swap */
+		fs_fsync_dir();
+#endif
 #ifdef LOCK_REMOVAL
 	};
 #ifndef BUG_NO_CHECK
