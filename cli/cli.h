@@ -243,6 +243,14 @@ int parse_hash_name(const struct cli *cli, const char *name,
  */
 int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash);
 
+/*
+ * The reflog policy Git would use for the repository whose stack is
+ * stack_dir: core.logAllRefUpdates and core.bare of its config; Git's
+ * non-bare default for a stack outside a Git directory. Exit code.
+ */
+int repo_log_policy(const struct cli *cli, const char *stack_dir,
+		    enum reftable_refdb_log_policy *policy);
+
 /* The hash of the first table named in dir/tables.list; 0 if none. */
 enum reftable_hash stack_hash_from_tables(const char *dir);
 

@@ -263,3 +263,87 @@ int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash)
 	*dir = stack;
 	return 0;
 }
+
+/*
+ * ---- core.logAllRefUpdates and core.bare ----
+ *
+ * A minimal reading of the repository's own config file, for the reflog
+ * policy of `update`. TO BE REPLACED by the config reader (cli/gitconfig.c,
+ * which handles includes, quoting and the global and system files): only
+ * repo_log_policy() below calls it.
+ */
+
+/* The last value of key in section [section] of gitdir/config:
+ * *present 0 if absent; *value NULL for a key without "=" (true). */
+static char *config_core_value(const char *gitdir, const char *key,
+			       int *present)
+{
+	char *path = path_join(gitdir, "config");
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *value = NULL;
+	size_t cap = 0, klen = strlen(key);
+	int in_core = 0;
+
+	free(path);
+	*present = 0;
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) >= 0) {
+		char *p = line, *end;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[') {
+			in_core = !strncasecmp(p, "[core]", 6);
+			continue;
+		}
+		if (!in_core || strncasecmp(p, key, klen))
+			continue;
+		p += klen;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != '=' && *p != '\n' && *p != '#' && *p != ';')
+			continue; /* a longer key */
+		free(value);
+		value = NULL;
+		*present = 1;
+		if (*p != '=')
+			continue;
+		for (p++; *p == ' ' || *p == '\t';)
+			p++;
+		end = p + strcspn(p, "#;\r\n");
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end - p >= 2 && *p == '"' && end[-1] == '"')
+			p++, end--;
+		value = xstrndup(p, (size_t)(end - p));
+	}
+	free(line);
+	fclose(f);
+	return value;
+}
+
+int repo_log_policy(const struct cli *cli, const char *stack_dir,
+		    enum reftable_refdb_log_policy *policy)
+{
+	char *gitdir = path_join(stack_dir, ".."), *log, *bare;
+	int log_set, bare_set, err, is_bare = 0;
+
+	*policy = REFTABLE_REFDB_LOG_NORMAL;
+	if (!looks_like_git_dir(gitdir)) {
+		free(gitdir); /* a plain stack: Git's non-bare default */
+		return 0;
+	}
+	log = config_core_value(gitdir, "logallrefupdates", &log_set);
+	bare = config_core_value(gitdir, "bare", &bare_set);
+	if (bare_set && !bare)
+		is_bare = 1;
+	else if (bare_set)
+		is_bare = !strcasecmp(bare, "true") || !strcasecmp(bare, "yes") ||
+			  !strcasecmp(bare, "on") || !strcmp(bare, "1");
+	err = reftable_refdb_log_policy_from_config(policy, log_set, log,
+						    is_bare);
+	free(log);
+	free(bare);
+	free(gitdir);
+	return err ? cli_lib_error(cli, err, "%s/../config", stack_dir) : 0;
+}

@@ -64,7 +64,10 @@ static int write_txn_table(struct reftable_writer *w, void *arg)
 		err = refdb_txn_update_logs(txn, sorted[i], &logs, &logs_n,
 					    &logs_cap);
 	for (i = 0; !err && i < n; i++)
-		if (!(sorted[i]->flags & UPD_LOG_ONLY)) {
+		/* A verify is queued when it names a symref (its entry in
+		 * Git's list), but writes nothing. */
+		if (!(sorted[i]->flags & UPD_LOG_ONLY) &&
+		    sorted[i]->new_kind != REFTABLE_REFDB_NEW_NONE) {
 			err = write_ref(txn, w, sorted[i]);
 			txn->records++;
 		}
