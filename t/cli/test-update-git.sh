@@ -182,7 +182,9 @@ check_case() {
 		mv "$TMP/g" "$TMP/t"
 		run_case tool "$TMP/t"
 	fi
-	if [ "$rc" = "$c_rc" ] && cmp -s "$TMP/t.out" "$TMP/want.out" &&
+	if grep -q Sanitizer "$TMP/t.err"; then
+		ERR=$TMP/t.err not_ok "$c_name: sanitizer report"
+	elif [ "$rc" = "$c_rc" ] && cmp -s "$TMP/t.out" "$TMP/want.out" &&
 		cmp -s "$TMP/t.rec" "$TMP/want.rec"; then
 		ok "$c_name"
 	else
