@@ -46,7 +46,7 @@ _reftable() {
 	list) opts="--format= --json --help" ;;
 	show) opts="--verbose --json --help" ;;
 	log) opts="--max-count= --oneline --format= --date= --json --help" ;;
-	update) opts="--message= --stdin --delete --symref --no-deref
+	update) opts="--message= --stdin --null --delete --symref --no-deref
 		--create-reflog --no-reflog --no-compact --name= --email= --date= --help" ;;
 	compact) opts="--auto --expire-logs= --expire-logs-before= --help" ;;
 	clean) opts="--dry-run --help" ;;
