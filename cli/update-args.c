@@ -102,6 +102,9 @@ static int take_arg(struct cursor *cur, struct sbuf *out)
  */
 static int skip_separator(struct cursor *cur)
 {
+	/* The input may end without a terminator: nothing follows. */
+	if (cur->p >= cur->end)
+		return ARG_NONE;
 	if (cur->nul) {
 		if (*cur->p)
 			return ARG_NONE;

@@ -117,11 +117,7 @@ expand() {
 
 # prepare DIR: the base and the case's config and setup.
 prepare() {
-	if [ -n "$GIT" ]; then
-		base_git "$1" >/dev/null 2>&1
-	else
-		base_tool "$1" >/dev/null 2>&1
-	fi || return 1
+	cp -a "$TMP/base" "$1" || return 1
 	if [ -s "$TMP/config" ]; then
 		while read -r key value; do
 			if [ -n "$GIT" ]; then
@@ -209,6 +205,12 @@ if [ -n "$GIT" ]; then
 else
 	echo "# no Git with reftable: checking the stated Git behaviour only"
 fi
+# The base, made once; each case works on a copy.
+if [ -n "$GIT" ]; then
+	base_git "$TMP/base" >/dev/null 2>&1
+else
+	base_tool "$TMP/base" >/dev/null 2>&1
+fi || not_ok "making the base repository"
 c_name=
 while IFS= read -r line; do
 	key=${line%% *}
