@@ -203,6 +203,10 @@ static int start_writeback(struct reftable_stack *st, int fd, const char *path)
  * The tables, then the list that names them, each through its own
  * fsync. The list is written first and the writeback of all of them
  * started at once, so the filesystem can commit their blocks together.
+ * Then the directory, once, when tables were renamed into it (or are
+ * unsynced, so perhaps their names too): POSIX does not keep renames in
+ * one directory in order, and a crash must not keep the list's rename
+ * while dropping that of a table it names.
  */
 static int sync_files(struct reftable_stack *st, int list_fd,
 		      const char *list_tmp, const struct unsynced_tables *t)
@@ -229,6 +233,8 @@ static int sync_files(struct reftable_stack *st, int list_fd,
 	}
 	if (!err)
 		err = stack_fsync_fd(st, list_fd, list_tmp);
+	if (!err && (n || st->dir_sync_pending))
+		err = stack_fsync_dir(st);
 	buf_release(&path);
 	return err;
 }

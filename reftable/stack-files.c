@@ -338,6 +338,7 @@ int stack_rename_table(struct reftable_stack *st, const char *tmp,
 		err = reftable_io_fail("rename to final name", tmp);
 		goto done;
 	}
+	st->dir_sync_pending = 1; /* before any list may name it */
 	*name_out = reftable_strdup(name);
 	if (!*name_out) {
 		/* Renamed but unnamed here: remove it, it is not listed. */

@@ -66,9 +66,10 @@ struct reftable_stack {
 	 * the reload that follows it, which then need not read it back. */
 	struct list_snapshot published;
 	int loaded; /* a first load happened (on_reload is for later ones) */
-	/* A rename of tables.list awaits its directory fsync: a commit about
-	 * to auto-compact leaves it to the end, where one fsync covers its
-	 * rename and the compaction's. */
+	/* A rename in the directory awaits its directory fsync. A table's
+	 * rename gets it before the list naming the table is renamed in; a
+	 * commit about to auto-compact leaves the list's to the end, where
+	 * one fsync covers its rename and the compaction's. */
 	int dir_sync_pending;
 	struct reftable_compaction_stats stats;
 	/* Locks of ours that could not be removed (stack_release_lock), and
@@ -179,7 +180,8 @@ int list_change_is_current(const struct list_change *ch);
 int list_change_check(struct list_change *ch);
 /*
  * Publish names as the new tables.list: write them to a file of our
- * own, fsync the unsynced tables (may be NULL) and that file, check that
+ * own, fsync the unsynced tables (may be NULL), that file and, if
+ * tables were renamed into it, the directory, check that
  * the lock is still ours and tables.list still the base, and rename the
  * file over tables.list. The descriptor is kept for the reload after
  * (st->published); the directory fsync is owed (st->dir_sync_pending).

@@ -40,10 +40,6 @@ struct crash_image {
 
 /* How many unsynced renames, unlinks and links there are. */
 size_t crash_model_choices(const struct crash_model *m);
-/* Whether name is the target of an unsynced rename the image drops. */
-int crash_model_dropped_rename_to(const struct crash_model *m,
-				  const struct crash_image *img,
-				  const char *name);
 /* Write the image into dir (emptied first); returns a hash of it. */
 uint64_t crash_model_write(const struct crash_model *m,
 			   const struct crash_image *img, const char *dir);

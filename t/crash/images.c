@@ -23,7 +23,7 @@
 
 static const char *git_tool;
 static unsigned long git_every = 1, git_runs;
-static unsigned long images, distinct, violations, shown, unordered;
+static unsigned long images, distinct, violations, shown;
 static int verbose;
 
 struct point {
@@ -106,38 +106,26 @@ static char *git_records(const char *dir)
 	return out;
 }
 
-/*
- * The known finding (Documentation/faults.md, "Known"): between the
- * list's rename and the directory fsync, a filesystem that does not keep
- * the order of renames in one directory may keep the list's rename and
- * drop that of a table it names. 1 if the image is such a one (counted,
- * not opened); -1 if a listed table is missing otherwise (a violation).
- */
-static int missing_listed(struct point *p, const struct crash_image *img)
+/* Whether tables.list names a table the image lacks (the tables' renames
+ * must be durable before the list's: sync_files() fsyncs the directory). */
+static int missing_listed(struct point *p)
 {
 	char path[4096], *list, *line, *save = NULL;
-	int known = 0, other = 0;
+	int missing = 0;
 
 	snprintf(path, sizeof(path), "%s/tables.list", p->imgdir);
 	list = fault_read_file(path, NULL);
-	for (line = list ? strtok_r(list, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = list ? strtok_r(list, "\n", &save) : NULL;
+	     line && !missing; line = strtok_r(NULL, "\n", &save)) {
 		snprintf(path, sizeof(path), "%s/%s", p->imgdir, line);
-		if (access(path, F_OK) == 0)
-			continue;
-		if (crash_model_dropped_rename_to(p->m, img, line))
-			known = 1;
-		else
-			other = 1;
+		missing = access(path, F_OK) != 0;
 	}
 	free(list);
-	return other ? -1 : known;
+	return missing;
 }
 
 static void check_image(struct point *p, const struct crash_image *img)
 {
-	int missing;
-
 	const struct baseline *b = p->b;
 	char *state, *why = NULL;
 	int is_old, is_new;
@@ -146,13 +134,8 @@ static void check_image(struct point *p, const struct crash_image *img)
 	if (seen_before(p, crash_model_write(p->m, img, p->imgdir)))
 		return;
 	distinct++;
-	missing = missing_listed(p, img);
-	if (missing < 0) {
+	if (missing_listed(p)) {
 		violation(p, img, "tables.list names a table that is gone", NULL);
-		return;
-	}
-	if (missing > 0 && !p->acked) {
-		unordered++;
 		return;
 	}
 	state = state_of_dir(p->imgdir, b->op->structural, &why);
@@ -302,8 +285,7 @@ int main(int argc, char **argv)
 		if (!only || !strcmp(only, fault_ops[i].name))
 			crash_op(&fault_ops[i]);
 	printf("crash images: %lu explored (%lu distinct), %lu read by Git's "
-	       "reader too, %lu violations; %lu where renames were not kept in "
-	       "order (a listed table's rename dropped, the list's kept)\n",
-	       images, distinct, git_runs, violations, unordered);
+	       "reader too, %lu violations\n",
+	       images, distinct, git_runs, violations);
 	return violations ? 1 : 0;
 }

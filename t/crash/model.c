@@ -384,26 +384,6 @@ static void image_map(const struct crash_model *m, const struct crash_image *img
 	}
 }
 
-int crash_model_dropped_rename_to(const struct crash_model *m,
-				  const struct crash_image *img,
-				  const char *name)
-{
-	size_t i, bit = 0;
-
-	for (i = 0; i < m->nops; i++) {
-		const struct dirop *op = &m->ops[i];
-		int kept;
-
-		if (op->kind == OP_CREATE)
-			continue;
-		kept = bit >= 64 || (img->keep_mask >> bit & 1);
-		bit++;
-		if (!kept && op->kind == OP_RENAME && !strcmp(op->b, name))
-			return 1;
-	}
-	return 0;
-}
-
 static size_t image_len(const struct inode *in, enum crash_data data)
 {
 	size_t first = (in->synced / BLOCK + 1) * BLOCK;

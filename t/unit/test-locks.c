@@ -374,7 +374,7 @@ START_TEST(failure_after_publish_says_committed)
 	struct hook_fs h;
 
 	hook_fs_init(&h);
-	h.fail_dir_fsync = 1;
+	h.fail_dir_fsync_after_publish = 1;
 	o.fs = &h.fs;
 	o.disable_fsync = 0;
 	o.disable_auto_compact = 1;
@@ -384,6 +384,43 @@ START_TEST(failure_after_publish_says_committed)
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/a", 1, 0),
 			 REFTABLE_COMMITTED_ERROR);
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "fsync"));
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * A failing directory fsync before the rename (the one that makes the
+ * new table's rename durable first): nothing is published, the error
+ * says so, and the same change then commits.
+ */
+START_TEST(dir_fsync_failing_before_publish_commits_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.fail_dir_fsync_before_publish = 1;
+	o.fs = &h.fs;
+	o.disable_fsync = 0;
+	o.disable_auto_compact = 1;
+	o.create = 0;
+	test_write_file(test_path(dir, "tables.list"), "");
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/a", 1, 0),
+			 REFTABLE_IO_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "fsync"));
+	ck_assert_int_eq(h.list_replaced, 0);
+	ck_assert_uint_eq(test_list_lines(dir), 0);
+	h.fail_dir_fsync_before_publish = 0;
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
 	o.fs = NULL;
 	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
 	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
@@ -491,6 +528,7 @@ static Suite *locks_suite(void)
 
 	tc = tcase_create("after the commit");
 	tcase_add_test(tc, failure_after_publish_says_committed);
+	tcase_add_test(tc, dir_fsync_failing_before_publish_commits_nothing);
 	tcase_add_test(tc, clean_reports_a_lock_it_cannot_remove);
 	tcase_add_test(tc, reader_sees_list_renamed_between_open_and_fstat);
 	suite_add_tcase(s, tc);

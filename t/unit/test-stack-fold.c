@@ -17,10 +17,12 @@
 /* ---------------------------------------------------------------------- */
 
 /*
- * With auto-compaction, a commit makes three fsyncs, the directory last:
- * the addition's table and the new list, or, where the addition triggers
- * a compaction, the merged table (the addition folded in, never synced
- * on its own) and the one list that replaces the merged tables.
+ * With auto-compaction, a commit makes four fsyncs, the directory last:
+ * the addition's table, the new list and the directory (the table's
+ * rename before the list's), or, where the addition triggers a
+ * compaction, the merged table (the addition folded in, never synced on
+ * its own), the one list that replaces the merged tables and the
+ * directory.
  */
 START_TEST(fsync_once_per_dir)
 {
@@ -40,9 +42,9 @@ START_TEST(fsync_once_per_dir)
 		snprintf(name, sizeof(name), "refs/heads/b%02d", i);
 		h.fsyncs = h.dir_fsyncs = 0;
 		CHECK_OK(test_add_ref(st, name, 1, 0));
-		ck_assert_int_eq(h.dir_fsyncs, 1);
+		ck_assert_int_eq(h.dir_fsyncs, 2);
 		ck_assert(h.last_fsync_dir);
-		ck_assert_msg(h.fsyncs == 3, "addition %d: %d fsyncs", i,
+		ck_assert_msg(h.fsyncs == 4, "addition %d: %d fsyncs", i,
 			      h.fsyncs);
 	}
 	/* The additions were folded: few tables, all of them merged. */
@@ -82,9 +84,10 @@ START_TEST(fold_keeps_tombstones_above_bottom)
 	o.disable_fsync = 0;
 	CHECK_OK(reftable_stack_new(&auto_st, dir, &o));
 	CHECK_OK(reftable_stack_add(auto_st, write_tombstones, auto_st, 0));
-	/* One merged table, one list, the directory; and no claims: the
+	/* One merged table, one list, the directory twice (the table's
+	 * rename before the list's, then the list's); and no claims: the
 	 * fold holds the list lock, so checking for others' is enough. */
-	ck_assert_int_eq(h.fsyncs, 3);
+	ck_assert_int_eq(h.fsyncs, 4);
 	ck_assert_int_eq(h.table_lock_opens, 0);
 	ck_assert_uint_eq(test_table_count(auto_st), 2);
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 2);
@@ -172,7 +175,7 @@ START_TEST(fold_keeps_inputs_when_dir_fsync_fails)
 
 	two_tables(dir, NULL, 0);
 	hook_fs_init(&h);
-	h.fail_dir_fsync = 1;
+	h.fail_dir_fsync_after_publish = 1;
 	o.fs = &h.fs;
 	o.disable_fsync = 0;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
@@ -186,7 +189,7 @@ START_TEST(fold_keeps_inputs_when_dir_fsync_fails)
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 3);
 	reftable_stack_destroy(st);
 
-	h.fail_dir_fsync = 0;
+	h.fail_dir_fsync_after_publish = 0;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
 	CHECK_OK(reftable_stack_clean(st));
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
@@ -237,10 +240,11 @@ START_TEST(fold_only_small_runs)
 				  reftable_stack_merged(st), 0)),
 			  512 << 10);
 	/* As large again: merging both is over the bound, so the addition
-	 * is published first and compacted after, with its own fsyncs. */
+	 * is published first and compacted after, with its own fsyncs:
+	 * table, list, directory; merged table, list, directory twice. */
 	h.fsyncs = 0;
 	add_many(st, "refs/heads/b", 30000);
-	ck_assert_int_eq(h.fsyncs, 5);
+	ck_assert_int_eq(h.fsyncs, 7);
 	ck_assert_uint_eq(test_table_count(st), 1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a000017"), 7);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b029999"), 7);
@@ -325,6 +329,8 @@ static void order_after_fsync(struct hook_fs *h, const char *path)
 		note_event(h, new_list_written(o->dir) ? 'T' : 't');
 	else if (is_new_list(path))
 		note_event(h, 'l');
+	else if (!strcmp(path, o->dir))
+		note_event(h, 'D');
 }
 
 static void order_before_writeback(struct hook_fs *h, const char *path)
@@ -341,13 +347,17 @@ static void order_before_rename(struct hook_fs *h, const char *from,
 	(void)from;
 	if (has_end(to, "tables.list"))
 		note_event(h, 'R');
+	else if (has_end(to, ".ref"))
+		note_event(h, 'r');
 }
 
 /*
  * The tables a commit adds are fsynced before the list that names them,
  * and that list before its rename: after the list is written, so that
  * the filesystem may write them out together (all writeback started at
- * once), in a plain addition and in a fold alike.
+ * once), in a plain addition and in a fold alike. The directory is
+ * fsynced between the tables' renames and the list's (a crash must not
+ * keep the list's and lose a table's), and again before returning.
  */
 START_TEST(tables_synced_before_their_list)
 {
@@ -366,9 +376,11 @@ START_TEST(tables_synced_before_their_list)
 	o.fs = &h.fs;
 	o.disable_fsync = 0;
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	order.len = 0; /* creating tables.list fsynced the directory */
+	memset(order.seen, 0, sizeof(order.seen));
 	/* Nothing to fold into: the table itself. */
 	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
-	ck_assert_str_eq(order.seen, "wwTlR");
+	ck_assert_str_eq(order.seen, "rwwTlDRD");
 	ck_assert_int_eq(h.writebacks, 2);
 	/* Folded: the merged table. */
 	order.len = 0;
@@ -376,7 +388,7 @@ START_TEST(tables_synced_before_their_list)
 	h.writebacks = 0;
 	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
 	ck_assert_uint_eq(test_table_count(st), 1);
-	ck_assert_str_eq(order.seen, "wwTlR");
+	ck_assert_str_eq(order.seen, "rwwTlDRD");
 	ck_assert_int_eq(h.writebacks, 2);
 
 	/* A writeback that fails fails the commit, as an fsync would. */
@@ -433,7 +445,7 @@ START_TEST(held_table_written_when_not_folded)
 	h.fsyncs = 0;
 	CHECK_OK(reftable_addition_commit(add));
 	reftable_addition_destroy(add);
-	ck_assert_int_eq(h.fsyncs, 3);
+	ck_assert_int_eq(h.fsyncs, 4);
 	ck_assert_int_eq(test_count_suffix(dir, ".ref"), 1);
 	ck_assert_int_eq(test_ref_fill(st, "refs/heads/a"), 1);
 

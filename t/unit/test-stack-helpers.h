@@ -374,8 +374,11 @@ struct hook_fs {
 	/* Serve this file to every open of tables.list, as a cache that
 	 * still leads the name to a replaced list (NFS nocto). */
 	const char *stale_list;
-	/* Fail fsyncs of directories with EIO. */
-	int fail_dir_fsync;
+	/* Fail fsyncs of directories with EIO: those before tables.list is
+	 * replaced (the one that makes the tables' renames durable), or
+	 * those after (the commit's last). */
+	int fail_dir_fsync_before_publish, fail_dir_fsync_after_publish;
+	int list_replaced; /* a rename, link or swap onto tables.list */
 	/* Fail writes to paths ending in this suffix with ENOSPC. */
 	const char *fail_write_suffix;
 	int fail_write_errno;
@@ -484,7 +487,9 @@ static inline int hook_fsync(void *ctx, int fd)
 	h->fsyncs++;
 	h->last_fsync_dir = !fstat(fd, &sb) && S_ISDIR(sb.st_mode);
 	h->dir_fsyncs += h->last_fsync_dir;
-	if (h->last_fsync_dir && h->fail_dir_fsync) {
+	if (h->last_fsync_dir && (h->list_replaced ?
+					  h->fail_dir_fsync_after_publish :
+					  h->fail_dir_fsync_before_publish)) {
 		errno = EIO;
 		return -1;
 	}
@@ -511,11 +516,21 @@ static inline int hook_stat(void *ctx, const char *path, struct stat *sb)
 	return h->real->stat(h->real->ctx, path, sb);
 }
 
+static inline void hook_note_rename(struct hook_fs *h, const char *from,
+				    const char *to)
+{
+	size_t n = strlen(to);
+
+	if (n >= 12 && !strcmp(to + n - 12, "/tables.list"))
+		h->list_replaced = 1;
+	if (h->before_rename)
+		h->before_rename(h, from, to);
+}
+
 static inline int hook_rename(void *ctx, const char *from, const char *to)
 {
 	struct hook_fs *h = hook_of(ctx);
-	if (h->before_rename)
-		h->before_rename(h, from, to);
+	hook_note_rename(h, from, to);
 	return h->real->rename(h->real->ctx, from, to);
 }
 
@@ -535,16 +550,14 @@ static inline int hook_unlink(void *ctx, const char *path)
 static inline int hook_link(void *ctx, const char *from, const char *to)
 {
 	struct hook_fs *h = hook_of(ctx);
-	if (h->before_rename)
-		h->before_rename(h, from, to);
+	hook_note_rename(h, from, to);
 	return h->real->link(h->real->ctx, from, to);
 }
 
 static inline int hook_exchange(void *ctx, const char *a, const char *b)
 {
 	struct hook_fs *h = hook_of(ctx);
-	if (h->before_rename)
-		h->before_rename(h, a, b);
+	hook_note_rename(h, a, b);
 	if (h->no_exchange || !h->real->exchange) {
 		errno = ENOSYS;
 		return -1;
