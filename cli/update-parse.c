@@ -6,6 +6,7 @@
  * through Git's transaction states, refusing what Git refuses.
  */
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,12 +73,26 @@ struct parse_ctx {
 	const char *cmd;
 };
 
-/* A refusal with the message cur->err holds, or msg. Always ARG_ERROR. */
-static int fail(struct parse_ctx *x, const char *fmt, const char *a,
-		const char *b)
+/* A refusal: its message goes to cur->err. Always ARG_ERROR. */
+static int fail(struct parse_ctx *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int fail(struct parse_ctx *x, const char *fmt, ...)
 {
+	va_list ap;
+	int n;
+
 	sbuf_reset(x->cur->err);
-	sbuf_addf(x->cur->err, fmt, a, b);
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n >= 0) {
+		char *msg = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		sbuf_add(x->cur->err, msg, (size_t)n);
+		free(msg);
+	}
 	return ARG_ERROR;
 }
 
@@ -88,7 +103,7 @@ static int first_ref(struct parse_ctx *x, enum op op, struct change **out)
 	int ret = cursor_first_refname(x->cur, &ref);
 
 	if (ret == ARG_NONE)
-		return fail(x, "%s: missing <ref>%s", x->cmd, "");
+		return fail(x, "%s: missing <ref>", x->cmd);
 	if (ret != ARG_FOUND)
 		return ret;
 	*out = new_step(x->t, op, x->lineno);
@@ -217,8 +232,8 @@ static int parse_symref_delete_verify(struct parse_ctx *x, enum op op)
 
 	if (!x->no_deref)
 		return fail(x, "%s: works only with 'option no-deref' or "
-			       "--no-deref%s",
-			    x->cmd, "");
+			       "--no-deref",
+			    x->cmd);
 	ret = first_ref(x, op, &c);
 	if (ret != ARG_FOUND)
 		return ret;
