@@ -26,7 +26,16 @@ struct cli {
 	const char *cmd;      /* the command's name, for messages */
 	const char *chdir_to; /* -C PATH, or NULL */
 	int quiet;            /* print no messages (the fuzz targets) */
+	/* --lock-timeout=MS of a command that writes, or NULL: the
+	 * repository's reftable.lockTimeout, else 100 ms. */
+	const char *lock_timeout;
 };
+
+/* The --lock-timeout option, for the option table of a command that
+ * takes the stack's lock. */
+#define OPT_LOCK_TIMEOUT(cli)                                              \
+	{ "lock-timeout", 0, OPT_STRING, &(cli)->lock_timeout, "MS",        \
+	  "wait at most MS milliseconds for a lock (-1: forever)" }
 
 /* ---- messages (util.c) ---- */
 
@@ -86,6 +95,11 @@ int parse_i64(const char *s, int64_t *out);
 void hex_encode(char *out, const uint8_t *bytes, size_t n);
 /* Exactly 2n hex digits (either case) into bytes. 0 ok, -1 bad. */
 int hex_decode(uint8_t *bytes, size_t n, const char *hex, size_t hexlen);
+
+/* Does text match the glob pattern as Git's wildmatch with WM_PATHNAME
+ * does (* and ? stop at '/', ** as a component crosses them)? icase folds
+ * ASCII case. (wildmatch.c) */
+int wildmatch_path(const char *pattern, const char *text, int icase);
 
 /* ---- options (opts.c) ---- */
 enum opt_type {
@@ -243,13 +257,35 @@ int parse_hash_name(const struct cli *cli, const char *name,
  */
 int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash);
 
+/* A stack found as find_stack finds it, with its Git repository. */
+struct git_config;
+struct repo {
+	char *stack_dir;          /* the reftable directory */
+	char *gitdir;             /* the Git directory holding it, or NULL */
+	int via_worktree;         /* reached through a work tree's .git */
+	enum reftable_hash hash;  /* as find_stack says */
+	struct git_config *config; /* Git's configuration; NULL outside Git */
+};
+
+/* find_stack, keeping the Git directory; with_config also reads Git's
+ * configuration (a syntax error in it is an error, as in Git). Exit code;
+ * repo_release() either way. */
+int repo_find(const struct cli *cli, struct repo *r, int with_config);
+void repo_release(struct repo *r);
+
 /*
- * The reflog policy Git would use for the repository whose stack is
- * stack_dir: core.logAllRefUpdates and core.bare of its config; Git's
- * non-bare default for a stack outside a Git directory. Exit code.
+ * What Git's configuration and --lock-timeout say about writing the stack
+ * (repo-settings.c): reftable.blockSize, restartInterval, indexObjects,
+ * geometricFactor and lockTimeout, and core.sharedRepository (the mode of
+ * new tables and tables.list; the process umask is narrowed so that the
+ * mode is exactly Git's). Exit code with Git's message for a bad value.
  */
-int repo_log_policy(const struct cli *cli, const char *stack_dir,
-		    enum reftable_refdb_log_policy *policy);
+int repo_stack_options(const struct cli *cli, const struct repo *r,
+		       struct reftable_stack_options *opts);
+/* The reflog policy of core.logAllRefUpdates and core.bare, as Git's
+ * (unset: none in a bare repository). Exit code. */
+int repo_log_policy(const struct cli *cli, const struct repo *r,
+		    enum reftable_refdb_log_policy *out);
 
 /* The hash of the first table named in dir/tables.list; 0 if none. */
 enum reftable_hash stack_hash_from_tables(const char *dir);
@@ -264,6 +300,10 @@ int open_stack(const struct cli *cli, struct reftable_stack **st,
 struct reftable_refdb;
 int open_refdb(const struct cli *cli, struct reftable_refdb **db,
 	       char **dir);
+/* Open the ref database of a found repository with opts, completed by
+ * the repository's repo_stack_options (the log policy is the caller's). */
+int open_refdb_with(const struct cli *cli, struct reftable_refdb **db,
+		    struct repo *r, struct reftable_refdb_options *opts);
 
 /* The name the user meant: name itself, or Git's refs/, refs/tags/,
  * refs/heads/, refs/remotes/ and refs/remotes/NAME/HEAD. malloc'ed, or

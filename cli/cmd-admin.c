@@ -201,6 +201,7 @@ int cmd_compact(struct cli *cli, int argc, char **argv)
 		  "drop reflog entries older than WHEN" },
 		{ "expire-logs-before", 0, OPT_U64, &before_index, "INDEX",
 		  "drop reflog entries below update index INDEX" },
+		OPT_LOCK_TIMEOUT(cli),
 		{ 0 },
 	};
 
@@ -284,6 +285,7 @@ int cmd_clean(struct cli *cli, int argc, char **argv)
 	const struct opt opts[] = {
 		{ "dry-run", 'n', OPT_FLAG, &dry, NULL,
 		  "only say what would be removed" },
+		OPT_LOCK_TIMEOUT(cli),
 		{ 0 },
 	};
 

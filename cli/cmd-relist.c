@@ -43,6 +43,7 @@ int cmd_relist(struct cli *cli, int argc, char **argv)
 	const struct opt opts[] = {
 		{ "dry-run", 'n', OPT_FLAG, &dry, NULL,
 		  "only say what would be relisted" },
+		OPT_LOCK_TIMEOUT(cli),
 		{ 0 },
 	};
 

@@ -330,25 +330,21 @@ static int set_committer(const struct cli *cli, struct reftable_refdb_ident *who
 	return 0;
 }
 
-/* Open the ref database of dir with the repository's reflog policy. */
-static int open_db(const struct cli *cli, const char *dir,
-		   enum reftable_hash hash, int no_compact,
+/* Open the repository's ref database with its configuration's stack
+ * options and reflog policy (core.logAllRefUpdates, core.bare). */
+static int open_db(const struct cli *cli, struct repo *repo, int no_compact,
 		   struct reftable_refdb **db, uint32_t *block_size)
 {
 	struct reftable_refdb_options dopts;
-	int err, code;
+	int code;
 
 	reftable_refdb_options_init(&dopts);
-	dopts.stack.write.hash_id = hash;
 	dopts.stack.disable_auto_compact = no_compact;
-	if ((code = repo_log_policy(cli, dir, &dopts.log_policy)))
+	if ((code = repo_log_policy(cli, repo, &dopts.log_policy)))
+		return code;
+	if ((code = open_refdb_with(cli, db, repo, &dopts)))
 		return code;
 	*block_size = dopts.stack.write.block_size;
-	err = reftable_refdb_open(db, dir, &dopts);
-	if (err < 0) {
-		*db = NULL;
-		return cli_lib_error(cli, err, "cannot open %s", dir);
-	}
 	return 0;
 }
 
@@ -380,11 +376,11 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	struct reftable_refdb *db = NULL;
 	struct reftable_refdb_ident who = { 0 };
 	const char *message = NULL, *date = NULL, *name = NULL, *email = NULL;
-	char *dir = NULL, *def_name = NULL, *def_email = NULL;
+	char *def_name = NULL, *def_email = NULL;
+	struct repo repo = { 0 };
 	int use_stdin = 0, del = 0, symref = 0, all_logs = 0, no_logs = 0;
 	int no_compact = 0, code = 0;
 	uint32_t block_size = 0;
-	enum reftable_hash hash;
 	const struct opt opts[] = {
 		{ "message", 'm', OPT_STRING, &message, "MSG",
 		  "reflog message" },
@@ -407,6 +403,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 		{ "email", 0, OPT_STRING, &email, "EMAIL", "committer email" },
 		{ "date", 0, OPT_STRING, &date, "'SECONDS ZONE'",
 		  "committer date, e.g. '1700000000 -0530'" },
+		OPT_LOCK_TIMEOUT(cli),
 		{ 0 },
 	};
 
@@ -423,14 +420,14 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 		goto out;
 
 	/* The hash decides how long ids are: find the stack first. */
-	if ((code = find_stack(cli, &dir, &hash)))
+	if ((code = repo_find(cli, &repo, 1)))
 		goto out;
-	t.hash_size = reftable_hash_size(hash);
+	t.hash_size = reftable_hash_size(repo.hash);
 	if (use_stdin)
 		update_read(&t, stdin);
 	else if ((code = update_parse_args(&t, &args, del, symref)))
 		goto out;
-	if ((code = open_db(cli, dir, hash, no_compact, &db, &block_size)))
+	if ((code = open_db(cli, &repo, no_compact, &db, &block_size)))
 		goto out;
 	warn_if_cut(&t, block_size);
 	code = run_steps(&t, db, &who, use_stdin);
@@ -438,7 +435,7 @@ out:
 	if (db)
 		reftable_refdb_close(db);
 	update_txn_release(&t);
-	free(dir);
+	repo_release(&repo);
 	free(def_name);
 	free(def_email);
 	strlist_release(&args);

@@ -11,21 +11,46 @@ int open_stack(const struct cli *cli, struct reftable_stack **st,
 	       char **dir, const struct reftable_stack_options *base)
 {
 	struct reftable_stack_options opts;
-	enum reftable_hash hash;
-	int code = find_stack(cli, dir, &hash), err;
+	struct repo r;
+	int code = repo_find(cli, &r, 1), err;
 
-	if (code)
-		return code;
+	*st = NULL;
 	if (base)
 		opts = *base;
 	else
 		reftable_stack_options_init(&opts);
-	opts.write.hash_id = hash;
-	err = reftable_stack_new(st, *dir, &opts);
+	if (!code)
+		code = repo_stack_options(cli, &r, &opts);
+	if (code)
+		goto out;
+	opts.write.hash_id = r.hash;
+	err = reftable_stack_new(st, r.stack_dir, &opts);
 	if (err < 0) {
 		*st = NULL;
+		code = cli_lib_error(cli, err, "cannot open the stack in %s",
+				     r.stack_dir);
+	}
+out:
+	*dir = r.stack_dir;
+	r.stack_dir = NULL;
+	repo_release(&r);
+	return code;
+}
+
+int open_refdb_with(const struct cli *cli, struct reftable_refdb **db,
+		    struct repo *r, struct reftable_refdb_options *opts)
+{
+	int code = repo_stack_options(cli, r, &opts->stack), err;
+
+	*db = NULL;
+	if (code)
+		return code;
+	opts->stack.write.hash_id = r->hash;
+	err = reftable_refdb_open(db, r->stack_dir, opts);
+	if (err < 0) {
+		*db = NULL;
 		return cli_lib_error(cli, err, "cannot open the stack in %s",
-				     *dir);
+				     r->stack_dir);
 	}
 	return 0;
 }
@@ -34,20 +59,26 @@ int open_refdb(const struct cli *cli, struct reftable_refdb **db,
 	       char **dir)
 {
 	struct reftable_refdb_options opts;
-	enum reftable_hash hash;
-	int code = find_stack(cli, dir, &hash), err;
+	struct repo r;
+	int code = repo_find(cli, &r, 1), err;
 
-	if (code)
-		return code;
-	reftable_refdb_options_init(&opts);
-	opts.stack.write.hash_id = hash;
-	err = reftable_refdb_open(db, *dir, &opts);
-	if (err < 0) {
-		*db = NULL;
-		return cli_lib_error(cli, err, "cannot open the stack in %s",
-				     *dir);
+	*db = NULL;
+	*dir = r.stack_dir;
+	r.stack_dir = NULL;
+	/* Reading takes none of the write settings: like Git, a bad
+	 * reftable.blockSize does not stop a read. */
+	if (!code) {
+		reftable_refdb_options_init(&opts);
+		opts.stack.write.hash_id = r.hash;
+		err = reftable_refdb_open(db, *dir, &opts);
+		if (err < 0) {
+			*db = NULL;
+			code = cli_lib_error(cli, err, "cannot open the stack "
+					     "in %s", *dir);
+		}
 	}
-	return 0;
+	repo_release(&r);
+	return code;
 }
 
 char *dwim_ref(struct reftable_refdb *db, const char *name)

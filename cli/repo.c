@@ -4,7 +4,6 @@
  * without -C the current directory and then each parent is tried.
  */
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gitconfig.h"
 
 static int is_file(const char *dir, const char *name)
 {
@@ -101,44 +101,19 @@ static int looks_like_git_dir(const char *dir)
 	       (is_file(dir, "config") || is_dir(dir, "refs"));
 }
 
-/* extensions.objectFormat of a Git directory's config; 0 if not set. */
+/* extensions.objectFormat of a Git directory's config; 0 if not set.
+ * Git reads the repository's format from that file alone. */
 static enum reftable_hash config_hash(const char *gitdir)
 {
-	char *path = path_join(gitdir, "config");
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int in_ext = 0;
+	struct git_config *cfg = git_config_load_repo_file(gitdir);
+	const char *v = git_config_get(cfg, "extensions.objectFormat");
 	enum reftable_hash h = 0;
 
-	free(path);
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) >= 0) {
-		char *p = line, *eq, *end;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '[') {
-			/* section names are case-insensitive */
-			in_ext = !strncasecmp(p, "[extensions]", 12);
-			continue;
-		}
-		eq = strchr(p, '=');
-		if (!in_ext || !eq || strncasecmp(p, "objectformat", 12))
-			continue;
-		for (end = p + 12; end < eq && isspace((unsigned char)*end);)
-			end++;
-		if (end != eq)
-			continue;
-		for (p = eq + 1; isspace((unsigned char)*p);)
-			p++;
-		if (!strncasecmp(p, "sha256", 6))
-			h = REFTABLE_HASH_SHA256;
-		else if (!strncasecmp(p, "sha1", 4))
-			h = REFTABLE_HASH_SHA1;
-	}
-	free(line);
-	fclose(f);
+	if (v && !strcasecmp(v, "sha256"))
+		h = REFTABLE_HASH_SHA256;
+	else if (v && !strcasecmp(v, "sha1"))
+		h = REFTABLE_HASH_SHA1;
+	git_config_free(cfg);
 	return h;
 }
 
@@ -177,11 +152,13 @@ enum reftable_hash stack_hash_from_tables(const char *dir)
  * What dir stands for: 1 with *stack (and *gitdir, maybe NULL) set, 0 if
  * it is none of the three, -1 if it is a Git repository without reftable.
  */
-static int probe(const char *dir, char **stack, char **gitdir)
+static int probe(const char *dir, char **stack, char **gitdir,
+		 int *via_worktree)
 {
 	char *g;
 
 	*gitdir = NULL;
+	*via_worktree = 0;
 	if (is_file(dir, "tables.list")) {
 		*stack = xstrdup(dir);
 		/* A stack inside a Git directory: remember it for config. */
@@ -194,7 +171,9 @@ static int probe(const char *dir, char **stack, char **gitdir)
 	}
 	if (looks_like_git_dir(dir))
 		g = xstrdup(dir);
-	else if (!(g = git_dir_of(dir)))
+	else if ((g = git_dir_of(dir)))
+		*via_worktree = 1;
+	else
 		return 0;
 	if (!is_file(g, "reftable/tables.list")) {
 		free(g);
@@ -205,17 +184,18 @@ static int probe(const char *dir, char **stack, char **gitdir)
 	return 1;
 }
 
-int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash)
+int repo_find(const struct cli *cli, struct repo *r, int with_config)
 {
 	char *start, *stack = NULL, *gitdir = NULL;
-	int found = 0;
+	int found = 0, via = 0;
 
+	memset(r, 0, sizeof(*r));
 	if (cli->chdir_to) {
 		if (path_is_dir(cli->chdir_to) != 1)
 			return cli_error(cli, EXIT_DATA, "%s: %s", cli->chdir_to,
 					 errno ? strerror(errno)
 					       : "not a directory");
-		found = probe(cli->chdir_to, &stack, &gitdir);
+		found = probe(cli->chdir_to, &stack, &gitdir, &via);
 		start = xstrdup(cli->chdir_to);
 	} else {
 		char *cwd = getcwd(NULL, 0);
@@ -226,7 +206,7 @@ int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash)
 		/* Try each directory up to the root. */
 		for (;;) {
 			char *slash;
-			found = probe(cwd, &stack, &gitdir);
+			found = probe(cwd, &stack, &gitdir, &via);
 			if (found)
 				break;
 			slash = strrchr(cwd, '/');
@@ -252,98 +232,43 @@ int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash)
 		return code;
 	}
 	free(start);
-	if (hash) {
-		*hash = gitdir ? config_hash(gitdir) : 0;
-		if (!*hash)
-			*hash = stack_hash_from_tables(stack);
-		if (!*hash)
-			*hash = REFTABLE_HASH_SHA1;
-	}
-	free(gitdir);
-	*dir = stack;
+	r->stack_dir = stack;
+	r->gitdir = gitdir;
+	r->via_worktree = via;
+	r->hash = gitdir ? config_hash(gitdir) : 0;
+	if (!r->hash)
+		r->hash = stack_hash_from_tables(stack);
+	if (!r->hash)
+		r->hash = REFTABLE_HASH_SHA1;
+	/* A stack outside a Git repository has no Git configuration. */
+	if (!gitdir || !with_config)
+		return 0;
+	r->config = git_config_load(gitdir);
+	if (git_config_error(r->config))
+		return cli_error(cli, EXIT_USAGE, "%s",
+				 git_config_error(r->config));
 	return 0;
 }
 
-/*
- * ---- core.logAllRefUpdates and core.bare ----
- *
- * A minimal reading of the repository's own config file, for the reflog
- * policy of `update`. TO BE REPLACED by the config reader (cli/gitconfig.c,
- * which handles includes, quoting and the global and system files): only
- * repo_log_policy() below calls it.
- */
-
-/* The last value of key in section [section] of gitdir/config:
- * *present 0 if absent; *value NULL for a key without "=" (true). */
-static char *config_core_value(const char *gitdir, const char *key,
-			       int *present)
+void repo_release(struct repo *r)
 {
-	char *path = path_join(gitdir, "config");
-	FILE *f = fopen(path, "r");
-	char *line = NULL, *value = NULL;
-	size_t cap = 0, klen = strlen(key);
-	int in_core = 0;
-
-	free(path);
-	*present = 0;
-	if (!f)
-		return NULL;
-	while (getline(&line, &cap, f) >= 0) {
-		char *p = line, *end;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '[') {
-			in_core = !strncasecmp(p, "[core]", 6);
-			continue;
-		}
-		if (!in_core || strncasecmp(p, key, klen))
-			continue;
-		p += klen;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p && *p != '=' && *p != '\n' && *p != '#' && *p != ';')
-			continue; /* a longer key */
-		free(value);
-		value = NULL;
-		*present = 1;
-		if (*p != '=')
-			continue;
-		for (p++; *p == ' ' || *p == '\t';)
-			p++;
-		end = p + strcspn(p, "#;\r\n");
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if (end - p >= 2 && *p == '"' && end[-1] == '"')
-			p++, end--;
-		value = xstrndup(p, (size_t)(end - p));
-	}
-	free(line);
-	fclose(f);
-	return value;
+	free(r->stack_dir);
+	free(r->gitdir);
+	git_config_free(r->config);
+	memset(r, 0, sizeof(*r));
 }
 
-int repo_log_policy(const struct cli *cli, const char *stack_dir,
-		    enum reftable_refdb_log_policy *policy)
+int find_stack(const struct cli *cli, char **dir, enum reftable_hash *hash)
 {
-	char *gitdir = path_join(stack_dir, ".."), *log, *bare;
-	int log_set, bare_set, err, is_bare = 0;
+	struct repo r;
+	int code = repo_find(cli, &r, 0);
 
-	*policy = REFTABLE_REFDB_LOG_NORMAL;
-	if (!looks_like_git_dir(gitdir)) {
-		free(gitdir); /* a plain stack: Git's non-bare default */
-		return 0;
+	if (!code) {
+		*dir = r.stack_dir;
+		r.stack_dir = NULL;
+		if (hash)
+			*hash = r.hash;
 	}
-	log = config_core_value(gitdir, "logallrefupdates", &log_set);
-	bare = config_core_value(gitdir, "bare", &bare_set);
-	if (bare_set && !bare)
-		is_bare = 1;
-	else if (bare_set)
-		is_bare = !strcasecmp(bare, "true") || !strcasecmp(bare, "yes") ||
-			  !strcasecmp(bare, "on") || !strcmp(bare, "1");
-	err = reftable_refdb_log_policy_from_config(policy, log_set, log,
-						    is_bare);
-	free(log);
-	free(bare);
-	free(gitdir);
-	return err ? cli_lib_error(cli, err, "%s/../config", stack_dir) : 0;
+	repo_release(&r);
+	return code;
 }

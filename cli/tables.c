@@ -19,56 +19,57 @@ int path_is_dir(const char *path)
 	return S_ISDIR(st.st_mode) ? 1 : 0;
 }
 
+/* The whole file at path, NUL-terminated; *len without the NUL. */
+static char *read_whole_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	struct sbuf text = SBUF_INIT;
+	char buf[8192];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(&text, buf, n);
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		sbuf_release(&text);
+		errno = e ? e : EIO;
+		return NULL;
+	}
+	fclose(f);
+	*len = text.len;
+	return text.buf ? sbuf_detach(&text) : xstrdup("");
+}
+
+/* The library's own parser: the tool reads the names the stack reads, and
+ * refuses what it refuses. */
 int read_tables_list(const struct cli *cli, const char *dir,
 		     struct strlist *names)
 {
 	char *path = path_join(dir, "tables.list");
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned lineno = 0;
-	int err = 0;
+	char **parsed = NULL, *data;
+	size_t len = 0, n = 0;
+	int err;
 
-	if (!f) {
+	data = read_whole_file(path, &len);
+	if (!data) {
 		int e = errno;
+
 		cli_error(cli, 0, "%s: %s", path, strerror(e));
 		free(path);
 		return e == ENOENT ? REFTABLE_NOT_EXIST_ERROR
 				   : REFTABLE_IO_ERROR;
 	}
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!len)
-			continue;
-		/* As the library: a CR is no line end, nor a name's end. */
-		if (line[len - 1] == '\r') {
-			cli_error(cli, 0, "%s:%u: the name ends in a carriage "
-					  "return (CRLF line endings?)",
-				  path, lineno);
-			err = REFTABLE_FORMAT_ERROR;
-			break;
-		}
-		/* The library's rule: a name with a slash would reach
-		 * outside the directory, one with a NUL would name another
-		 * file; no dot files, no backslashes. */
-		if (strlen(line) != (size_t)len || strchr(line, '/') ||
-		    strchr(line, '\\') || line[0] == '.') {
-			cli_error(cli, 0, "%s:%u: '%s' is not a table name",
-				  path, lineno, line);
-			err = REFTABLE_FORMAT_ERROR;
-			break;
-		}
-		strlist_add(names, xstrdup(line));
-	}
-	if (!err && ferror(f)) {
-		cli_error(cli, 0, "%s: read error", path);
-		err = REFTABLE_IO_ERROR;
-	}
-	free(line);
-	fclose(f);
+	err = reftable_tables_list_parse(data, len, path, &parsed, &n);
+	if (err < 0)
+		cli_error(cli, 0, "%s", reftable_error_detail());
+	for (size_t i = 0; !err && i < n; i++)
+		strlist_add(names, xstrdup(parsed[i]));
+	reftable_tables_list_free(parsed, n);
+	free(data);
 	free(path);
 	return err;
 }

@@ -264,4 +264,18 @@ struct reftable_break_options {
 int reftable_stack_break_stale_locks(struct reftable_stack *st,
 				     const struct reftable_break_options *opts);
 
+/*
+ * Parse the contents of a tables.list file as the stack reads it: one
+ * table name a line, lines end at '\n' only, empty lines are skipped.
+ * A line that cannot name a table of the directory (a slash, a NUL, a
+ * leading dot, a carriage return at its end, the owner line of a lock
+ * renamed over the list) gives REFTABLE_FORMAT_ERROR with a detail
+ * naming path and the line. For tools that read a stack's files without
+ * opening the stack (a dump of a broken one). On success, free *names
+ * with reftable_tables_list_free().
+ */
+int reftable_tables_list_parse(const char *data, size_t len, const char *path,
+			       char ***names, size_t *n);
+void reftable_tables_list_free(char **names, size_t n);
+
 #endif

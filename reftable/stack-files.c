@@ -126,6 +126,17 @@ nomem:
 	return REFTABLE_NOMEM_ERROR;
 }
 
+int reftable_tables_list_parse(const char *data, size_t len, const char *path,
+			       char ***names, size_t *n)
+{
+	return names_parse(names, n, data, len, path);
+}
+
+void reftable_tables_list_free(char **names, size_t n)
+{
+	names_free(names, n);
+}
+
 int names_format(struct buf *out, char *const *names, size_t len)
 {
 	size_t i;

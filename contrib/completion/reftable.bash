@@ -47,11 +47,13 @@ _reftable() {
 	show) opts="--verbose --json --help" ;;
 	log) opts="--max-count= --oneline --format= --date= --json --help" ;;
 	update) opts="--message= --stdin --null --delete --symref --no-deref
-		--create-reflog --no-reflog --no-compact --name= --email= --date= --help" ;;
-	compact) opts="--auto --expire-logs= --expire-logs-before= --help" ;;
-	clean) opts="--dry-run --help" ;;
+		--create-reflog --no-reflog --no-compact --name= --email= --date=
+		--lock-timeout= --help" ;;
+	compact) opts="--auto --expire-logs= --expire-logs-before= --lock-timeout=
+		--help" ;;
+	clean) opts="--dry-run --lock-timeout= --help" ;;
 	unlock) opts="--min-age= --dry-run --force --help" ;;
-	relist) opts="--dry-run --help" ;;
+	relist) opts="--dry-run --lock-timeout= --help" ;;
 	init) opts="--hash= --help" ;;
 	verify) opts="--json --quiet --help" ;;
 	dump) opts="--records --blocks --stats --json --help" ;;

@@ -386,9 +386,21 @@ expect_report "verify: update indexes out of order" 2 \
 corrupt_copy crlf
 sed 's/$/\r/' "$FIXTURES/basic/reftable/tables.list" >"$TMP/crlf/tables.list"
 run verify "$TMP/crlf"
-expect_fail "verify: CRLF tables.list" 2 "tables.list:1: .*carriage return"
+expect_fail "verify: CRLF tables.list" 2 "tables.list: line 1 .*carriage return"
 run -C "$TMP/crlf" list
 expect_fail "list: CRLF tables.list" 2 "tables.list: line 1 .*carriage return"
+
+# A lock's owner line renamed over tables.list: the tool's own reading
+# (verify, dump) refuses it as the stack does (found by fuzz-list)
+corrupt_copy ownerline
+printf 'reftable-lock v1 pid=1 start=1 boot=x ns=- host=h\n' \
+	>"$TMP/ownerline/tables.list"
+run verify "$TMP/ownerline"
+expect_fail "verify: a lock's owner line as tables.list" 2 \
+	"tables.list: line 1 is the owner line of a lock"
+run dump --records "$TMP/ownerline"
+expect_fail "dump: a lock's owner line as tables.list" 2 \
+	"tables.list: line 1 is the owner line of a lock"
 
 # the obj index of a big table: change a ref's object id prefix
 rm -rf "$TMP/obj"

@@ -61,7 +61,7 @@ static void write_list(const uint8_t *data, size_t size)
 static void check_tool(const uint8_t *data, size_t size, char **names,
 		       size_t n, int lib_err)
 {
-	struct cli cli = { "fuzz", NULL, 1 };
+	struct cli cli = { .cmd = "fuzz", .quiet = 1 };
 	struct strlist got = { 0 };
 	int err;
 

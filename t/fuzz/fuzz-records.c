@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "fuzz.h"
 
-static struct cli quiet = { "write", NULL, 1 };
+static struct cli quiet = { .cmd = "write", .quiet = 1 };
 
 static int read_text(const void *data, size_t size, size_t hash_size,
 		     struct records_input *in)

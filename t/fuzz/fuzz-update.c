@@ -19,7 +19,7 @@
 #include "fuzz.h"
 #include "update.h"
 
-static struct cli quiet = { "update", NULL, 1 };
+static struct cli quiet = { .cmd = "update", .quiet = 1 };
 
 static int parse(const void *data, size_t size, size_t hash_size, int nul,
 		 struct txn *t)
