@@ -46,7 +46,7 @@ static int parse_git_bool(const char *value)
 		if (!strcasecmp(value, no[i]))
 			return 0;
 	}
-	n = strtoll(value, &end, 10);
+	n = strtoll(value, &end, 0); /* 0x hex and 0 octal, as Git */
 	if (end == value || (*end && (!strchr("kKmMgG", *end) || end[1])))
 		return -1;
 	return n != 0;
