@@ -14,8 +14,8 @@ B ?= build
 SAN ?=
 OPT ?= -O2
 
-SOVERSION = 0
-VERSION = 0.1.0
+SOVERSION = 1
+VERSION = 1.0.0
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wno-unused-parameter -Wvla
@@ -62,7 +62,7 @@ $(STATIC_LIB): $(LIB_OBJS)
 
 $(SHARED_LIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libreftable.so.$(SOVERSION) $(ALL_LDFLAGS) \
-		-o $@ $^ $(ZLIB_LIBS)
+		-o $@ $(LIB_OBJS) $(ZLIB_LIBS)
 	ln -sf libreftable.so.$(VERSION) $(B)/libreftable.so.$(SOVERSION)
 	ln -sf libreftable.so.$(SOVERSION) $(B)/libreftable.so
 

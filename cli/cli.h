@@ -300,6 +300,9 @@ int open_stack(const struct cli *cli, struct reftable_stack **st,
 struct reftable_refdb;
 int open_refdb(const struct cli *cli, struct reftable_refdb **db,
 	       char **dir);
+/* Open a found repository's ref database for reading. Exit code. */
+int open_refdb_read(const struct cli *cli, struct reftable_refdb **db,
+		    const struct repo *r);
 /* Open the ref database of a found repository with opts, completed by
  * the repository's repo_stack_options (the log policy is the caller's). */
 int open_refdb_with(const struct cli *cli, struct reftable_refdb **db,
@@ -309,6 +312,19 @@ int open_refdb_with(const struct cli *cli, struct reftable_refdb **db,
  * refs/heads/, refs/remotes/ and refs/remotes/NAME/HEAD. malloc'ed, or
  * NULL if none exists (as a ref or a reflog). */
 char *dwim_ref(struct reftable_refdb *db, const char *name);
+
+/*
+ * The reflog `log NAME` shows, by Git's rules: the first of the names
+ * dwim_ref tries that resolves (a symref whose target is missing does
+ * not) and has a reflog, or whose resolved ref has one. Returns how many
+ * candidates have one (more than 1: NAME is ambiguous) with *log set; 0
+ * if NAME resolves but has no reflog (Git shows nothing); -1 if nothing
+ * resolves, with *dangling naming the missing ref at the end of a symref
+ * chain if that is why. Not Git's: a reflog whose ref was deleted is
+ * shown (*log, 1). Strings malloc'ed.
+ */
+int dwim_log(struct reftable_refdb *db, const char *name, char **log,
+	     char **dangling);
 
 /* Format a Git-style date: mode "default", "iso", "raw" or "unix". */
 void format_date(struct sbuf *out, uint64_t time, int16_t tz,

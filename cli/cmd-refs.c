@@ -1,6 +1,5 @@
-/* reftable list, show and log: reading refs and reflogs of a stack. */
+/* reftable show and log: reading refs and reflogs of a stack. */
 
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,254 +67,6 @@ static void add_hex(struct sbuf *out, const uint8_t *oid, size_t hash_size)
 	char hex[2 * REFTABLE_HASH_SIZE_MAX + 1];
 	hex_encode(hex, oid, hash_size);
 	sbuf_addstr(out, hex);
-}
-
-static const char *ref_type_name(enum reftable_ref_value_type t)
-{
-	switch (t) {
-	case REFTABLE_REF_DELETION:
-		return "deletion";
-	case REFTABLE_REF_VAL1:
-		return "val1";
-	case REFTABLE_REF_VAL2:
-		return "val2";
-	case REFTABLE_REF_SYMREF:
-		return "symref";
-	}
-	return "unknown";
-}
-
-/* ---- list ---- */
-
-static const struct cmd_help list_help = {
-	"list [--format=FMT | --json] [PATTERN...]",
-	"List the refs of the stack's merged view in name order, like\n"
-	"git for-each-ref (HEAD and other top-level refs included). A\n"
-	"PATTERN without wildcards matches names that begin with it up to a\n"
-	"slash (refs/heads matches refs/heads/main, not refs/headsx); one\n"
-	"with *, ? or [ is a shell glob in which * does not cross a slash.\n"
-	"\n"
-	"The default output is 'OBJECTID REFNAME', with ' -> TARGET' after a\n"
-	"symbolic ref (whose id is that of the ref it leads to). --format\n"
-	"takes any text with these placeholders:\n"
-	"  %(refname)     the ref's name\n"
-	"  %(objectname)  its object id; for a symbolic ref, the resolved id\n"
-	"  %(peeled)      the peeled id of an annotated tag (also %(*objectname))\n"
-	"  %(symref)      the target of a symbolic ref\n"
-	"  %(updateindex) the update index of its last change\n"
-	"  %(type)        val1, val2 (annotated tag) or symref\n"
-	"  %(record)      the record in `dump --records` form\n"
-	"  %%             a percent sign; %xx is the byte with hex code xx",
-};
-
-struct list_ctx {
-	struct reftable_refdb *db;
-	const struct reftable_ref_record *ref;
-	size_t hash_size;
-	uint8_t resolved[REFTABLE_HASH_SIZE_MAX];
-	int has_resolved;
-};
-
-/* For a symbolic ref, the id at the end of its chain, if any. */
-static void resolve_for_list(struct list_ctx *c)
-{
-	struct reftable_ref_record r = { 0 };
-
-	c->has_resolved = 0;
-	if (c->ref->value_type != REFTABLE_REF_SYMREF) {
-		memcpy(c->resolved, c->ref->value, c->hash_size);
-		c->has_resolved = c->ref->value_type != REFTABLE_REF_DELETION;
-		return;
-	}
-	if (!reftable_refdb_resolve(c->db, c->ref->refname, &r)) {
-		memcpy(c->resolved, r.value, c->hash_size);
-		c->has_resolved = 1;
-	}
-	reftable_ref_record_release(&r);
-}
-
-static int list_placeholder(struct sbuf *out, const char *name, void *arg)
-{
-	struct list_ctx *c = arg;
-	const struct reftable_ref_record *r = c->ref;
-
-	if (!strcmp(name, "refname")) {
-		if (r)
-			sbuf_addstr(out, r->refname);
-	} else if (!strcmp(name, "objectname")) {
-		if (r && c->has_resolved)
-			add_hex(out, c->resolved, c->hash_size);
-	} else if (!strcmp(name, "peeled") || !strcmp(name, "*objectname")) {
-		if (r && r->value_type == REFTABLE_REF_VAL2)
-			add_hex(out, r->peeled, c->hash_size);
-	} else if (!strcmp(name, "symref")) {
-		if (r && r->value_type == REFTABLE_REF_SYMREF)
-			sbuf_addstr(out, r->target);
-	} else if (!strcmp(name, "updateindex")) {
-		if (r)
-			sbuf_addf(out, "%llu",
-				  (unsigned long long)r->update_index);
-	} else if (!strcmp(name, "type")) {
-		if (r)
-			sbuf_addstr(out, ref_type_name(r->value_type));
-	} else if (!strcmp(name, "record")) {
-		if (r) {
-			format_ref(out, r, c->hash_size);
-			out->buf[--out->len] = '\0'; /* no newline */
-		}
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static int has_glob(const char *p)
-{
-	return strpbrk(p, "*?[") != NULL;
-}
-
-static int pattern_matches(const char *pat, const char *name)
-{
-	size_t n;
-	if (has_glob(pat))
-		return !fnmatch(pat, name, FNM_PATHNAME);
-	n = strlen(pat);
-	if (strncmp(pat, name, n))
-		return 0;
-	return !name[n] || name[n] == '/' || (n && pat[n - 1] == '/');
-}
-
-static int matches_any(const struct strlist *pats, const char *name)
-{
-	if (!pats->n)
-		return 1;
-	for (size_t i = 0; i < pats->n; i++)
-		if (pattern_matches(pats->items[i], name))
-			return 1;
-	return 0;
-}
-
-static void list_json(struct sbuf *o, struct list_ctx *c, int first)
-{
-	const struct reftable_ref_record *r = c->ref;
-
-	sbuf_addstr(o, first ? "\n  {\"refname\": " : ",\n  {\"refname\": ");
-	json_str(o, r->refname);
-	sbuf_addf(o, ", \"update_index\": %llu, \"type\": \"%s\"",
-		  (unsigned long long)r->update_index,
-		  ref_type_name(r->value_type));
-	if (r->value_type == REFTABLE_REF_VAL1 ||
-	    r->value_type == REFTABLE_REF_VAL2) {
-		sbuf_addstr(o, ", \"value\": \"");
-		add_hex(o, r->value, c->hash_size);
-		sbuf_addch(o, '"');
-	}
-	if (r->value_type == REFTABLE_REF_VAL2) {
-		sbuf_addstr(o, ", \"peeled\": \"");
-		add_hex(o, r->peeled, c->hash_size);
-		sbuf_addch(o, '"');
-	}
-	if (r->value_type == REFTABLE_REF_SYMREF) {
-		sbuf_addstr(o, ", \"target\": ");
-		json_str(o, r->target);
-	}
-	sbuf_addstr(o, ", \"objectname\": ");
-	if (c->has_resolved) {
-		sbuf_addch(o, '"');
-		add_hex(o, c->resolved, c->hash_size);
-		sbuf_addch(o, '"');
-	} else {
-		sbuf_addstr(o, "null");
-	}
-	sbuf_addch(o, '}');
-}
-
-int cmd_list(struct cli *cli, int argc, char **argv)
-{
-	const char *format = NULL;
-	int json = 0, code = 0, err, n = 0;
-	struct strlist pats = { 0 };
-	struct reftable_refdb *db = NULL;
-	struct reftable_iterator it = { 0 };
-	struct reftable_ref_record ref = { 0 };
-	struct sbuf o = SBUF_INIT, bad = SBUF_INIT;
-	struct list_ctx c = { 0 };
-	char *dir = NULL;
-	const char *seek = "";
-	const struct opt opts[] = {
-		{ "format", 0, OPT_STRING, &format, "FMT",
-		  "print each ref with FMT (see above)" },
-		{ "json", 0, OPT_FLAG, &json, NULL,
-		  "print a JSON array of refs" },
-		{ 0 },
-	};
-
-	if (parse_options(cli, argc, argv, opts, &list_help, &pats, &code))
-		goto out;
-	if (format && json) {
-		code = cli_usage_error(cli, "--format and --json exclude each "
-					    "other");
-		goto out;
-	}
-	/* Check the format before reading anything. */
-	if (format && expand(&o, format, list_placeholder, &c, &bad)) {
-		code = cli_usage_error(cli, "unknown placeholder %s in --format",
-				       bad.buf);
-		goto out;
-	}
-	sbuf_reset(&o);
-	if ((code = open_refdb(cli, &db, &dir)))
-		goto out;
-	c.db = db;
-	c.hash_size = reftable_refdb_hash_size(db);
-	/* One literal pattern: read only the refs it can match. */
-	if (pats.n == 1 && !has_glob(pats.items[0]))
-		seek = pats.items[0];
-	err = reftable_refdb_init_ref_iterator(db, &it, seek);
-	if (json)
-		sbuf_addch(&o, '[');
-	while (!err && !(err = reftable_iterator_next_ref(&it, &ref))) {
-		if (!matches_any(&pats, ref.refname))
-			continue;
-		c.ref = &ref;
-		resolve_for_list(&c);
-		if (json) {
-			list_json(&o, &c, !n);
-		} else if (format) {
-			expand(&o, format, list_placeholder, &c, &bad);
-			sbuf_addch(&o, '\n');
-		} else {
-			if (c.has_resolved)
-				add_hex(&o, c.resolved, c.hash_size);
-			else
-				sbuf_addf(&o, "%-*s", (int)(2 * c.hash_size),
-					  "(dangling)");
-			sbuf_addf(&o, " %s", ref.refname);
-			if (ref.value_type == REFTABLE_REF_SYMREF)
-				sbuf_addf(&o, " -> %s", ref.target);
-			sbuf_addch(&o, '\n');
-		}
-		n++;
-		fwrite(o.buf, 1, o.len, stdout);
-		sbuf_reset(&o);
-	}
-	if (err < 0) {
-		code = cli_lib_error(cli, err, "reading refs of %s", dir);
-	} else if (json) {
-		sbuf_addstr(&o, n ? "\n]\n" : "]\n");
-		fwrite(o.buf, 1, o.len, stdout);
-	}
-	code = cli_finish_output(cli, code);
-out:
-	reftable_iterator_destroy(&it);
-	reftable_ref_record_release(&ref);
-	if (db)
-		reftable_refdb_close(db);
-	free(dir);
-	sbuf_release(&o);
-	sbuf_release(&bad);
-	strlist_release(&pats);
-	return code;
 }
 
 /* ---- show ---- */
@@ -451,7 +202,11 @@ static const struct cmd_help log_help = {
 	"log [-n N] [--oneline | --format=FMT | --json] [--date=MODE] [REF]",
 	"Print the reflog of REF (default HEAD), newest entry first (Git's\n"
 	"empty 'reflog exists' markers are not entries). REF may be\n"
-	"abbreviated as for `show`. Each entry shows the old and new\n"
+	"abbreviated as for `show`; as `git reflog show`, the first\n"
+	"candidate that resolves and has a reflog (or whose resolved ref\n"
+	"has one) is shown, nothing if REF resolves without a reflog, and\n"
+	"REF that resolves nowhere (a symbolic ref to a missing ref too)\n"
+	"is an error. Each entry shows the old and new\n"
 	"object ids, who made the change, when, and the message; dates are\n"
 	"shown as Git shows them, in the zone recorded with the entry.\n"
 	"\n"
@@ -589,7 +344,9 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	struct reftable_log_record log = { 0 };
 	struct sbuf o = SBUF_INIT, bad = SBUF_INIT;
 	struct log_ctx c = { 0 };
-	char *dir = NULL, *name = NULL;
+	char *dir = NULL, *name = NULL, *dangling = NULL;
+	const char *wanted;
+	int found;
 	const struct opt opts[] = {
 		{ "max-count", 'n', OPT_U64, &limit, "N",
 		  "show at most N entries" },
@@ -628,13 +385,21 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	if ((code = open_refdb(cli, &db, &dir)))
 		goto out;
 	c.hash_size = reftable_refdb_hash_size(db);
-	name = dwim_ref(db, args.n ? args.items[0] : "HEAD");
-	if (!name) {
-		code = cli_error(cli, EXIT_USAGE, "no such ref: %s",
-				 args.n ? args.items[0] : "HEAD");
+	wanted = args.n ? args.items[0] : "HEAD";
+	found = dwim_log(db, wanted, &name, &dangling);
+	if (found < 0 && dangling) {
+		code = cli_error(cli, EXIT_USAGE, "%s leads to %s, which does "
+				 "not exist", wanted, dangling);
 		goto out;
 	}
-	err = reftable_refdb_init_reflog_iterator(db, &it, name);
+	if (found < 0) {
+		code = cli_error(cli, EXIT_USAGE, "no such ref: %s", wanted);
+		goto out;
+	}
+	if (found > 1)
+		cli_warning(cli, "refname '%s' is ambiguous.", wanted);
+	/* A ref without a reflog: nothing to show, as in Git. */
+	err = name ? reftable_refdb_init_reflog_iterator(db, &it, name) : 1;
 	if (json)
 		sbuf_addch(&o, '[');
 	while (!err && c.n < limit &&
@@ -673,6 +438,7 @@ out:
 		reftable_refdb_close(db);
 	free(dir);
 	free(name);
+	free(dangling);
 	sbuf_release(&o);
 	sbuf_release(&bad);
 	strlist_release(&args);

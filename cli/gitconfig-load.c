@@ -281,8 +281,16 @@ struct git_config *git_config_load(const char *gitdir)
 		err = read_global_files(cfg);
 	if (!err && gitdir) {
 		char *path = path_join(gitdir, "config");
+		int b = 0;
 		err = config_read_file(cfg, path);
 		free(path);
+		/* The main work tree's own file, as Git reads it. */
+		if (!err && !git_config_get_bool(cfg, "extensions.worktreeConfig",
+						 &b) && b) {
+			path = path_join(gitdir, "config.worktree");
+			err = config_read_file(cfg, path);
+			free(path);
+		}
 	}
 	if (!err)
 		err = read_env_count(cfg);

@@ -10,7 +10,9 @@
  * Files (Git's rules): $GIT_CONFIG_SYSTEM or /etc/gitconfig unless
  * GIT_CONFIG_NOSYSTEM is true; $GIT_CONFIG_GLOBAL, or else
  * $XDG_CONFIG_HOME/git/config (~/.config/git/config) and ~/.gitconfig;
- * GITDIR/config. Conditions understood: gitdir:, gitdir/i: and onbranch:
+ * GITDIR/config, then GITDIR/config.worktree if extensions.worktreeConfig
+ * is true (the main work tree's; a linked work tree's own file is not
+ * read: the tool works on the shared Git directory). Conditions understood: gitdir:, gitdir/i: and onbranch:
  * (HEAD read from GITDIR/reftable, or from the HEAD file); others are
  * false, as Git takes conditions it does not know.
  */

@@ -55,28 +55,36 @@ int open_refdb_with(const struct cli *cli, struct reftable_refdb **db,
 	return 0;
 }
 
+int open_refdb_read(const struct cli *cli, struct reftable_refdb **db,
+		    const struct repo *r)
+{
+	struct reftable_refdb_options opts;
+	int err;
+
+	/* Reading takes none of the write settings: like Git, a bad
+	 * reftable.blockSize does not stop a read. */
+	reftable_refdb_options_init(&opts);
+	opts.stack.write.hash_id = r->hash;
+	err = reftable_refdb_open(db, r->stack_dir, &opts);
+	if (err < 0) {
+		*db = NULL;
+		return cli_lib_error(cli, err, "cannot open the stack in %s",
+				     r->stack_dir);
+	}
+	return 0;
+}
+
 int open_refdb(const struct cli *cli, struct reftable_refdb **db,
 	       char **dir)
 {
-	struct reftable_refdb_options opts;
 	struct repo r;
-	int code = repo_find(cli, &r, 1), err;
+	int code = repo_find(cli, &r, 1);
 
 	*db = NULL;
+	if (!code)
+		code = open_refdb_read(cli, db, &r);
 	*dir = r.stack_dir;
 	r.stack_dir = NULL;
-	/* Reading takes none of the write settings: like Git, a bad
-	 * reftable.blockSize does not stop a read. */
-	if (!code) {
-		reftable_refdb_options_init(&opts);
-		opts.stack.write.hash_id = r.hash;
-		err = reftable_refdb_open(db, *dir, &opts);
-		if (err < 0) {
-			*db = NULL;
-			code = cli_lib_error(cli, err, "cannot open the stack "
-					     "in %s", *dir);
-		}
-	}
 	repo_release(&r);
 	return code;
 }
@@ -101,6 +109,55 @@ char *dwim_ref(struct reftable_refdb *db, const char *name)
 	}
 	reftable_ref_record_release(&ref);
 	return found;
+}
+
+int dwim_log(struct reftable_refdb *db, const char *name, char **log,
+	     char **dangling)
+{
+	static const char *rules[] = {
+		"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s",
+		"refs/remotes/%s", "refs/remotes/%s/HEAD",
+	};
+	struct reftable_ref_record ref = { 0 };
+	char *leftover = NULL;
+	int resolves = 0;
+
+	*log = *dangling = NULL;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++) {
+		struct sbuf sb = SBUF_INIT;
+		const char *it = NULL;
+		int r;
+		sbuf_addf(&sb, rules[i], name);
+		r = reftable_refdb_resolve(db, sb.buf, &ref);
+		if (!r && reftable_refdb_reflog_exists(db, sb.buf) == 1)
+			it = sb.buf;
+		else if (!r && strcmp(ref.refname, sb.buf) &&
+			 reftable_refdb_reflog_exists(db, ref.refname) == 1)
+			it = ref.refname;
+		resolves += !r;
+		if (r > 0 && strcmp(ref.refname, sb.buf) && !*dangling)
+			*dangling = xstrdup(ref.refname);
+		if (r && !leftover &&
+		    reftable_refdb_reflog_exists(db, sb.buf) == 1)
+			leftover = xstrdup(sb.buf);
+		if (it && !*log)
+			*log = xstrdup(it);
+		sbuf_release(&sb);
+	}
+	reftable_ref_record_release(&ref);
+	if (*log || resolves) {
+		free(leftover);
+		free(*dangling);
+		*dangling = NULL;
+		return *log ? resolves : 0;
+	}
+	/* Not Git's: a reflog whose ref is gone is still shown. */
+	if ((*log = leftover)) {
+		free(*dangling);
+		*dangling = NULL;
+		return 1;
+	}
+	return -1;
 }
 
 void format_date(struct sbuf *out, uint64_t time, int16_t tz,

@@ -19,21 +19,46 @@ void reftable_set_alloc(void *(*malloc_fn)(size_t),
 	free_ptr = free_fn ? free_fn : free;
 }
 
+/*
+ * Every REFTABLE_NOMEM_ERROR starts here: at an allocation of this file
+ * that failed, or at a size that does not fit a size_t. Recording the
+ * detail at that one point means no return of the code, however far up,
+ * reports an older failure's detail (reftable-error.h).
+ */
+static int out_of_memory(size_t bytes)
+{
+	if (bytes == SIZE_MAX)
+		return reftable_fail(REFTABLE_NOMEM_ERROR,
+				     "out of memory (a size beyond size_t)");
+	return reftable_fail(REFTABLE_NOMEM_ERROR,
+			     "out of memory (allocating %zu bytes)", bytes);
+}
+
 void *reftable_malloc(size_t n)
 {
-	return malloc_ptr(n ? n : 1);
+	void *p = malloc_ptr(n ? n : 1);
+
+	if (!p)
+		out_of_memory(n);
+	return p;
 }
 
 void *reftable_realloc(void *p, size_t n)
 {
-	return realloc_ptr(p, n ? n : 1);
+	void *q = realloc_ptr(p, n ? n : 1);
+
+	if (!q)
+		out_of_memory(n);
+	return q;
 }
 
 void *reftable_calloc(size_t nmemb, size_t size)
 {
 	void *p;
-	if (size && nmemb > SIZE_MAX / size)
+	if (size && nmemb > SIZE_MAX / size) {
+		out_of_memory(SIZE_MAX);
 		return NULL;
+	}
 	p = reftable_malloc(nmemb * size);
 	if (p)
 		memset(p, 0, nmemb * size);
@@ -65,11 +90,11 @@ int reftable_grow(void **arr, size_t *cap, size_t want, size_t elem_size)
 	ncap = *cap < 8 ? 8 : *cap;
 	while (ncap < want) {
 		if (ncap > SIZE_MAX / 2)
-			return REFTABLE_NOMEM_ERROR;
+			return out_of_memory(SIZE_MAX);
 		ncap *= 2;
 	}
 	if (ncap > SIZE_MAX / elem_size)
-		return REFTABLE_NOMEM_ERROR;
+		return out_of_memory(SIZE_MAX);
 	p = reftable_realloc(*arr, ncap * elem_size);
 	if (!p)
 		return REFTABLE_NOMEM_ERROR;
@@ -252,7 +277,9 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_grow(b, (size_t)n + 1) < 0)
+	if (n < 0)
+		return reftable_fail(REFTABLE_NOMEM_ERROR, "vsnprintf failed");
+	if (buf_grow(b, (size_t)n + 1) < 0)
 		return REFTABLE_NOMEM_ERROR;
 	va_start(ap, fmt);
 	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -183,7 +183,7 @@ static int inflate_block(struct block *b, const uint8_t *src, size_t avail,
 					     "inflateInit failed");
 		z->ready = 1;
 	} else if (inflateReset(&z->zs) != Z_OK) {
-		return REFTABLE_ZLIB_ERROR;
+		return reftable_fail(REFTABLE_ZLIB_ERROR, "inflateReset failed");
 	}
 	if (buf_setlen(&z->out, b->len) < 0)
 		return REFTABLE_NOMEM_ERROR;

@@ -138,6 +138,7 @@ static int posix_munmap(void *ctx, void *addr, size_t len)
 }
 
 static const struct reftable_fs posix_fs = {
+	.size = sizeof(struct reftable_fs),
 	.ctx = NULL,
 	.open = posix_open,
 	.close = posix_close,
@@ -160,6 +161,29 @@ static const struct reftable_fs posix_fs = {
 const struct reftable_fs *reftable_fs_posix(void)
 {
 	return &posix_fs;
+}
+
+void reftable_fs_init(struct reftable_fs *fs, size_t size)
+{
+	/* A newer caller's members beyond ours stay as it left them. */
+	size_t known = size < sizeof(posix_fs) ? size : sizeof(posix_fs);
+
+	memcpy(fs, &posix_fs, known);
+	if (size >= offsetof(struct reftable_fs, size) + sizeof(fs->size))
+		fs->size = size;
+}
+
+int fs_check_size(const struct reftable_fs *fs)
+{
+	size_t need = offsetof(struct reftable_fs, munmap) +
+		      sizeof(fs->munmap);
+
+	if (fs->size < need)
+		return reftable_fail(REFTABLE_API_ERROR,
+				     "struct reftable_fs: size %zu, at least "
+				     "%zu needed (set it with REFTABLE_FS_INIT)",
+				     fs->size, need);
+	return 0;
 }
 
 int fs_read_all(const struct reftable_fs *fs, int fd, struct buf *out,

@@ -3,8 +3,21 @@
 
 /* Internal helpers over struct reftable_fs. */
 
+#include <stddef.h>
+
 #include "basics.h"
 #include "reftable-fs.h"
+
+/* Whether the optional member m of fs is there and set. A caller built
+ * against an older header gave a shorter table: never read past its size
+ * (reftable-fs.h). */
+#define FS_HAS(fs, m) \
+	((fs)->size >= offsetof(struct reftable_fs, m) + sizeof((fs)->m) && \
+	 (fs)->m)
+
+/* 0 if fs holds at least the members every table has (through munmap),
+ * else REFTABLE_API_ERROR with a detail. */
+int fs_check_size(const struct reftable_fs *fs);
 
 /* Write all of buf to fd; 0, or -1 with errno set. */
 int reftable_write_all(const struct reftable_fs *fs, int fd, const void *buf,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fs.h"
 #include "stack-internal.h"
 
 /* tables.list.XXXXXXXX<suffix>: a list file aside, named at random. */
@@ -72,7 +73,7 @@ static int read_list_afresh(struct list_change *ch, struct list_snapshot *fresh)
 	struct buf tmp = BUF_INIT;
 	int err = 0;
 
-	if (!fs->link)
+	if (!FS_HAS(fs, link))
 		return 0;
 	if (list_aside_path(st, ".tmp", &tmp) < 0)
 		return REFTABLE_NOMEM_ERROR;
@@ -194,7 +195,8 @@ static int start_writeback(struct reftable_stack *st, int fd, const char *path)
 {
 	const struct reftable_fs *fs = st->fs;
 
-	if (!fs->start_writeback || fs->start_writeback(fs->ctx, fd) == 0)
+	if (!FS_HAS(fs, start_writeback) ||
+	    fs->start_writeback(fs->ctx, fd) == 0)
 		return 0;
 	return reftable_io_fail("start writeback", path);
 }
@@ -444,7 +446,7 @@ static int replace_list(struct list_change *ch, const char *tmp,
 	const struct reftable_fs *fs = st->fs;
 	const struct list_identity *base = &ch->base.ident;
 
-	if (!base->exists && fs->link) {
+	if (!base->exists && FS_HAS(fs, link)) {
 		if (fs->link(fs->ctx, tmp, st->list_path) == 0) {
 			fs->unlink(fs->ctx, tmp);
 			return 0;
@@ -455,7 +457,7 @@ static int replace_list(struct list_change *ch, const char *tmp,
 					     "lock (someone removed the lock); "
 					     "nothing published",
 					     st->list_path);
-	} else if (base->exists && fs->exchange) {
+	} else if (base->exists && FS_HAS(fs, exchange)) {
 		if (fs->exchange(fs->ctx, tmp, st->list_path) == 0) {
 			if (path_is(st, tmp, base) == 0)
 				return restore_replaced(ch, tmp, names, len);

@@ -7,11 +7,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "basics.h"
+#include "fs.h"
 #include "owner.h"
 
 int64_t reftable_now_ms(void)
@@ -199,7 +201,7 @@ static void put_back(const struct reftable_fs *fs, const char *aside,
 {
 	struct stat sb;
 
-	if (fs->link) {
+	if (FS_HAS(fs, link)) {
 		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST) {
 			fs->unlink(fs->ctx, aside);
 			return;
@@ -216,9 +218,11 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 {
 	static atomic_uint counter;
 	struct timespec ts;
-	struct buf aside = BUF_INIT;
+	/* On the stack: a release that ran out of memory here would leave
+	 * the lock behind, and every writer would wait on it. */
+	char aside[PATH_MAX + 64];
 	struct stat sb;
-	int r;
+	int n;
 
 	/* Not even moved for a moment if it is plainly another file: while
 	 * it is aside, a third process could take the lock, and a lock's
@@ -229,32 +233,27 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 	if (sb.st_dev != dev || sb.st_ino != ino)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (buf_addf(&aside, "%s.%ld-%lx-%u" LEFTOVER_SUFFIX, path,
-		     (long)getpid(), (unsigned long)ts.tv_nsec,
-		     atomic_fetch_add(&counter, 1)) < 0)
-		return REFTABLE_NOMEM_ERROR;
+	n = snprintf(aside, sizeof(aside), "%s.%ld-%lx-%u" LEFTOVER_SUFFIX,
+		     path, (long)getpid(), (unsigned long)ts.tv_nsec,
+		     atomic_fetch_add(&counter, 1));
+	if (n < 0 || (size_t)n >= sizeof(aside))
+		return reftable_fail(REFTABLE_IO_ERROR, "%s: path too long",
+				     path);
 	/* Renaming is atomic: what we judge next is what we took away. */
-	if (fs->rename(fs->ctx, path, (const char *)aside.data) < 0) {
-		r = errno == ENOENT ? 0 : reftable_io_fail("move aside", path);
-		goto done;
-	}
-	if (fs->stat(fs->ctx, (const char *)aside.data, &sb) < 0) {
+	if (fs->rename(fs->ctx, path, aside) < 0)
+		return errno == ENOENT ? 0 :
+					 reftable_io_fail("move aside", path);
+	if (fs->stat(fs->ctx, aside, &sb) < 0) {
 		/* A breaker that found no lock took it for a dead remover's
 		 * leftover: removed, and the pre-stat said it was ours. */
-		r = errno == ENOENT ? 1 :
-			reftable_io_fail("stat", (const char *)aside.data);
-		goto done;
+		return errno == ENOENT ? 1 : reftable_io_fail("stat", aside);
 	}
 	if (sb.st_dev != dev || sb.st_ino != ino) {
-		put_back(fs, (const char *)aside.data, path);
-		r = 0;
-		goto done;
+		put_back(fs, aside, path);
+		return 0;
 	}
-	r = 1;
 	/* Gone already is fine: the name was ours alone. */
-	if (fs->unlink(fs->ctx, (const char *)aside.data) < 0 && errno != ENOENT)
-		r = reftable_io_fail("remove lock", (const char *)aside.data);
-done:
-	buf_release(&aside);
-	return r;
+	if (fs->unlink(fs->ctx, aside) < 0 && errno != ENOENT)
+		return reftable_io_fail("remove lock", aside);
+	return 1;
 }

@@ -1,6 +1,8 @@
 #ifndef REFTABLE_ALLOC_H
 #define REFTABLE_ALLOC_H
 
+#include "reftable-export.h"
+
 #include <stddef.h>
 
 /*
@@ -8,6 +10,7 @@
  * restores the C library's). Set them before any other call; tests use
  * this to count allocations and to inject allocation failures.
  */
+REFTABLE_API
 void reftable_set_alloc(void *(*malloc_fn)(size_t),
 			void *(*realloc_fn)(void *, size_t),
 			void (*free_fn)(void *));

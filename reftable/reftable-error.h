@@ -1,6 +1,8 @@
 #ifndef REFTABLE_ERROR_H
 #define REFTABLE_ERROR_H
 
+#include "reftable-export.h"
+
 /*
  * Every library function that can fail returns an int: 0 (or a positive
  * value documented by the function, such as 1 for "not found" or "end of
@@ -43,13 +45,23 @@ enum reftable_error {
 };
 
 /* A short static description of an error code. */
+REFTABLE_API
 const char *reftable_error_str(int err);
 
 /*
  * The detail of the last failure reported by the library in this thread,
  * for example "tables.list.lock: held by another process (waited 100 ms)".
  * Empty when nothing failed yet. Valid until the next library call.
+ *
+ * Every negative return of every function leaves the detail of that very
+ * failure, never an earlier one's: REFTABLE_NOMEM_ERROR's is recorded
+ * where the allocation failed ("out of memory (allocating N bytes)"), a
+ * table's corruption names the table, a REFTABLE_COMMITTED_ERROR's starts
+ * with "committed, but then:". After a success (0 or a positive value)
+ * the detail means nothing: it may hold a failure the library recovered
+ * from on the way.
  */
+REFTABLE_API
 const char *reftable_error_detail(void);
 
 #endif

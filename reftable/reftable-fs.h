@@ -1,6 +1,8 @@
 #ifndef REFTABLE_FS_H
 #define REFTABLE_FS_H
 
+#include "reftable-export.h"
+
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -12,10 +14,20 @@
  * behaves like the POSIX call of the same name: -1 (or NULL) and errno on
  * failure. ctx is passed back unchanged.
  *
- * A replacement usually copies reftable_fs_posix() and overrides a few
- * members, calling through to the originals.
+ * The table grows at its end from one release to the next (the optional
+ * members after munmap came later). size says how much of it the caller's
+ * program knows: the library reads no member at or beyond size, and takes
+ * the members it cannot read as NULL, so a program built against an older
+ * header keeps working with a newer library. Start a replacement with
+ * REFTABLE_FS_INIT(&fs), which fills the members this header knows with
+ * the real calls and sets size to sizeof(fs), then override a few,
+ * calling through to reftable_fs_posix(). Do not copy *reftable_fs_posix()
+ * by assignment: its size is the library's, which may exceed the
+ * caller's struct. A table whose size does not reach munmap is refused
+ * with REFTABLE_API_ERROR.
  */
 struct reftable_fs {
+	size_t size; /* sizeof(struct reftable_fs) as the caller compiled it */
 	void *ctx;
 	int (*open)(void *ctx, const char *path, int flags, mode_t mode);
 	int (*close)(void *ctx, int fd);
@@ -54,6 +66,16 @@ struct reftable_fs {
 };
 
 /* The real filesystem. */
+REFTABLE_API
 const struct reftable_fs *reftable_fs_posix(void);
+
+/*
+ * Fill the first size bytes of *fs (size is sizeof(*fs) in the caller's
+ * program) with the real filesystem's members and set fs->size. Members
+ * beyond size are left alone. REFTABLE_FS_INIT(&fs) passes the size.
+ */
+REFTABLE_API
+void reftable_fs_init(struct reftable_fs *fs, size_t size);
+#define REFTABLE_FS_INIT(fs) reftable_fs_init((fs), sizeof(*(fs)))
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef REFTABLE_ITERATOR_H
 #define REFTABLE_ITERATOR_H
 
+#include "reftable-export.h"
+
 #include "reftable-record.h"
 
 /*
@@ -19,6 +21,7 @@ struct reftable_iterator {
 };
 
 /* Position at the first ref whose name is >= name ("" for the start). */
+REFTABLE_API
 int reftable_iterator_seek_ref(struct reftable_iterator *it, const char *name);
 
 /*
@@ -26,17 +29,22 @@ int reftable_iterator_seek_ref(struct reftable_iterator *it, const char *name);
  * update_index (UINT64_MAX for the newest of all); then the entries of
  * later names follow.
  */
+REFTABLE_API
 int reftable_iterator_seek_log_at(struct reftable_iterator *it,
 				  const char *name, uint64_t update_index);
+REFTABLE_API
 int reftable_iterator_seek_log(struct reftable_iterator *it, const char *name);
 
 /* 0: a record was read; 1: the end; < 0: an error. */
+REFTABLE_API
 int reftable_iterator_next_ref(struct reftable_iterator *it,
 			       struct reftable_ref_record *ref);
+REFTABLE_API
 int reftable_iterator_next_log(struct reftable_iterator *it,
 			       struct reftable_log_record *log);
 
 /* Release the iterator; safe on a zeroed or destroyed one. */
+REFTABLE_API
 void reftable_iterator_destroy(struct reftable_iterator *it);
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef REFTABLE_RECORD_H
 #define REFTABLE_RECORD_H
 
+#include "reftable-export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +17,7 @@ enum reftable_hash {
 #define REFTABLE_HASH_SIZE_MAX 32
 
 /* Bytes in an object id of the given hash (20 or 32), 0 if unknown. */
+REFTABLE_API
 size_t reftable_hash_size(enum reftable_hash hash);
 
 enum reftable_ref_value_type {
@@ -72,30 +75,40 @@ struct reftable_log_record {
 };
 
 /* Free the storage the library allocated for a record, and zero it. */
+REFTABLE_API
 void reftable_ref_record_release(struct reftable_ref_record *ref);
+REFTABLE_API
 void reftable_log_record_release(struct reftable_log_record *log);
 
 /* Deep copies; dst must be zeroed or a library-owned record. */
+REFTABLE_API
 int reftable_ref_record_copy(struct reftable_ref_record *dst,
 			     const struct reftable_ref_record *src);
+REFTABLE_API
 int reftable_log_record_copy(struct reftable_log_record *dst,
 			     const struct reftable_log_record *src);
 
 /* Field-by-field equality, comparing hash_size bytes of object ids. */
+REFTABLE_API
 int reftable_ref_record_equal(const struct reftable_ref_record *a,
 			      const struct reftable_ref_record *b,
 			      size_t hash_size);
+REFTABLE_API
 int reftable_log_record_equal(const struct reftable_log_record *a,
 			      const struct reftable_log_record *b,
 			      size_t hash_size);
 
 /* The object ids of a ref, or NULL if it has none of that kind. */
+REFTABLE_API
 const uint8_t *reftable_ref_record_val1(const struct reftable_ref_record *ref);
+REFTABLE_API
 const uint8_t *reftable_ref_record_val2(const struct reftable_ref_record *ref);
 
 /* Key order: refname bytewise; logs then by update index, newest first. */
+REFTABLE_API
 int reftable_ref_record_compare(const struct reftable_ref_record *a,
 				const struct reftable_ref_record *b);
+REFTABLE_API
 int reftable_log_record_compare(const struct reftable_log_record *a,
 				const struct reftable_log_record *b);
 

@@ -1,6 +1,8 @@
 #ifndef REFTABLE_REFDB_H
 #define REFTABLE_REFDB_H
 
+#include "reftable-export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +62,7 @@ enum reftable_refdb_log_policy {
  * key_present distinguishes "core.logAllRefUpdates" written without a
  * value (true) from an absent key.
  */
+REFTABLE_API
 int reftable_refdb_log_policy_from_config(enum reftable_refdb_log_policy *out,
 					  int key_present, const char *value,
 					  int bare);
@@ -89,20 +92,26 @@ struct reftable_refdb_options {
 };
 
 /* Fill opts with the defaults (also the stack's). Call before setting. */
+REFTABLE_API
 void reftable_refdb_options_init(struct reftable_refdb_options *opts);
 
 /* Open the database over the stack in dir; opts may be NULL. */
+REFTABLE_API
 int reftable_refdb_open(struct reftable_refdb **out, const char *dir,
 			const struct reftable_refdb_options *opts);
+REFTABLE_API
 void reftable_refdb_close(struct reftable_refdb *db);
 
 /* The stack underneath, for compaction, clean and statistics. */
+REFTABLE_API
 struct reftable_stack *reftable_refdb_stack(struct reftable_refdb *db);
 /* Bytes of an object id in this database: 20 or 32. */
+REFTABLE_API
 size_t reftable_refdb_hash_size(const struct reftable_refdb *db);
 
 /* Pick up changes made by other handles. Reads below do this first (a
  * stat of tables.list when nothing changed). */
+REFTABLE_API
 int reftable_refdb_reload(struct reftable_refdb *db);
 
 /* --- ref names ------------------------------------------------------- */
@@ -122,6 +131,7 @@ enum reftable_refname_flags {
  * a byte below 0x20 or 0x7f, or any of space ~ ^ : ? * [ \; end with ".".
  * Without ALLOW_ONELEVEL it must have at least two components.
  */
+REFTABLE_API
 int reftable_refname_check_format(const char *name, unsigned flags);
 
 /*
@@ -132,6 +142,7 @@ int reftable_refname_check_format(const char *name, unsigned flags);
  * which Git keeps outside the database and refuses to write (see
  * allow_pseudorefs). 0 or REFTABLE_REFNAME_ERROR.
  */
+REFTABLE_API
 int reftable_refname_check_writable(const char *name, int allow_pseudorefs);
 
 /*
@@ -142,10 +153,12 @@ int reftable_refname_check_writable(const char *name, int allow_pseudorefs);
  * `symref-update foo ...` although it writes `foo` with an id). The
  * pseudorefs as above. 0 or REFTABLE_REFNAME_ERROR.
  */
+REFTABLE_API
 int reftable_refname_check_safe(const char *name, int allow_pseudorefs);
 
 /* 1 if name has the form of a root ref: one component of upper-case
  * letters, "_" and "-" (HEAD, ORIG_HEAD, CHERRY_PICK_HEAD...), else 0. */
+REFTABLE_API
 int reftable_refname_is_root_ref(const char *name);
 
 /* --- reading --------------------------------------------------------- */
@@ -156,6 +169,7 @@ int reftable_refname_is_root_ref(const char *name);
  * record the library filled before; release it with
  * reftable_ref_record_release().
  */
+REFTABLE_API
 int reftable_refdb_read_ref(struct reftable_refdb *db, const char *name,
 			    struct reftable_ref_record *ref);
 
@@ -171,6 +185,7 @@ int reftable_refdb_read_ref(struct reftable_refdb *db, const char *name,
  *    has that missing name, value_type REFTABLE_REF_DELETION and a null
  *    value. 1 also when name itself does not exist.
  */
+REFTABLE_API
 int reftable_refdb_resolve(struct reftable_refdb *db, const char *name,
 			   struct reftable_ref_record *ref);
 
@@ -181,11 +196,13 @@ int reftable_refdb_resolve(struct reftable_refdb *db, const char *name,
  * reftable_iterator_next_ref() and free it with reftable_iterator_destroy().
  * Seeking it again stays inside the prefix.
  */
+REFTABLE_API
 int reftable_refdb_init_ref_iterator(struct reftable_refdb *db,
 				     struct reftable_iterator *it,
 				     const char *prefix);
 
 /* Iterate the refs whose value or peeled value is oid. */
+REFTABLE_API
 int reftable_refdb_init_refs_for_iterator(struct reftable_refdb *db,
 					  struct reftable_iterator *it,
 					  const uint8_t *oid);
@@ -277,6 +294,7 @@ struct reftable_refdb_update {
 };
 
 /* committer may be NULL: the database's. It is copied. */
+REFTABLE_API
 int reftable_refdb_txn_begin(struct reftable_refdb_txn **out,
 			     struct reftable_refdb *db,
 			     const struct reftable_refdb_ident *committer);
@@ -287,6 +305,7 @@ int reftable_refdb_txn_begin(struct reftable_refdb_txn **out,
  * REFTABLE_REFNAME_ERROR or REFTABLE_API_ERROR, and the transaction is
  * then spoiled: its commit fails with that error and writes nothing.
  */
+REFTABLE_API
 int reftable_refdb_txn_add(struct reftable_refdb_txn *txn,
 			   const struct reftable_refdb_update *u);
 
@@ -294,23 +313,28 @@ int reftable_refdb_txn_add(struct reftable_refdb_txn *txn,
  * Shorthands in the manner of git update-ref. old_oid NULL: no check; a
  * null old_oid: the ref must not exist; else the ref must be at old_oid.
  */
+REFTABLE_API
 int reftable_refdb_txn_update(struct reftable_refdb_txn *txn,
 			      const char *refname, const uint8_t *new_oid,
 			      const uint8_t *old_oid, unsigned flags,
 			      const char *message);
 /* Create: the ref must not exist. */
+REFTABLE_API
 int reftable_refdb_txn_create(struct reftable_refdb_txn *txn,
 			      const char *refname, const uint8_t *new_oid,
 			      unsigned flags, const char *message);
+REFTABLE_API
 int reftable_refdb_txn_delete(struct reftable_refdb_txn *txn,
 			      const char *refname, const uint8_t *old_oid,
 			      unsigned flags, const char *message);
 /* old_oid must be given (a null one: the ref must not exist). */
+REFTABLE_API
 int reftable_refdb_txn_verify(struct reftable_refdb_txn *txn,
 			      const char *refname, const uint8_t *old_oid,
 			      unsigned flags);
 /* Point refname at target (as with NO_DEREF: the symref itself is
  * written). old_target NULL: no check. */
+REFTABLE_API
 int reftable_refdb_txn_symref(struct reftable_refdb_txn *txn,
 			      const char *refname, const char *target,
 			      const char *old_target, unsigned flags,
@@ -323,6 +347,7 @@ int reftable_refdb_txn_symref(struct reftable_refdb_txn *txn,
  * free are allowed. A failed prepare releases the lock and closes the
  * transaction; commit calls prepare itself when it was not called.
  */
+REFTABLE_API
 int reftable_refdb_txn_prepare(struct reftable_refdb_txn *txn);
 
 /*
@@ -337,13 +362,16 @@ int reftable_refdb_txn_prepare(struct reftable_refdb_txn *txn);
  *   REFTABLE_LOCK_ERROR           tables.list.lock held past the timeout
  * plus I/O errors. A transaction can be committed once.
  */
+REFTABLE_API
 int reftable_refdb_txn_commit(struct reftable_refdb_txn *txn);
 
 /* The update index the commit wrote, 0 if it wrote nothing. */
+REFTABLE_API
 uint64_t reftable_refdb_txn_update_index(const struct reftable_refdb_txn *txn);
 
 /* Free the transaction; an uncommitted one is dropped (Git's abort), and
  * a prepared one releases its lock. */
+REFTABLE_API
 void reftable_refdb_txn_free(struct reftable_refdb_txn *txn);
 
 /* --- reflogs ----------------------------------------------------------- */
@@ -353,25 +381,31 @@ void reftable_refdb_txn_free(struct reftable_refdb_txn *txn);
  * reftable_iterator_next_log). Deleted entries and Git's "reflog exists"
  * markers (entries with two null ids) are left out.
  */
+REFTABLE_API
 int reftable_refdb_init_reflog_iterator(struct reftable_refdb *db,
 					struct reftable_iterator *it,
 					const char *refname);
 
 /* The same entries as an array, newest first; free it with
  * reftable_refdb_reflog_free. *n is 0 when there is no reflog. */
+REFTABLE_API
 int reftable_refdb_read_reflog(struct reftable_refdb *db, const char *refname,
 			       struct reftable_log_record **logs, size_t *n);
+REFTABLE_API
 void reftable_refdb_reflog_free(struct reftable_log_record *logs, size_t n);
 
 /* 1 if refname has a reflog (even an empty one), 0 if not, < 0 error. */
+REFTABLE_API
 int reftable_refdb_reflog_exists(struct reftable_refdb *db,
 				 const char *refname);
 
 /* Make an empty reflog exist (Git's marker entry), if none exists. */
+REFTABLE_API
 int reftable_refdb_reflog_create(struct reftable_refdb *db,
 				 const char *refname);
 
 /* Delete the whole reflog: a deletion record for each entry. */
+REFTABLE_API
 int reftable_refdb_reflog_delete(struct reftable_refdb *db,
 				 const char *refname);
 
@@ -389,6 +423,7 @@ enum reftable_reflog_expire_flags {
  * last entry the reflog is kept, empty, as Git keeps it.
  * 1 if there is no such entry.
  */
+REFTABLE_API
 int reftable_refdb_reflog_delete_entry(struct reftable_refdb *db,
 				       const char *refname,
 				       uint64_t update_index, unsigned flags);
@@ -413,6 +448,7 @@ struct reftable_reflog_expiry {
  * without entries keeps existing, as in Git. *removed (may be NULL) gets
  * the number of entries removed.
  */
+REFTABLE_API
 int reftable_refdb_reflog_expire(struct reftable_refdb *db,
 				 const char *refname,
 				 const struct reftable_reflog_expiry *expiry,

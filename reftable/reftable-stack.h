@@ -1,6 +1,8 @@
 #ifndef REFTABLE_STACK_H
 #define REFTABLE_STACK_H
 
+#include "reftable-export.h"
+
 #include <stdint.h>
 
 #include "reftable-fs.h"
@@ -63,36 +65,49 @@ struct reftable_stack_options {
 };
 
 /* Fill opts with the defaults. Call this before setting fields. */
+REFTABLE_API
 void reftable_stack_options_init(struct reftable_stack_options *opts);
 
 /* Open the stack in dir. opts may be NULL for the defaults. */
+REFTABLE_API
 int reftable_stack_new(struct reftable_stack **out, const char *dir,
 		       const struct reftable_stack_options *opts);
+REFTABLE_API
 void reftable_stack_destroy(struct reftable_stack *st);
 
 /* Re-read tables.list if it changed; reuses the tables already open. */
+REFTABLE_API
 int reftable_stack_reload(struct reftable_stack *st);
 
 /* 1 if tables.list is what the handle loaded, 0 if it changed, < 0 on
  * error. */
+REFTABLE_API
 int reftable_stack_up_to_date(struct reftable_stack *st);
 
 /* The merged view of the loaded tables; owned by the stack and replaced
  * by a reload, so take references on its tables to keep them. */
+REFTABLE_API
 struct reftable_merged *reftable_stack_merged(struct reftable_stack *st);
+REFTABLE_API
 enum reftable_hash reftable_stack_hash(const struct reftable_stack *st);
+REFTABLE_API
 const char *reftable_stack_dir(const struct reftable_stack *st);
 
 /* The update index the next addition will use. */
+REFTABLE_API
 uint64_t reftable_stack_next_update_index(struct reftable_stack *st);
 
 /* Lookups in the loaded view, deletions suppressed: 0 found, 1 absent. */
+REFTABLE_API
 int reftable_stack_read_ref(struct reftable_stack *st, const char *name,
 			    struct reftable_ref_record *ref);
+REFTABLE_API
 int reftable_stack_read_log(struct reftable_stack *st, const char *name,
 			    struct reftable_log_record *log);
+REFTABLE_API
 int reftable_stack_init_ref_iterator(struct reftable_stack *st,
 				     struct reftable_iterator *it);
+REFTABLE_API
 int reftable_stack_init_log_iterator(struct reftable_stack *st,
 				     struct reftable_iterator *it);
 
@@ -114,19 +129,44 @@ enum reftable_addition_flags {
 struct reftable_addition;
 typedef int (*reftable_write_table_fn)(struct reftable_writer *w, void *arg);
 
+REFTABLE_API
 int reftable_stack_new_addition(struct reftable_addition **out,
 				struct reftable_stack *st, unsigned flags);
 /* The update index tables of this addition should use. */
+REFTABLE_API
 uint64_t reftable_addition_update_index(const struct reftable_addition *add);
+REFTABLE_API
 int reftable_addition_add(struct reftable_addition *add,
 			  reftable_write_table_fn write_table, void *arg);
-/* Publish the tables; an addition with no records writes nothing. Then
- * auto-compacts unless disabled. */
+/*
+ * Publish the tables; an addition with no records writes nothing. Then
+ * auto-compacts unless disabled. Whatever it returns, the addition must
+ * still be freed with reftable_addition_destroy().
+ *
+ * Any error other than REFTABLE_COMMITTED_ERROR means nothing was
+ * published: the stack is as it was. After a transient failure (out of
+ * memory, a full disk, an I/O error) the same addition may be committed
+ * again, or given up with destroy; after REFTABLE_LOCK_ERROR (our lock
+ * was removed from outside) or REFTABLE_OUTDATED_ERROR, destroy it,
+ * reload, and start a new addition.
+ *
+ * REFTABLE_COMMITTED_ERROR means the tables were published (readers see
+ * them) and a later step failed: the directory fsync (the change may not
+ * survive a power loss), the reload of this handle, the removal of our
+ * lock by someone else while we held it, or an auto-compaction that left
+ * a lock behind. The detail says which. Never commit it again: the change
+ * would be applied twice. Failures of the auto-compaction itself (others
+ * hold the tables) are not reported; they are counted in
+ * reftable_stack_compaction_stats().
+ */
+REFTABLE_API
 int reftable_addition_commit(struct reftable_addition *add);
 /* Abort (if not committed), release the lock, free. */
+REFTABLE_API
 void reftable_addition_destroy(struct reftable_addition *add);
 
 /* new_addition + add + commit + destroy. */
+REFTABLE_API
 int reftable_stack_add(struct reftable_stack *st,
 		       reftable_write_table_fn write_table, void *arg,
 		       unsigned flags);
@@ -138,8 +178,33 @@ struct reftable_log_expiry {
 	uint64_t min_update_index;
 };
 
+/*
+ * Compaction merges adjacent tables into one. It takes tables.list.lock
+ * (waiting up to lock_timeout_ms) to choose the tables, and the lock of
+ * each chosen table (NAME.ref.lock) without waiting; it releases the list
+ * lock while it merges and takes it again, with the same timeout, to
+ * publish. Writers are held up only for those two short moments.
+ *
+ * reftable_stack_compact_all merges every table, applying expiry (NULL:
+ * none) to the logs. When another process holds a table's lock (another
+ * compaction), it fails with REFTABLE_LOCK_ERROR and changes nothing; so
+ * it does when the list lock is not free in time, before or after the
+ * merge (the merged table is then dropped).
+ *
+ * reftable_stack_auto_compact merges what the geometric rule of
+ * auto_compaction_factor asks for, and returns 0 without taking any lock
+ * when it asks for nothing. A table locked by another compaction ends the
+ * run (only the tables newer than it are merged); if nothing is left to
+ * merge it returns 0 and counts a failure in the compaction stats. It
+ * returns REFTABLE_LOCK_ERROR only when the list lock is not free in time.
+ *
+ * Both return REFTABLE_COMMITTED_ERROR, as reftable_addition_commit does,
+ * when the merged table was published and a later step failed.
+ */
+REFTABLE_API
 int reftable_stack_compact_all(struct reftable_stack *st,
 			       const struct reftable_log_expiry *expiry);
+REFTABLE_API
 int reftable_stack_auto_compact(struct reftable_stack *st);
 
 /*
@@ -152,6 +217,7 @@ int reftable_stack_auto_compact(struct reftable_stack *st);
  * then lost tables (outside damage), and removing it would lose refs. A
  * list lock that could not be released is reported too.
  */
+REFTABLE_API
 int reftable_stack_clean(struct reftable_stack *st);
 
 /* What clean found: one call per unlisted table or leftover list. */
@@ -175,6 +241,7 @@ struct reftable_clean_options {
 };
 
 /* reftable_stack_clean() with a dry run and a report; opts may be NULL. */
+REFTABLE_API
 int reftable_stack_clean_with(struct reftable_stack *st,
 			      const struct reftable_clean_options *opts);
 
@@ -209,6 +276,7 @@ struct reftable_relist_options {
 	void *report_arg;
 };
 
+REFTABLE_API
 int reftable_stack_relist(struct reftable_stack *st,
 			  const struct reftable_relist_options *opts);
 
@@ -218,6 +286,7 @@ struct reftable_compaction_stats {
 	uint64_t attempts;
 	uint64_t failures;         /* gave up, e.g. locks held by others */
 };
+REFTABLE_API
 const struct reftable_compaction_stats *
 reftable_stack_compaction_stats(const struct reftable_stack *st);
 
@@ -261,6 +330,7 @@ struct reftable_break_options {
  * writing. Breakers are serialized (flock on the directory). opts may be
  * NULL. Returns how many locks were removed, or < 0.
  */
+REFTABLE_API
 int reftable_stack_break_stale_locks(struct reftable_stack *st,
 				     const struct reftable_break_options *opts);
 
@@ -274,8 +344,10 @@ int reftable_stack_break_stale_locks(struct reftable_stack *st,
  * opening the stack (a dump of a broken one). On success, free *names
  * with reftable_tables_list_free().
  */
+REFTABLE_API
 int reftable_tables_list_parse(const char *data, size_t len, const char *path,
 			       char ***names, size_t *n);
+REFTABLE_API
 void reftable_tables_list_free(char **names, size_t n);
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef REFTABLE_WRITER_H
 #define REFTABLE_WRITER_H
 
+#include "reftable-export.h"
+
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -46,6 +48,7 @@ struct reftable_writer;
  */
 typedef ssize_t (*reftable_write_fn)(void *arg, const void *buf, size_t len);
 
+REFTABLE_API
 int reftable_writer_new(struct reftable_writer **out, reftable_write_fn write,
 			void *arg, const struct reftable_write_options *opts);
 
@@ -53,6 +56,7 @@ int reftable_writer_new(struct reftable_writer **out, reftable_write_fn write,
  * The update-index range recorded in the header. Call before adding any
  * record. Ref records must lie inside [min, max]; log records at most max.
  */
+REFTABLE_API
 int reftable_writer_set_limits(struct reftable_writer *w, uint64_t min,
 			       uint64_t max);
 
@@ -63,8 +67,10 @@ int reftable_writer_set_limits(struct reftable_writer *w, uint64_t min,
  * refused with their own error codes. Log messages are written exactly as
  * given.
  */
+REFTABLE_API
 int reftable_writer_add_ref(struct reftable_writer *w,
 			    const struct reftable_ref_record *ref);
+REFTABLE_API
 int reftable_writer_add_log(struct reftable_writer *w,
 			    const struct reftable_log_record *log);
 
@@ -73,11 +79,14 @@ int reftable_writer_add_log(struct reftable_writer *w,
  * table without records is valid (a header and a footer). After close only
  * reftable_writer_stats() and reftable_writer_free() may be called.
  */
+REFTABLE_API
 int reftable_writer_close(struct reftable_writer *w);
 
+REFTABLE_API
 const struct reftable_write_stats *
 reftable_writer_stats(const struct reftable_writer *w);
 
+REFTABLE_API
 void reftable_writer_free(struct reftable_writer *w);
 
 #endif

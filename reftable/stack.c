@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "closer.h"
+#include "fs.h"
 #include "fsinfo.h"
 #include "reftable-merged.h"
 #include "reftable-writer.h"
@@ -48,7 +49,7 @@ static int check_options(struct reftable_stack_options *o)
 		o->file_mode = 0666;
 	if (!PLATFORM_HAS_INODES)
 		o->force_content_reload = 1;
-	return 0;
+	return o->fs ? fs_check_size(o->fs) : 0;
 }
 
 static void stack_seed(struct reftable_stack *st)

@@ -240,6 +240,8 @@ int reftable_table_open_fs(struct reftable_table **out,
 
 	if (!fs)
 		fs = reftable_fs_posix();
+	else if ((err = fs_check_size(fs)))
+		return err;
 	fd = fs->open(fs->ctx, path, O_RDONLY, 0);
 	if (fd < 0)
 		return reftable_io_fail("open", path);

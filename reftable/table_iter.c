@@ -120,6 +120,13 @@ static int rf_matches(const struct refs_for_iter *rf,
 	       (v2 && !memcmp(v2, rf->oid, hs));
 }
 
+/* The block and record decoders return bare codes: name the table. */
+static int rf_corrupt(const struct reftable_table *t, int err)
+{
+	return err == REFTABLE_FORMAT_ERROR ? table_corrupt(t, "bad ref record")
+					    : err;
+}
+
 static int rf_next_ref(void *impl, struct reftable_ref_record *ref)
 {
 	struct refs_for_iter *rf = impl;
@@ -134,18 +141,18 @@ static int rf_next_ref(void *impl, struct reftable_ref_record *ref)
 			err = table_load_block(t, &t->refs,
 					       rf->blocks.offsets[rf->next_block++],
 					       &b, NULL);
-			if (!err)
-				err = block_iter_start(&rf->bi, &b);
 			if (err < 0)
 				return err;
+			if ((err = block_iter_start(&rf->bi, &b)) < 0)
+				return rf_corrupt(t, err);
 		}
 		err = ref_value_decode(ref, rf->bi.key.data, rf->bi.key.len,
 				       rf->bi.extra, block_iter_value(&rf->bi),
 				       rf->bi.val_len, t->min_ui, t->hash_size);
 		if (err < 0)
-			return err;
+			return rf_corrupt(t, err);
 		if ((err = block_iter_advance(&rf->bi)) < 0)
-			return err;
+			return rf_corrupt(t, err);
 		if (rf_matches(rf, ref))
 			return 0;
 	}
@@ -198,7 +205,7 @@ static int rf_from_obj_index(struct refs_for_iter *rf)
 	    !memcmp(c.bi.key.data, rf->oid, t->obj_id_len)) {
 		err = obj_value_decode(&rf->blocks, c.bi.extra,
 				       block_iter_value(&c.bi), c.bi.val_len);
-		err = err < 0 ? err : 1;
+		err = err < 0 ? rf_corrupt(t, err) : 1;
 	}
 	table_cursor_release(&c);
 	return err;

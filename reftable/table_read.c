@@ -164,12 +164,36 @@ static int dir_heads(struct section *s)
 	return 0;
 }
 
+/* A failed build of s as found by an earlier call: the detail of that
+ * call is gone, so say it again. */
+static int section_failed_before(struct reftable_table *t, struct section *s)
+{
+	if (!s->build_err)
+		return 0;
+	return reftable_fail(s->build_err, "%s: block list unreadable (%s)",
+			     t->name, reftable_error_str(s->build_err));
+}
+
+/* Out of memory is no property of the table: forget what was built so
+ * far, and let the next call try again. */
+static void section_unbuild(struct section *s)
+{
+	reftable_free(s->dir);
+	reftable_free(s->head);
+	reftable_free(s->inflated);
+	buf_release(&s->keys);
+	s->dir = NULL;
+	s->head = NULL;
+	s->inflated = NULL;
+	s->dir_len = s->dir_cap = s->head_at = 0;
+}
+
 int section_dir(struct reftable_table *t, struct section *s)
 {
 	int err;
 
 	if (atomic_load_explicit(&s->built, memory_order_acquire))
-		return s->build_err;
+		return section_failed_before(t, s);
 	pthread_mutex_lock(&t->build_lock);
 	if (!atomic_load_explicit(&s->built, memory_order_relaxed)) {
 		err = 0;
@@ -201,11 +225,18 @@ int section_dir(struct reftable_table *t, struct section *s)
 			if (!s->inflated)
 				err = REFTABLE_NOMEM_ERROR;
 		}
+		if (err == REFTABLE_NOMEM_ERROR) {
+			section_unbuild(s);
+			pthread_mutex_unlock(&t->build_lock);
+			return err;
+		}
 		s->build_err = err;
 		atomic_store_explicit(&s->built, 1, memory_order_release);
+		pthread_mutex_unlock(&t->build_lock);
+		return err;
 	}
 	pthread_mutex_unlock(&t->build_lock);
-	return s->build_err;
+	return section_failed_before(t, s);
 }
 
 /* The first block whose last key is >= want: the only one that can hold

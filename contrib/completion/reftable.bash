@@ -43,7 +43,8 @@ _reftable() {
 
 	local opts=""
 	case $cmd in
-	list) opts="--format= --json --help" ;;
+	list) opts="--format= --json --sort= --count= --exclude= --ignore-case
+		--points-at= --contains= --no-contains= --merged= --no-merged= --help" ;;
 	show) opts="--verbose --json --help" ;;
 	log) opts="--max-count= --oneline --format= --date= --json --help" ;;
 	update) opts="--message= --stdin --null --delete --symref --no-deref

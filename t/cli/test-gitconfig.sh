@@ -179,6 +179,12 @@ GIT_CONFIG_NOSYSTEM=1
 "$REFTABLE" -C "$G" update --symref HEAD refs/heads/other >/dev/null
 same "onbranch: follows HEAD" "$G" t.branch ""
 
+# extensions.worktreeConfig: the main work tree's config.worktree.
+printf '[t]\n\twt = worktree\n' >"$G/config.worktree"
+same "config.worktree is read only with extensions.worktreeConfig" "$G" t.wt ""
+printf '[extensions]\n\tworktreeConfig = true\n' >>"$G/config"
+same "extensions.worktreeConfig reads config.worktree" "$G" t.wt worktree
+
 # --- the environment ---------------------------------------------------------
 export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=T.Local GIT_CONFIG_VALUE_0=env \
 	GIT_CONFIG_KEY_1=t.Sub.X GIT_CONFIG_VALUE_1=y

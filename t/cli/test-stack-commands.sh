@@ -226,7 +226,7 @@ else
 	not_ok "list --json" "$(cat "$OUT")"
 fi
 run -C "$S" list --format='%(nope)'
-expect_fail "list with an unknown placeholder" 1 "%\(nope\)"
+expect_fail "list with an unknown placeholder" 1 "unknown field name: nope"
 run -C "$S" show refs/heads/nope
 expect_fail "show a missing ref" 1 "no such ref"
 

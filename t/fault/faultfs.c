@@ -289,6 +289,7 @@ void faultfs_init(struct faultfs *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->real = reftable_fs_posix();
+	f->fs.size = sizeof(f->fs); /* exchange stays NULL: renames */
 	f->fs.ctx = f;
 	f->fs.open = ff_open;
 	f->fs.close = ff_close;

@@ -34,6 +34,13 @@ fs_self_check() {
 	ls -a "$root" | grep -q '^\.fuse_hidden' || miss="$miss hidden"
 	[ "$(cat <&4)" = x ] || miss="$miss hidden-read"
 	exec 4<&-
+	# The kernel sends FUSE's release after close returns, asynchronously:
+	# wait for the removal (up to 5 s), do not assume it is done.
+	tries=0
+	while ls -a "$root" | grep -q '^\.fuse_hidden' && [ $tries -lt 100 ]; do
+		sleep 0.05
+		tries=$((tries + 1))
+	done
 	ls -a "$root" | grep -q '^\.fuse_hidden' && miss="$miss hidden-kept"
 
 	if [ -n "$miss" ]; then

@@ -329,7 +329,7 @@ static int reload_meets_estale(const char *suffix, void (*action)(void))
 	    add_refs(a, "refs/heads/two", 1, 0))
 		setup_fail("additions through A", -1);
 	reftable_stack_destroy(a);
-	hook_fs = *reftable_fs_posix();
+	REFTABLE_FS_INIT(&hook_fs);
 	hook_fs.open = hook_open;
 	armed_suffix = suffix;
 	armed_action = action;

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mixed.h"
 #include "reftable-error.h"
 #include "stress.h"
 #include "supervisor.h"
@@ -115,20 +116,54 @@ void knob_args(struct argv_buf *a, const struct stress_opts *o)
 		arg_add(a, "--reftable");
 		arg_add(a, "%s", o->cli);
 	}
+	if (o->git) {
+		arg_add(a, "--git");
+		arg_add(a, "%s", o->git);
+		arg_add(a, "--git-writers");
+		arg_add(a, "%d", o->git_writers);
+		arg_add(a, "--git-compactors");
+		arg_add(a, "%d", o->git_compactors);
+		arg_add(a, "--mixed");
+		arg_add(a, "%d", o->mixed_counters);
+		arg_add(a, "--mixed-values");
+		arg_add(a, "%d", o->mixed_values);
+	}
+	if (o->git_records) {
+		arg_add(a, "--git-records");
+		arg_add(a, "%s", o->git_records);
+	}
 }
 
 /* --- workers ----------------------------------------------------------- */
 
-static const char *slot_role(const struct super *s, int i)
+/* Slots in order: writers, readers, compactors, Git writers, Git
+ * compactors. */
+const char *slot_role(const struct super *s, int i)
 {
-	if (i < s->o->writers)
+	const struct stress_opts *o = s->o;
+
+	if (i < o->writers)
 		return "writer";
-	if (i < s->o->writers + s->o->readers)
+	if (i < o->writers + o->readers)
 		return "reader";
-	return "compactor";
+	if (i < o->writers + o->readers + o->compactors)
+		return "compactor";
+	if (i < o->writers + o->readers + o->compactors + o->git_writers)
+		return "git-writer";
+	return "git-compactor";
 }
 
+/* The killer and the freezer pick our writers and compactors only. */
 static int killable(const struct super *s, int i)
+{
+	const char *role = slot_role(s, i);
+
+	return !strcmp(role, "writer") || !strcmp(role, "compactor");
+}
+
+/* Everyone but readers parks for a barrier: Git's workers between two
+ * Git processes, so a barrier never breaks a live Git lock. */
+static int parks(const struct super *s, int i)
 {
 	return strcmp(slot_role(s, i), "reader") != 0;
 }
@@ -238,7 +273,7 @@ static int all_parked(struct super *s, int gen)
 	int i;
 
 	for (i = 0; i < s->nslots; i++)
-		if (killable(s, i) && s->pid[i] &&
+		if (parks(s, i) && s->pid[i] &&
 		    shm_load_int(&s->shm->slots[i].parked) != gen)
 			return 0;
 	return 1;
@@ -527,6 +562,8 @@ static int make_run_dir(struct super *s)
 		say("mkdtemp %s: %s", s->run_dir, strerror(errno));
 		return -1;
 	}
+	if (s->o->git && mixed_setup_repo(s->o, s->run_dir) < 0)
+		return -1;
 	path_fmt(journal, sizeof(journal), s->run_dir, "journal");
 	if (mkdir(journal, 0777) < 0) {
 		say("mkdir %s: %s", journal, strerror(errno));
@@ -582,10 +619,11 @@ int run_supervisor(const struct stress_opts *o, int argc, char **argv)
 	s.argv0 = argv[0];
 	s.rng = rng_mix(o->seed, 0xfeed);
 	s.supervisor_pid = getpid();
-	s.nslots = o->writers + o->readers + o->compactors;
+	s.nslots = o->writers + o->readers + o->compactors + o->git_writers +
+		   o->git_compactors;
 	self_path(&s, argv[0]);
 	layout_init(&s.l, o);
-	if (!o->quiet)
+	if (!o->quiet && !o->git)
 		git_note(o);
 	if (make_run_dir(&s) < 0) {
 		rc = 2;

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "reftable-error.h"
+#include "git.h"
+#include "mixed.h"
 #include "stress.h"
 #include "supervisor.h"
 
@@ -476,9 +478,47 @@ static void rerun_line(const struct super *s)
 	free(a);
 }
 
+/* The figures of Git's part: its writers' and compactors' slots, the
+ * mixed counters' steps by who made them. */
+static void git_summary(const struct super *s, const struct mixed_totals *mt)
+{
+	uint64_t refused = 0, conflicts = 0, busy = 0, packs = 0, busy_packs = 0;
+	uint64_t outdated = 0;
+	int i;
+
+	for (i = 0; i < s->nslots; i++) {
+		const struct slot *sl = &s->shm->slots[i];
+
+		if (!strcmp(slot_role(s, i), "git-writer")) {
+			refused += shm_load(&sl->mixed_refused);
+			conflicts += shm_load(&sl->conflicts);
+			busy += shm_load(&sl->lock_retries);
+		} else if (!strcmp(slot_role(s, i), "git-compactor")) {
+			packs += shm_load(&sl->compactions);
+			busy_packs += shm_load(&sl->lock_retries);
+			outdated += shm_load(&sl->outdated);
+		}
+	}
+	printf(" git-writers=%d git-txns=%llu git-refused=%llu (cas %llu, "
+	       "lock %llu) ours-mixed=%llu git-compactors=%d "
+	       "git-compactions=%llu (lock-busy %llu, outdated %llu) "
+	       "mixed-steps=%llu "
+	       "mixed-refused=%llu mixed-unfinished=%llu mixed-lost=%llu",
+	       s->o->git_writers, (unsigned long long)mt->git_acked,
+	       (unsigned long long)refused, (unsigned long long)conflicts,
+	       (unsigned long long)busy, (unsigned long long)mt->ours_acked,
+	       s->o->git_compactors, (unsigned long long)packs,
+	       (unsigned long long)busy_packs, (unsigned long long)outdated,
+	       (unsigned long long)mt->steps,
+	       (unsigned long long)mt->refused,
+	       (unsigned long long)mt->unfinished,
+	       (unsigned long long)mt->lost);
+}
+
 int final_checks(struct super *s)
 {
 	struct final f;
+	struct mixed_totals mt = { 0 };
 	struct totals t;
 	uint64_t violations;
 	int w, c, ok, err;
@@ -507,6 +547,10 @@ int final_checks(struct super *s)
 		check_origins(&f);
 		clean_and_check(&f);
 		probe_broken_lock(reftable_refdb_stack(f.db), s->st, &f.vs);
+		if (s->o->git) {
+			mixed_final(s->o, s->run_dir, f.db, &f.vs, &mt);
+			git_final_views(s->o, s->run_dir, f.db, &f.vs);
+		}
 	} else {
 		/* The stack cannot be read: no acknowledged transaction
 		 * can be shown to be there. */
@@ -550,6 +594,8 @@ int final_checks(struct super *s)
 		printf(" stale-reloads=%llu max-stale=%.3fs stale-bound=%gs",
 		       (unsigned long long)t.stale_reloads,
 		       (double)t.max_stale_us / 1e6, s->o->stale_bound);
+	if (s->o->git)
+		git_summary(s, &mt);
 	printf("\n");
 	fflush(stdout);
 	if (s->o->lock_age >= 0)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "git.h"
 #include "stress.h"
 
 static const char usage_text[] =
@@ -55,6 +56,18 @@ static const char usage_text[] =
 	"  --stale-bound S           a reload may lag acknowledgements by up\n"
 	"                            to S seconds (the mounts' attribute\n"
 	"                            cache); counted, not a violation (0)\n"
+	"  --git PATH                Git (>= 2.45, reftable): the run directory\n"
+	"                            becomes a bare Git repository, and our\n"
+	"                            writers also move mixed counters\n"
+	"                            (refs/mixed/cK) that Git writers move\n"
+	"  --git-writers N           processes running git update-ref --stdin\n"
+	"                            with compare-and-swap on them (0)\n"
+	"  --git-compactors N        processes running git pack-refs (0)\n"
+	"  --mixed N                 mixed counters (2)\n"
+	"  --mixed-values N          steps each mixed counter can take: blobs\n"
+	"                            made before the run (4000)\n"
+	"  --git-records PATH        git-reftable-records: at the end its\n"
+	"                            records must be reftable dump's\n"
 	"  --reftable PATH           the reftable tool, to run verify at the\n"
 	"                            end (skipped if not given)\n"
 	"  --keep                    keep the run directory after success\n"
@@ -161,6 +174,12 @@ static int set_option(struct stress_opts *o, const char *name, const char *v)
 	else if (!strcmp(name, "block-size")) o->block_size = (uint32_t)number(v, 0, 16777215);
 	else if (!strcmp(name, "reader-sleep")) o->reader_sleep_us = (int)number(v, 0, 10000000);
 	else if (!strcmp(name, "reftable")) o->cli = v;
+	else if (!strcmp(name, "git")) o->git = v;
+	else if (!strcmp(name, "git-records")) o->git_records = v;
+	else if (!strcmp(name, "git-writers")) o->git_writers = (int)number(v, 0, 16);
+	else if (!strcmp(name, "git-compactors")) o->git_compactors = (int)number(v, 0, 8);
+	else if (!strcmp(name, "mixed")) o->mixed_counters = (int)number(v, 1, 64);
+	else if (!strcmp(name, "mixed-values")) o->mixed_values = (int)number(v, 10, 1000000);
 	else if (!strcmp(name, "mounts")) mounts(o, v);
 	else if (!strcmp(name, "stale-bound")) o->stale_bound = real(v);
 	else if (!strcmp(name, "mount-split")) mount_split(o, v);
@@ -234,6 +253,8 @@ static void defaults(struct stress_opts *o)
 	o->shared_counters = 4;
 	o->pairs = 4;
 	o->reader_sleep_us = 500;
+	o->mixed_counters = 2;
+	o->mixed_values = 4000;
 }
 
 int main(int argc, char **argv)
@@ -244,7 +265,8 @@ int main(int argc, char **argv)
 	defaults(&o);
 	parse_args(&o, argc, argv);
 	layout_init(&l, &o);
-	if (o.writers + o.readers + o.compactors > STRESS_MAX_WORKERS ||
+	if (o.writers + o.readers + o.compactors + o.git_writers +
+	    o.git_compactors > STRESS_MAX_WORKERS ||
 	    l.n > STRESS_MAX_COUNTERS) {
 		fprintf(stderr, "too many workers or counters\n");
 		return 2;
@@ -252,6 +274,14 @@ int main(int argc, char **argv)
 	if (o.freeze_rate > 0 && o.lock_age < 0) {
 		fprintf(stderr, "--freeze-rate needs --lock-policy age:N (a "
 				"barrier would wait for the frozen)\n");
+		return 2;
+	}
+	if ((o.git_writers || o.git_compactors) && !o.git) {
+		fprintf(stderr, "--git-writers and --git-compactors need --git\n");
+		return 2;
+	}
+	if (o.git && o.mounts[0]) {
+		fprintf(stderr, "--git does not go with --mounts\n");
 		return 2;
 	}
 	if (!o.role)
@@ -266,6 +296,10 @@ int main(int argc, char **argv)
 		return run_reader(&o);
 	if (!strcmp(o.role, "compactor"))
 		return run_compactor(&o);
+	if (!strcmp(o.role, "git-writer"))
+		return run_git_writer(&o);
+	if (!strcmp(o.role, "git-compactor"))
+		return run_git_compactor(&o);
 	usage();
 	return 2;
 }

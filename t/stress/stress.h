@@ -49,6 +49,14 @@ struct stress_opts {
 	const char *mounts[2];
 	int readers_apart;   /* readers on B, everyone else on A */
 	double stale_bound;  /* seconds a reload may lag acks (0: none) */
+	/* Git in the run (git.c, mixed.h): the Git binary (NULL: none; the
+	 * run directory is then no Git repository), its processes, the
+	 * mixed counters both Git and our writers move, and
+	 * git-reftable-records for the final comparison (NULL: skip). */
+	const char *git;
+	const char *git_records;
+	int git_writers, git_compactors;
+	int mixed_counters, mixed_values;
 
 	/* Set for a worker process only. */
 	const char *role;    /* "writer", "reader", "compactor" */
@@ -85,6 +93,9 @@ struct slot {
 	uint64_t lock_lost;   /* failures excused: our lock was broken */
 	uint64_t stale_reloads; /* reloads that lagged acks, within bound */
 	uint64_t max_stale_us;  /* the most a reload lagged an ack */
+	uint64_t mixed_acked;   /* steps of mixed counters acknowledged */
+	uint64_t mixed_refused; /* and refused (CAS, lock) */
+	uint64_t outdated;      /* Git: "data concurrently modified" */
 };
 
 /*

@@ -43,6 +43,9 @@ struct super {
 	double first_violation; /* seconds into the run; 0: none */
 };
 
+/* The role of slot i. */
+const char *slot_role(const struct super *s, int i);
+
 /* Every knob as command-line arguments. */
 void knob_args(struct argv_buf *a, const struct stress_opts *o);
 

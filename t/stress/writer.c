@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mixed.h"
 #include "reftable-error.h"
 #include "stress.h"
 
@@ -33,6 +34,7 @@ struct writer {
 	int *known_valid;
 	uint64_t auto_seen; /* compactions already added to the slot */
 	struct violation_sink vs;
+	struct mixed mixed; /* with --git: counters Git moves too */
 };
 
 enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
@@ -306,15 +308,28 @@ int run_writer(const struct stress_opts *o)
 		rc = 2;
 		goto done;
 	}
+	if (o->git && mixed_open(&w.mixed, o, 'o') < 0) {
+		rc = 2;
+		goto done;
+	}
 	while (!shm_load_int(&w.shm->stop)) {
 		int c = pick_counter(&w);
 
 		worker_park_if_asked(w.shm, w.me);
+		/* One step in 20 on a counter Git writers move too (ours
+		 * are much faster than a Git process each). */
+		if (o->git && !rng_below(&w.rng, 20)) {
+			mixed_step_ours(&w.mixed, w.db, w.me, w.shm, &w.vs,
+					&w.rng);
+			continue;
+		}
 		while (!shm_load_int(&w.shm->stop) &&
 		       attempt_once(&w, c) == ATTEMPT_RETRY)
 			worker_park_if_asked(w.shm, w.me);
 	}
 done:
+	if (o->git)
+		mixed_close(&w.mixed);
 	if (w.journal >= 0)
 		close(w.journal);
 	reftable_refdb_close(w.db);

@@ -64,7 +64,7 @@ static void setup(void)
 	atomic_store(&gate_armed, 1);
 	atomic_store(&closed_inline, 0);
 	atomic_store(&closed_by_thread, 0);
-	gate_fs = *reftable_fs_posix();
+	REFTABLE_FS_INIT(&gate_fs);
 	gate_fs.close = gate_close;
 
 	dir = tl_tmpdir();

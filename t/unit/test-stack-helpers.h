@@ -619,6 +619,7 @@ static inline void hook_fs_init(struct hook_fs *h)
 
 	memset(h, 0, sizeof(*h));
 	h->real = reftable_fs_posix();
+	REFTABLE_FS_INIT(&h->fs);
 	h->fs.ctx = h;
 	h->fs.open = hook_open;
 	h->fs.close = hook_close;

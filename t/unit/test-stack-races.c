@@ -189,7 +189,7 @@ static void vino_fs_init(struct vino_fs *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->real = reftable_fs_posix();
-	v->fs = *v->real;
+	REFTABLE_FS_INIT(&v->fs);
 	v->fs.ctx = v;
 	v->fs.open = vino_open;
 	v->fs.close = vino_close;
