@@ -358,7 +358,7 @@ static const char *check_line(const struct sbuf *line, int nul,
 	else if (line->buf[0] == term)
 		sbuf_addstr(why, "empty command in input");
 	else if (strchr(" \t\r\n", line->buf[0]))
-		sbuf_addstr(why, "whitespace before the command");
+		sbuf_addstr(why, "whitespace before command");
 	return why->len ? why->buf : NULL;
 }
 
