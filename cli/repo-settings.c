@@ -190,28 +190,22 @@ int repo_log_policy(const struct cli *cli, const struct repo *r,
 	const char *v = r->config ? git_config_get(r->config,
 						   "core.logAllRefUpdates")
 				  : NULL;
-	int bare = 0, b, unset;
+	int b, unset, bare = 0;
 
-	*out = REFTABLE_REFDB_LOG_NORMAL;
-	if (v && !strcasecmp(v, "always")) {
-		*out = REFTABLE_REFDB_LOG_ALWAYS;
-		return 0;
+	/* Git's messages for bad booleans; the policy is the library's. */
+	if (v && strcasecmp(v, "always") &&
+	    git_config_get_bool(r->config, "core.logAllRefUpdates", &b))
+		return bad_bool(cli, r->config, "core.logallrefupdates");
+	if (!v && r->gitdir) {
+		/* Unset: Git logs by default only where there is a work
+		 * tree. */
+		unset = git_config_get_bool(r->config, "core.bare", &b);
+		if (unset < 0)
+			return bad_bool(cli, r->config, "core.bare");
+		bare = unset ? !r->via_worktree : b;
 	}
-	if (v) {
-		if (git_config_get_bool(r->config, "core.logAllRefUpdates", &b))
-			return bad_bool(cli, r->config,
-					"core.logallrefupdates");
-		*out = b ? REFTABLE_REFDB_LOG_NORMAL
-			 : REFTABLE_REFDB_LOG_EXISTING;
-		return 0;
-	}
-	if (!r->gitdir)
-		return 0;
-	/* Unset: Git logs by default only where there is a work tree. */
-	unset = git_config_get_bool(r->config, "core.bare", &b);
-	if (unset < 0)
-		return bad_bool(cli, r->config, "core.bare");
-	bare = unset ? !r->via_worktree : b;
-	*out = bare ? REFTABLE_REFDB_LOG_EXISTING : REFTABLE_REFDB_LOG_NORMAL;
-	return 0;
+	return reftable_refdb_log_policy_from_config(out, v != NULL, v, bare)
+		       ? cli_lib_error(cli, REFTABLE_API_ERROR,
+				       "core.logAllRefUpdates")
+		       : 0;
 }

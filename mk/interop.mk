@@ -57,6 +57,11 @@ STRESS_GIT_SHORT_ARGS ?= --duration 10 --writers 2 --readers 1 \
 GIT_STRESS_OPTS = --git $(INTEROP_GIT) \
 	$(if $(STRESS_GIT_RECORDS),--git-records $(STRESS_GIT_RECORDS))
 
+# mk/stress.mk is included after this file, and prerequisites expand
+# where a rule is read: name the binary here too, or stress-git-short
+# runs a stale one (or none, in a clean tree).
+STRESS_BIN = $(B)/t/stress/reftable-stress
+
 .PHONY: stress-git stress-git-short
 stress-git: $(STRESS_BIN) $(TOOL)
 	@if [ -z "$(INTEROP_GIT)" ]; then echo "stress-git: skipped (no Git" \

@@ -2,7 +2,7 @@
 # the sanitizer build).
 REFDB_TESTS = $(patsubst %,$(B)/t/test-%,refname refdb refdb-txn \
 	      refdb-df-conflicts refdb-symref refdb-txn-reflog refdb-reflog \
-	      refdb-fixtures)
+	      refdb-fixtures refdb-git-rules)
 
 .PHONY: refdb-test
 refdb-test: $(REFDB_TESTS)

@@ -131,7 +131,9 @@ struct reftable_refdb_txn {
 	size_t n, cap;
 	struct txn_ident who;
 	int spoiled; /* the error of a refused add, or 0 */
-	int done;
+	int done; /* committed, or closed by a failed prepare */
+	/* Held from prepare to commit or free: tables.list.lock. */
+	struct reftable_addition *add;
 	uint64_t update_index; /* of the table to write */
 	uint64_t written_index;
 	/* Names the transaction writes (log-only ones excluded), sorted; they

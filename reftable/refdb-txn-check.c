@@ -212,7 +212,13 @@ static int check_old_value(struct reftable_refdb_txn *txn,
 	return err;
 }
 
-/* Queue a log-only update of HEAD mirroring update i. */
+/*
+ * Queue a log-only update of HEAD mirroring update i, which names the ref
+ * HEAD points to. Git adds it whatever update i does (a verify, a no-op),
+ * so HEAD may appear only once counting its referent, and HEAD's reflog
+ * gets an entry for every change written through the branch. A new symref
+ * value has no object id: HEAD then logs the null id, as Git does.
+ */
 static int add_head_log(struct reftable_refdb_txn *txn, size_t i)
 {
 	struct txn_update *h;
@@ -232,7 +238,10 @@ static int add_head_log(struct reftable_refdb_txn *txn, size_t i)
 		    (REFTABLE_REFDB_FORCE_LOG | REFTABLE_REFDB_SKIP_LOG)) |
 		   REFTABLE_REFDB_NO_DEREF | UPD_LOG_ONLY;
 	h->new_kind = txn->u[i].new_kind;
-	memcpy(h->new_oid, txn->u[i].new_oid, sizeof(h->new_oid));
+	if (h->new_kind == REFTABLE_REFDB_NEW_SYMREF)
+		h->new_kind = REFTABLE_REFDB_NEW_DELETE; /* the null id */
+	if (h->new_kind == REFTABLE_REFDB_NEW_OID)
+		memcpy(h->new_oid, txn->u[i].new_oid, sizeof(h->new_oid));
 	h->old_kind = REFTABLE_REFDB_OLD_ANY;
 	err = refdb_dup_opt(&h->refname, "HEAD");
 	if (!err)
@@ -244,8 +253,6 @@ static int add_head_log(struct reftable_refdb_txn *txn, size_t i)
 		};
 		err = refdb_txn_ident_copy(&h->who, &id);
 	}
-	if (!err)
-		err = names_insert(txn, h->refname);
 	return err;
 }
 
@@ -297,25 +304,33 @@ static int split_symref_update(struct reftable_refdb_txn *txn, size_t i,
 	}
 	if (err)
 		return err;
-	/* The symref itself: log only, its expectation moved on. */
+	/* The symref itself: log only. An expected object id moves on to
+	 * the target; an expected symref target is checked on both, as Git
+	 * checks it (on the symref against its own target). */
 	u->child = ti + 1;
 	u->flags |= UPD_LOG_ONLY | REFTABLE_REFDB_NO_DEREF;
-	u->old_kind = REFTABLE_REFDB_OLD_ANY;
+	if (u->old_kind != REFTABLE_REFDB_OLD_SYMREF)
+		u->old_kind = REFTABLE_REFDB_OLD_ANY;
 	return names_insert(txn, t->refname);
 }
 
-/* Whether update i changes anything worth a record or a log entry. */
+/*
+ * Whether update u writes a record or a log entry, as Git decides: a
+ * symref and a log-only update always (the symref logs even when the ref
+ * at the end of its chain stays as it is), an object id only if it
+ * differs from the current one.
+ */
 static void decide_queue(struct reftable_refdb_txn *txn, struct txn_update *u)
 {
 	size_t hs = refdb_hash_size(txn->db);
 
-	if (u->new_kind == REFTABLE_REFDB_NEW_NONE)
-		return;
 	if (u->is_symref || (u->flags & UPD_LOG_ONLY)) {
 		u->queued = 1;
 		return;
 	}
 	switch (u->new_kind) {
+	case REFTABLE_REFDB_NEW_NONE:
+		break;
 	case REFTABLE_REFDB_NEW_OID:
 		/* Same value: a no-op, and no reflog entry (as Git). */
 		u->queued = !!memcmp(u->current, u->new_oid, hs);
@@ -335,13 +350,22 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 	struct txn_update *u = &txn->u[i];
 	size_t hs = refdb_hash_size(db);
 	char a[REFDB_HEX_BUF];
-	int err;
+	int err = 0;
 
+	/* Any update of the ref HEAD points to, whatever it does, also
+	 * goes to HEAD's reflog: queued before the ref is even read. */
+	if (head_target && !(u->flags & (UPD_LOG_ONLY | UPD_VIA_HEAD)) &&
+	    !strcmp(u->refname, head_target)) {
+		err = add_head_log(txn, i);
+		if (err)
+			goto done;
+		u = &txn->u[i];
+	}
 	err = reftable_stack_read_ref(db->st, u->refname, &cur);
 	if (err < 0)
 		goto done;
 	if (err == 1) {
-		if (expects_existing(u)) {
+		if (expects_existing(u) && !(u->flags & UPD_LOG_ONLY)) {
 			err = reftable_fail(REFTABLE_CAS_ERROR,
 					    "%s: expected %s%s, but it does not "
 					    "exist",
@@ -356,7 +380,7 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 			goto done;
 		u->queued = u->new_kind == REFTABLE_REFDB_NEW_OID ||
 			    u->new_kind == REFTABLE_REFDB_NEW_SYMREF;
-		goto head_log;
+		goto done;
 	}
 
 	if (cur.value_type == REFTABLE_REF_SYMREF) {
@@ -369,6 +393,7 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 			goto done;
 		if (err == 0)
 			memcpy(u->current, reftable_ref_record_val1(&res), hs);
+		err = 0; /* a dangling symref resolves to the null id */
 		if (!(u->flags & REFTABLE_REFDB_NO_DEREF)) {
 			err = split_symref_update(txn, i, cur.target);
 			if (err)
@@ -378,24 +403,16 @@ static int check_update(struct reftable_refdb_txn *txn, size_t i,
 	} else {
 		memcpy(u->current, reftable_ref_record_val1(&cur), hs);
 	}
-	err = check_old_value(txn, u, &cur);
-	if (err)
-		goto done;
-	decide_queue(txn, u);
-head_log:
-	/* The branch HEAD points to changes: HEAD logs it too. A no-op
-	 * update logs nowhere. */
-	if (u->queued && head_target &&
-	    !(u->flags & (UPD_LOG_ONLY | UPD_VIA_HEAD)) &&
-	    !strcmp(u->refname, head_target) &&
-	    (u->new_kind == REFTABLE_REFDB_NEW_OID ||
-	     u->new_kind == REFTABLE_REFDB_NEW_DELETE))
-		err = add_head_log(txn, i);
+	if (u->old_kind == REFTABLE_REFDB_OLD_SYMREF ||
+	    !(u->flags & UPD_LOG_ONLY))
+		err = check_old_value(txn, u, &cur);
+	if (!err)
+		decide_queue(txn, u);
 done:
 	reftable_ref_record_release(&cur);
 	reftable_ref_record_release(&res);
 	buf_release(&nb);
-	return err;
+	return err > 0 ? 0 : err;
 }
 
 /* All checks, under the lock, against the freshly loaded stack. */

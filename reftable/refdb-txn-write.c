@@ -42,16 +42,6 @@ static int write_ref(struct reftable_refdb_txn *txn, struct reftable_writer *w,
 	return reftable_writer_add_ref(w, &rec);
 }
 
-/* A symref's log-only update whose target (at the end of the chain) is
- * left as it is logs nothing either. */
-static int symref_target_unchanged(const struct reftable_refdb_txn *txn,
-				   const struct txn_update *u)
-{
-	while (u->child)
-		u = &txn->u[u->child - 1];
-	return !u->queued;
-}
-
 static int write_txn_table(struct reftable_writer *w, void *arg)
 {
 	struct reftable_refdb_txn *txn = arg;
@@ -64,8 +54,7 @@ static int write_txn_table(struct reftable_writer *w, void *arg)
 	if (!sorted)
 		return REFTABLE_NOMEM_ERROR;
 	for (i = 0; i < txn->n; i++)
-		if (txn->u[i].queued &&
-		    !symref_target_unchanged(txn, &txn->u[i]))
+		if (txn->u[i].queued)
 			sorted[n++] = &txn->u[i];
 	qsort(sorted, n, sizeof(*sorted), cmp_update_name);
 
@@ -75,7 +64,10 @@ static int write_txn_table(struct reftable_writer *w, void *arg)
 		err = refdb_txn_update_logs(txn, sorted[i], &logs, &logs_n,
 					    &logs_cap);
 	for (i = 0; !err && i < n; i++)
-		if (!(sorted[i]->flags & UPD_LOG_ONLY)) {
+		/* A verify is queued when it names a symref (its entry in
+		 * Git's list), but writes nothing. */
+		if (!(sorted[i]->flags & UPD_LOG_ONLY) &&
+		    sorted[i]->new_kind != REFTABLE_REFDB_NEW_NONE) {
 			err = write_ref(txn, w, sorted[i]);
 			txn->records++;
 		}
@@ -87,34 +79,57 @@ static int write_txn_table(struct reftable_writer *w, void *arg)
 	return err;
 }
 
-int reftable_refdb_txn_commit(struct reftable_refdb_txn *txn)
+/* Lock, reload under the lock, check; on failure the lock is released
+ * and the transaction is closed. */
+int reftable_refdb_txn_prepare(struct reftable_refdb_txn *txn)
 {
-	struct reftable_addition *add = NULL;
 	int err;
 
-	if (txn->done)
+	if (txn->done || txn->add)
 		return reftable_fail(REFTABLE_API_ERROR,
-				     "transaction already committed");
-	txn->done = 1;
-	if (txn->spoiled)
+				     "transaction already %s",
+				     txn->done ? "closed" : "prepared");
+	if (txn->spoiled) {
+		txn->done = 1;
 		return reftable_fail(txn->spoiled,
 				     "transaction refused: an update could "
 				     "not be added (%s)",
 				     reftable_error_str(txn->spoiled));
+	}
 	/* Lock first, then check: a writer that moved the stack since our
 	 * caller read it is reloaded here and checked against. */
-	err = reftable_stack_new_addition(&add, txn->db->st,
+	err = reftable_stack_new_addition(&txn->add, txn->db->st,
 					  REFTABLE_ADDITION_RELOAD);
+	if (!err) {
+		txn->update_index = reftable_addition_update_index(txn->add);
+		err = refdb_txn_check(txn);
+	}
+	if (err) {
+		reftable_addition_destroy(txn->add);
+		txn->add = NULL;
+		txn->done = 1;
+	}
+	return err;
+}
+
+int reftable_refdb_txn_commit(struct reftable_refdb_txn *txn)
+{
+	int err = 0;
+
+	if (txn->done)
+		return reftable_fail(REFTABLE_API_ERROR,
+				     "transaction already closed");
+	if (!txn->add)
+		err = reftable_refdb_txn_prepare(txn);
 	if (err)
 		return err;
-	txn->update_index = reftable_addition_update_index(add);
-	err = refdb_txn_check(txn);
+	txn->done = 1;
+	err = reftable_addition_add(txn->add, write_txn_table, txn);
 	if (!err)
-		err = reftable_addition_add(add, write_txn_table, txn);
-	if (!err)
-		err = reftable_addition_commit(add);
+		err = reftable_addition_commit(txn->add);
 	if (!err && txn->records)
 		txn->written_index = txn->update_index;
-	reftable_addition_destroy(add);
+	reftable_addition_destroy(txn->add);
+	txn->add = NULL;
 	return err;
 }

@@ -13,6 +13,7 @@
 #include "refdb-internal.h"
 #include "reftable-error.h"
 #include "reftable-refdb.h"
+#include "reftable-stack.h"
 
 #define PUBLIC_FLAGS                                                     \
 	(REFTABLE_REFDB_NO_DEREF | REFTABLE_REFDB_FORCE_LOG |            \
@@ -82,6 +83,8 @@ void reftable_refdb_txn_free(struct reftable_refdb_txn *txn)
 	reftable_free(txn->u);
 	reftable_free(txn->names);
 	ident_release(&txn->who);
+	/* A prepared transaction dropped: its lock goes, nothing written. */
+	reftable_addition_destroy(txn->add);
 	reftable_free(txn);
 }
 
@@ -119,9 +122,15 @@ static int validate_update(const struct reftable_refdb_txn *txn,
 		return reftable_fail(REFTABLE_API_ERROR,
 				     "%s: FORCE_LOG and SKIP_LOG together",
 				     name);
+	/* Git's two rules: a name set to an object id must be well formed;
+	 * one deleted, verified or made a symref must be "safe". */
 	if (!(u->flags & REFTABLE_REFDB_SKIP_NAME_CHECK)) {
-		err = reftable_refname_check_writable(name,
-						      db->allow_pseudorefs);
+		int sets_oid = u->new_kind == REFTABLE_REFDB_NEW_OID &&
+			       u->new_oid && !refdb_is_null(db, u->new_oid);
+		err = sets_oid ? reftable_refname_check_writable(
+					 name, db->allow_pseudorefs) :
+				 reftable_refname_check_safe(
+					 name, db->allow_pseudorefs);
 		if (err)
 			return err;
 	}
@@ -230,9 +239,10 @@ int reftable_refdb_txn_add(struct reftable_refdb_txn *txn,
 	size_t idx;
 	int err;
 
-	if (txn->done)
+	if (txn->done || txn->add)
 		return reftable_fail(REFTABLE_API_ERROR,
-				     "transaction already committed");
+				     "transaction already %s",
+				     txn->add ? "prepared" : "closed");
 	err = validate_update(txn, u);
 	if (!err)
 		err = refdb_txn_push_update(txn, &idx);

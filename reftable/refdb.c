@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "basics.h"
 #include "iter.h"
@@ -22,6 +23,57 @@ void reftable_refdb_options_init(struct reftable_refdb_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	reftable_stack_options_init(&opts->stack);
 	opts->log_policy = REFTABLE_REFDB_LOG_NORMAL;
+}
+
+/* A Git boolean: 1, 0, or -1 if value is none. A key without "=" is true,
+ * an empty value false; integers count as their value (a k, m or g unit
+ * allowed), as Git parses them. */
+static int parse_git_bool(const char *value)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	char *end;
+	long long n;
+	size_t i;
+
+	if (!value)
+		return 1;
+	if (!*value)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		if (!strcasecmp(value, yes[i]))
+			return 1;
+		if (!strcasecmp(value, no[i]))
+			return 0;
+	}
+	n = strtoll(value, &end, 0); /* 0x hex and 0 octal, as Git */
+	if (end == value || (*end && (!strchr("kKmMgG", *end) || end[1])))
+		return -1;
+	return n != 0;
+}
+
+int reftable_refdb_log_policy_from_config(enum reftable_refdb_log_policy *out,
+					  int key_present, const char *value,
+					  int bare)
+{
+	int b;
+
+	if (!key_present) {
+		*out = bare ? REFTABLE_REFDB_LOG_EXISTING :
+			      REFTABLE_REFDB_LOG_NORMAL;
+		return 0;
+	}
+	if (value && !strcasecmp(value, "always")) {
+		*out = REFTABLE_REFDB_LOG_ALWAYS;
+		return 0;
+	}
+	b = parse_git_bool(value);
+	if (b < 0)
+		return reftable_fail(REFTABLE_API_ERROR,
+				     "bad boolean value '%s' for "
+				     "core.logAllRefUpdates", value);
+	*out = b ? REFTABLE_REFDB_LOG_NORMAL : REFTABLE_REFDB_LOG_EXISTING;
+	return 0;
 }
 
 int refdb_dup_or_empty(char **dst, const char *src)

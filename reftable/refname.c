@@ -139,27 +139,55 @@ int refname_is_pseudoref(const char *name)
 	return !strcmp(name, "FETCH_HEAD") || !strcmp(name, "MERGE_HEAD");
 }
 
+static int check_pseudoref(const char *name, int allow_pseudorefs)
+{
+	if (refname_is_pseudoref(name) && !allow_pseudorefs)
+		return bad_name(name, "is a pseudoref, which Git keeps "
+				      "outside the ref database");
+	return 0;
+}
+
 int reftable_refname_check_writable(const char *name, int allow_pseudorefs)
 {
 	int err;
 
 	if (!name)
 		return reftable_fail(REFTABLE_API_ERROR, "ref name is NULL");
-	if (!strncmp(name, "refs/", 5))
-		return reftable_refname_check_format(name, 0);
-	if (strchr(name, '/'))
-		return bad_name(name, "lies outside refs/ and is not a root ref");
 	err = reftable_refname_check_format(name,
 					    REFTABLE_REFNAME_ALLOW_ONELEVEL);
-	if (err)
-		return err;
-	if (!reftable_refname_is_root_ref(name))
-		return bad_name(name, "a ref outside refs/ must be a root ref "
-				      "(upper case, \"_\" and \"-\" only)");
-	if (refname_is_pseudoref(name) && !allow_pseudorefs)
-		return bad_name(name, "is a pseudoref, which Git keeps "
-				      "outside the ref database");
-	return 0;
+	return err ? err : check_pseudoref(name, allow_pseudorefs);
+}
+
+/* 1 if the component of len bytes at p is "", "." or "..". */
+static int is_dot_component(const char *p, size_t len)
+{
+	return !len || (len == 1 && p[0] == '.') ||
+	       (len == 2 && p[0] == '.' && p[1] == '.');
+}
+
+int reftable_refname_check_safe(const char *name, int allow_pseudorefs)
+{
+	const char *p;
+
+	if (!name)
+		return reftable_fail(REFTABLE_API_ERROR, "ref name is NULL");
+	if (!strncmp(name, "refs/", 5)) {
+		for (p = name + 5;; p++) {
+			size_t len = strcspn(p, "/");
+			if (is_dot_component(p, len))
+				return bad_name(name, "has an empty, \".\" or "
+						      "\"..\" component");
+			p += len;
+			if (!*p)
+				break;
+		}
+		return check_pseudoref(name, allow_pseudorefs);
+	}
+	if (!*name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") !=
+			      strlen(name))
+		return bad_name(name, "outside refs/, only upper-case letters "
+				      "and \"_\" are allowed here");
+	return check_pseudoref(name, allow_pseudorefs);
 }
 
 int refname_is_below(const char *name, const char *dir, size_t dir_len)

@@ -46,9 +46,26 @@ enum reftable_refdb_log_policy {
 	REFTABLE_REFDB_LOG_NORMAL = 0,
 	/* Every ref (core.logAllRefUpdates = always). */
 	REFTABLE_REFDB_LOG_ALWAYS = 1,
-	/* Only refs whose reflog already exists (= false, or a bare repo). */
+	/* Only refs whose reflog already exists (= false, and Git's default
+	 * for a bare repository). */
 	REFTABLE_REFDB_LOG_EXISTING = 2,
 };
+
+/*
+ * The policy Git uses for a repository: value is the text of
+ * core.logAllRefUpdates as the config file gives it (NULL: the key is
+ * absent; "" or a key without "=" count as Git counts them), bare whether
+ * the repository is bare (core.bare). "always" (any case) is ALWAYS; a
+ * true boolean is NORMAL; a false one is EXISTING; absent is NORMAL, or
+ * EXISTING in a bare repository. 0, or REFTABLE_API_ERROR for a value
+ * that is neither "always" nor a boolean (Git refuses to run with it).
+ * key_present distinguishes "core.logAllRefUpdates" written without a
+ * value (true) from an absent key.
+ */
+REFTABLE_API
+int reftable_refdb_log_policy_from_config(enum reftable_refdb_log_policy *out,
+					  int key_present, const char *value,
+					  int bare);
 
 /* Who made a change, as a reflog entry records it. */
 struct reftable_refdb_ident {
@@ -118,17 +135,29 @@ REFTABLE_API
 int reftable_refname_check_format(const char *name, unsigned flags);
 
 /*
- * What a transaction accepts as the name of a ref it writes: a name under
- * "refs/" that passes the check above, or a root ref: one component made
- * of upper-case letters, "_" and "-" (HEAD, ORIG_HEAD, CHERRY_PICK_HEAD,
- * AUTO_MERGE...). FETCH_HEAD and MERGE_HEAD are pseudorefs that Git keeps
- * outside the database and refuses to write (see allow_pseudorefs).
- * 0 or REFTABLE_REFNAME_ERROR.
+ * What a transaction accepts as the name of a ref it sets to an object
+ * id, as Git's transactions do: any name that passes the check above with
+ * ALLOW_ONELEVEL ("refs/heads/x", "HEAD", also "foo", "main" or "foo/bar",
+ * which Git writes too), except the pseudorefs FETCH_HEAD and MERGE_HEAD,
+ * which Git keeps outside the database and refuses to write (see
+ * allow_pseudorefs). 0 or REFTABLE_REFNAME_ERROR.
  */
 REFTABLE_API
 int reftable_refname_check_writable(const char *name, int allow_pseudorefs);
 
-/* 1 if name has the form of a root ref (see above), else 0. */
+/*
+ * What a transaction accepts as the name of a ref it deletes, verifies or
+ * makes a symref (Git's "safe" names): under "refs/", a rest that is not
+ * empty and has no empty, "." or ".." component; outside "refs/", only
+ * upper-case letters and "_" (so Git refuses `git update-ref -d foo` and
+ * `symref-update foo ...` although it writes `foo` with an id). The
+ * pseudorefs as above. 0 or REFTABLE_REFNAME_ERROR.
+ */
+REFTABLE_API
+int reftable_refname_check_safe(const char *name, int allow_pseudorefs);
+
+/* 1 if name has the form of a root ref: one component of upper-case
+ * letters, "_" and "-" (HEAD, ORIG_HEAD, CHERRY_PICK_HEAD...), else 0. */
 REFTABLE_API
 int reftable_refname_is_root_ref(const char *name);
 
@@ -192,9 +221,25 @@ int reftable_refdb_init_refs_for_iterator(struct reftable_refdb *db,
  * checks pass.
  *
  * Updates follow symrefs like Git's (REFTABLE_REFDB_NO_DEREF to write the
- * symref itself), write reflog entries by the log policy, and also log to
- * HEAD when the ref HEAD points to changes. Deleting a ref deletes its
- * reflog. An update that leaves a ref as it is writes nothing.
+ * symref itself): an update of a symref becomes a log-only update of the
+ * symref plus the same update of the ref it names, which may be a symref
+ * again, so a new symref value in deref mode repoints the ref at the end
+ * of the chain. Reflog entries follow the log policy.
+ *
+ * HEAD, as Git's reftable backend treats it: every update of the ref HEAD
+ * names directly (whatever it does: a verify, a no-op, a new symref value)
+ * is mirrored by a log-only update of HEAD. So HEAD's reflog gets an entry
+ * whenever that ref is written, including an update that leaves it as it
+ * is (the entry then has old id = new id), a deletion of an unborn HEAD's
+ * branch (two null ids) and a new symref value (new id null); and a
+ * transaction that names HEAD and also HEAD's referent is refused
+ * (REFTABLE_NAME_CONFLICT_ERROR, "multiple updates for 'HEAD' (including
+ * one via its referent ...)"), except when the referent is reached by
+ * following HEAD itself. A symref written through logs too, even when the
+ * ref at the end of its chain is left as it is. Deleting a regular ref
+ * deletes its reflog; deleting a symref itself (NO_DEREF) logs an entry
+ * with a null new id. An update of a regular ref that leaves it as it is
+ * writes nothing for that ref.
  */
 struct reftable_refdb_txn;
 
@@ -296,6 +341,16 @@ int reftable_refdb_txn_symref(struct reftable_refdb_txn *txn,
 			      const char *message);
 
 /*
+ * Lock and check, as Git's `prepare`: takes tables.list.lock (held until
+ * commit or free), reloads under it and runs every check below, so a
+ * failed expectation is reported here. After prepare only commit and
+ * free are allowed. A failed prepare releases the lock and closes the
+ * transaction; commit calls prepare itself when it was not called.
+ */
+REFTABLE_API
+int reftable_refdb_txn_prepare(struct reftable_refdb_txn *txn);
+
+/*
  * Check and write everything, or nothing. Errors:
  *   REFTABLE_CAS_ERROR            an expected old value did not match
  *   REFTABLE_NAME_CONFLICT_ERROR  refs/a beside refs/a/b (existing or in
@@ -314,7 +369,8 @@ int reftable_refdb_txn_commit(struct reftable_refdb_txn *txn);
 REFTABLE_API
 uint64_t reftable_refdb_txn_update_index(const struct reftable_refdb_txn *txn);
 
-/* Free the transaction; an uncommitted one is dropped. */
+/* Free the transaction; an uncommitted one is dropped (Git's abort), and
+ * a prepared one releases its lock. */
 REFTABLE_API
 void reftable_refdb_txn_free(struct reftable_refdb_txn *txn);
 

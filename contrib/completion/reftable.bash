@@ -47,7 +47,7 @@ _reftable() {
 		--points-at= --contains= --no-contains= --merged= --no-merged= --help" ;;
 	show) opts="--verbose --json --help" ;;
 	log) opts="--max-count= --oneline --format= --date= --json --help" ;;
-	update) opts="--message= --stdin --delete --symref --no-deref
+	update) opts="--message= --stdin --null --delete --symref --no-deref
 		--create-reflog --no-reflog --no-compact --name= --email= --date=
 		--lock-timeout= --help" ;;
 	compact) opts="--auto --expire-logs= --expire-logs-before= --lock-timeout=

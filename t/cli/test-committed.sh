@@ -24,7 +24,8 @@ expect_rc "a first update" 0
 
 # The sanitizer runtime wants to be first; the shim only forwards fsync.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-REFTABLE_TEST_FAIL_DIR_FSYNC=1
+# The second directory fsync: the one after the list is published.
+REFTABLE_TEST_FAIL_DIR_FSYNC=2
 LD_PRELOAD=$REFTABLE_FAIL_SHIM
 export ASAN_OPTIONS REFTABLE_TEST_FAIL_DIR_FSYNC LD_PRELOAD
 run -C "$S" update --no-compact refs/heads/main "$B" "$A"

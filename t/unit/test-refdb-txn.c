@@ -298,15 +298,26 @@ START_TEST(noop_update_writes_nothing)
 
 	rt_ok(rt_symref(db, "HEAD", "refs/heads/main"));
 	rt_ok(rt_update(db, "refs/heads/main", rt_oid(1), NULL, "one"));
+	rt_ok(rt_update(db, "refs/heads/side", rt_oid(1), NULL, "one"));
 	idx = rt_next_index(db);
+	/* A ref HEAD does not name: nothing at all. */
+	rt_ok(rt_update(db, "refs/heads/side", rt_oid(1), rt_oid(1), "same"));
+	ck_assert_uint_eq(rt_next_index(db), idx);
+	/* HEAD's branch, directly or through HEAD: the branch is left as
+	 * it is, but HEAD logs the no-op, as Git 2.55 does ("HEAD 4 update
+	 * B B" after `update refs/heads/master B` with master at B). */
 	rt_ok(rt_update(db, "refs/heads/main", rt_oid(1), rt_oid(1), "same"));
 	rt_ok(rt_update(db, "HEAD", rt_oid(1), NULL, "same via HEAD"));
-	ck_assert_uint_eq(rt_next_index(db), idx);
+	ck_assert_uint_eq(rt_next_index(db), idx + 2);
 	rt_ok(reftable_refdb_read_reflog(db, "refs/heads/main", &logs, &n));
 	ck_assert_uint_eq(n, 1);
 	reftable_refdb_reflog_free(logs, n);
 	rt_ok(reftable_refdb_read_reflog(db, "HEAD", &logs, &n));
-	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!memcmp(logs[0].old_id, rt_oid(1), 20));
+	ck_assert(!memcmp(logs[0].new_id, rt_oid(1), 20));
+	ck_assert_str_eq(logs[0].message, "same via HEAD\n");
+	ck_assert_str_eq(logs[1].message, "same\n");
 	reftable_refdb_reflog_free(logs, n);
 }
 END_TEST
@@ -399,8 +410,11 @@ START_TEST(bad_names_and_pseudorefs)
 	rt_fails(rt_update(db, "refs/heads/a b", rt_oid(1), NULL, NULL),
 		 REFTABLE_REFNAME_ERROR);
 	rt_detail_has("refs/heads/a b");
-	rt_fails(rt_update(db, "foo", rt_oid(1), NULL, NULL),
-		 REFTABLE_REFNAME_ERROR);
+	/* As in Git 2.55: a one-level name is written with an id, but
+	 * refused for a deletion ("refusing to update ref with bad name"). */
+	rt_ok(rt_update(db, "foo", rt_oid(1), NULL, NULL));
+	rt_assert_ref(db, "foo", 1);
+	rt_fails(rt_delete(db, "foo", NULL), REFTABLE_REFNAME_ERROR);
 	rt_fails(rt_update(db, "FETCH_HEAD", rt_oid(1), NULL, NULL),
 		 REFTABLE_REFNAME_ERROR);
 	rt_detail_has("pseudoref");

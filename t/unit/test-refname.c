@@ -130,16 +130,55 @@ START_TEST(what_transactions_write)
 	not_writable("MERGE_HEAD", 0, "pseudoref");
 	writable("FETCH_HEAD", 1);
 	writable("MERGE_HEAD", 1);
-	not_writable("foo", 0, "root ref");
-	not_writable("Head", 0, "root ref");
-	not_writable("HEAD1", 0, "root ref");
-	not_writable("refs", 0, "root ref");
-	not_writable("foo/bar", 0, "outside refs/");
-	not_writable("HEAD/x", 0, "outside refs/");
+	/* Git 2.55 writes one-level and outside-refs/ names with an id
+	 * (`update foo ID`, `update foo/bar ID` both succeed). */
+	writable("foo", 0);
+	writable("Head", 0);
+	writable("refs", 0);
+	writable("foo/bar", 0);
+	writable("HEAD/x", 0);
 	not_writable("refs/heads/a..b", 0, "\"..\"");
 	not_writable("refs/", 0, "ends with \"/\"");
 	not_writable("@", 0, "is \"@\"");
 	not_writable("", 0, "is empty");
+}
+END_TEST
+
+static void safe(const char *name)
+{
+	ck_assert_msg(reftable_refname_check_safe(name, 0) == 0,
+		      "'%s' not safe: %s", name, reftable_error_detail());
+}
+
+static void not_safe(const char *name)
+{
+	ck_assert_msg(reftable_refname_check_safe(name, 0) ==
+			      REFTABLE_REFNAME_ERROR,
+		      "'%s' safe", name);
+}
+
+/* Git 2.55 refuses `delete lower`, `verify lower ID` and `option
+ * no-deref` + `symref-update lower2 refs/heads/master` ("refusing to
+ * update ref with bad name") but deletes ORIG_HEAD and refs/x. */
+START_TEST(what_transactions_delete)
+{
+	safe("refs/heads/main");
+	safe("refs/x");
+	safe("HEAD");
+	safe("ORIG_HEAD");
+	safe("refs/heads/a b"); /* the format check is separate */
+	not_safe("lower");
+	not_safe("foo/bar");
+	not_safe("Foo-x");
+	not_safe("BISECT-EXPECTED");
+	not_safe("refs/");
+	not_safe("refs/a//b");
+	not_safe("refs/a/./b");
+	not_safe("refs/a/../b");
+	not_safe("refs/a/..");
+	not_safe("");
+	not_safe("FETCH_HEAD");
+	ck_assert_int_eq(reftable_refname_check_safe("MERGE_HEAD", 1), 0);
 }
 END_TEST
 
@@ -165,6 +204,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, refspec_patterns);
 	tcase_add_test(tc, what_transactions_write);
 	tcase_add_test(tc, root_ref_syntax);
+	tcase_add_test(tc, what_transactions_delete);
 	suite_add_tcase(s, tc);
 	return s;
 }
