@@ -46,9 +46,6 @@ endif
 # compactors (killed at random) and readers. Documentation/stress.md,
 # "Git in the run".
 INTEROP_GIT = $(shell sh t/interop/find-git.sh "$(GIT_TOOLS)")
-# mk/stress.mk, read after this file, defines it too; prerequisites are
-# expanded as they are read, so name it here as well.
-STRESS_BIN ?= $(B)/t/stress/reftable-stress
 STRESS_GIT_RECORDS = $(wildcard $(GIT_TOOLS)/git-reftable-records)
 STRESS_GIT_ARGS ?= --git-writers 2 --git-compactors 1
 STRESS_GIT_SHORT_ARGS ?= --duration 10 --writers 2 --readers 1 \
