@@ -160,6 +160,63 @@ int lockfile_is_ours(struct lockfile *lk)
 	return there.st_dev == lk->dev && there.st_ino == lk->ino;
 }
 
+struct aside_search {
+	const struct reftable_fs *fs;
+	const char *dir, *base;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int withdraw_if_ours(void *arg, const char *name)
+{
+	struct aside_search *a = arg;
+	size_t n = strlen(a->base);
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (strncmp(name, a->base, n) || name[n] != '.' ||
+	    !lock_is_removal_leftover(name))
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", a->dir, name) >=
+	    sizeof(path))
+		return 0;
+	if (a->fs->stat(a->fs->ctx, path, &sb) == 0 && sb.st_dev == a->dev &&
+	    sb.st_ino == a->ino)
+		a->fs->unlink(a->fs->ctx, path);
+	return 0;
+}
+
+/*
+ * Our lock is not at its path: it may be aside, moved by a remover that
+ * found another file there after the pre-stat (someone removed our lock
+ * and took it anew meanwhile) and is about to put it back. Put back,
+ * our lock would name us while nobody releases it. Remove every aside
+ * name of our file, so that no put-back can happen any more, then look
+ * at the path again: a put-back that came first is removed there.
+ */
+static int withdraw_aside(struct lockfile *lk)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(lk->path, '/');
+	struct aside_search a = { lk->fs, ".", lk->path, lk->dev, lk->ino };
+
+	if (!FS_HAS(lk->fs, list_dir))
+		return 0;
+	if (slash) {
+		size_t n = (size_t)(slash - lk->path);
+
+		if (n >= sizeof(dir))
+			return 0;
+		memcpy(dir, lk->path, n);
+		dir[n] = '\0';
+		a.dir = n ? dir : "/";
+		a.base = slash + 1;
+	}
+	if (lk->fs->list_dir(lk->fs->ctx, a.dir, withdraw_if_ours, &a) < 0)
+		return 0;
+	return lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
+}
+
 int lockfile_release(struct lockfile *lk)
 {
 	int r = 0;
@@ -169,6 +226,8 @@ int lockfile_release(struct lockfile *lk)
 	/* A forked child shares the descriptor, not the ownership. */
 	if (lk->owner == getpid()) {
 		r = lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
+		if (r == 0)
+			r = withdraw_aside(lk);
 		if (r == 0)
 			r = reftable_fail(REFTABLE_LOCK_ERROR,
 					  "%s: our lock was removed by someone "

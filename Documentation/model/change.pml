@@ -84,8 +84,40 @@ inline remove_if_same(n, id, r, clear) {
  * descriptors close. A lock that is not ours any more: LOCK_ERROR,
  * COMMITTED_ERROR if we published. Without a lock removed from
  * outside, the lock is always still ours. */
+/*
+ * lockfile_release()'s withdraw_aside() (lockfile.c): our lock is not at
+ * its path, so it may be aside, about to be put back by a remover that
+ * found another file there. Unlink every aside name of our file (one
+ * step here: the directory listing and the unlinks; a put-back racing
+ * with them is caught by the second look), then look at the path again.
+ */
+inline withdraw_aside(n, id, r) {
+#ifndef BUG_NO_WITHDRAW
+	d_step {
+		hi = 1;
+		do
+		:: hi > NPROC -> break
+		:: hi <= NPROC ->
+			if
+			:: dir[N_P(hi, GONE)] == id && id != 0 ->
+				fs_unlink(N_P(hi, GONE))
+			:: else
+			fi;
+			hi++
+		od
+	};
+	remove_if_same(n, id, r, 0)
+#else
+	skip
+#endif
+}
+
 inline lc_end() {
 	remove_if_same(N_LOCK, lockid, r, 1);
+	if
+	:: !r -> withdraw_aside(N_LOCK, lockid, r)
+	:: else
+	fi;
 	d_step {
 #ifndef LOCK_REMOVAL
 		assert(r);

@@ -126,6 +126,80 @@ static void third_takes_while_aside(struct hook_fs *h, const char *from,
 	}
 }
 
+/*
+ * A remover whose pre-stat saw its own lock, which someone then removed
+ * and we took anew, moves our lock aside and, seeing another file, puts
+ * it back. If we released in between, the put-back lock would name us,
+ * alive, and nobody would release it: every writer would fail until we
+ * exit (found by the protocol model, Documentation/model, "Findings").
+ * Our release removes our file from aside, so the put-back finds
+ * nothing to put back.
+ */
+static void move_aside(const char *lock, char *aside, size_t size)
+{
+	snprintf(aside, size, "%s.99999-1-0.gone", lock);
+	ck_assert_int_eq(rename(lock, aside), 0);
+}
+
+START_TEST(release_withdraws_our_lock_from_aside)
+{
+	char *dir = tl_tmpdir();
+	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
+	struct lockfile lk = LOCKFILE_INIT;
+
+	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
+	move_aside(lock, aside, sizeof(aside));
+	/* Not at its path: "removed by someone else", as before. */
+	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
+	ck_assert(!test_exists(aside));
+	/* The other remover's put-back (link, never replacing) now fails. */
+	ck_assert_int_eq(link(aside, lock), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert(!test_exists(lock));
+	CHECK_NO_LEFTOVERS(dir);
+	tl_rmtree(dir);
+}
+END_TEST
+
+struct put_back_race {
+	const char *lock, *aside;
+	int done;
+};
+
+/* The other remover puts our lock back right before we look aside. */
+static void put_back_first(struct hook_fs *h, const char *dir)
+{
+	struct put_back_race *r = h->data;
+
+	(void)dir;
+	if (r->done++)
+		return;
+	ck_assert_int_eq(link(r->aside, r->lock), 0);
+	ck_assert_int_eq(unlink(r->aside), 0);
+}
+
+START_TEST(release_removes_our_lock_put_back_meanwhile)
+{
+	char *dir = tl_tmpdir();
+	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
+	struct lockfile lk = LOCKFILE_INIT;
+	struct put_back_race r = { lock, aside, 0 };
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.data = &r;
+	CHECK_OK(lockfile_acquire(&lk, &h.fs, lock, 0666, 0));
+	move_aside(lock, aside, sizeof(aside));
+	h.before_list_dir = put_back_first;
+	/* Back at its path when we look again: ours, so removed. */
+	CHECK_OK(lockfile_release(&lk));
+	ck_assert_int_eq(r.done, 1);
+	ck_assert(!test_exists(lock));
+	CHECK_NO_LEFTOVERS(dir);
+	tl_rmtree(dir);
+}
+END_TEST
+
 START_TEST(putting_back_never_replaces_a_lock_taken_meanwhile)
 {
 	char *dir = tl_tmpdir();
@@ -523,6 +597,8 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, release_does_not_move_a_lock_that_is_not_ours);
 	tcase_add_test(tc, second_breaker_leaves_the_new_lock);
 	tcase_add_test(tc, putting_back_never_replaces_a_lock_taken_meanwhile);
+	tcase_add_test(tc, release_withdraws_our_lock_from_aside);
+	tcase_add_test(tc, release_removes_our_lock_put_back_meanwhile);
 	tcase_add_test(tc, lock_removed_at_publish_loses_nothing);
 	tcase_add_test(tc, lock_lost_before_the_check_publishes_nothing);
 	tcase_add_test(tc, lock_taken_over_before_publish_loses_nothing);
