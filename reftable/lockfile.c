@@ -187,12 +187,14 @@ static int withdraw_if_ours(void *arg, const char *name)
 }
 
 /*
- * Our lock is not at its path: it may be aside, moved by a remover that
- * found another file there after the pre-stat (someone removed our lock
- * and took it anew meanwhile) and is about to put it back. Put back,
- * our lock would name us while nobody releases it. Remove every aside
- * name of our file, so that no put-back can happen any more, then look
- * at the path again: a put-back that came first is removed there.
+ * Our lock is not at its path: it may be aside, moved by a remover whose
+ * pre-stat saw an older lock (removed from outside since, and ours taken)
+ * and about to put it back. Put back, our lock would name us while nobody
+ * releases it. Remove every aside name of our file, so that its remover
+ * cannot put it back, then look at the path again: a put-back that came
+ * first is removed there. A second such remover, moving the put-back
+ * aside again between those two looks, still can (a known defect: four
+ * actors, two of them removing live locks by force).
  */
 static int withdraw_aside(struct lockfile *lk)
 {
@@ -226,8 +228,14 @@ int lockfile_release(struct lockfile *lk)
 	/* A forked child shares the descriptor, not the ownership. */
 	if (lk->owner == getpid()) {
 		r = lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
-		if (r == 0)
-			r = withdraw_aside(lk);
+		/* Gone for a while even if the second look removes it: the
+		 * caller must hear that its lock was lost. */
+		if (r == 0) {
+			int w = withdraw_aside(lk);
+
+			if (w < 0)
+				r = w;
+		}
 		if (r == 0)
 			r = reftable_fail(REFTABLE_LOCK_ERROR,
 					  "%s: our lock was removed by someone "
