@@ -18,6 +18,24 @@ ERR=$TMP/.stderr
 OUT=$TMP/.stdout
 test_failed=0
 
+# find_git [GIT]: print the path of a Git that can create a reftable
+# repository: GIT if given ("none": no Git at all), else Git 2.55 of the
+# shared tools beside the checkout, else a git on PATH; nothing if none
+# can (Debian 12's 2.39 cannot).
+find_git() {
+	[ "$1" = none ] && return
+	for g in "$1" "$TESTDIR/../../../shared/tools/git" git; do
+		[ -n "$g" ] || continue
+		if "$g" init -q --template= --ref-format=reftable \
+			"$TMP/probe" >/dev/null 2>&1; then
+			rm -rf "$TMP/probe"
+			command -v "$g"
+			return
+		fi
+		rm -rf "$TMP/probe"
+	done
+}
+
 ok() {
 	echo "ok - $1"
 }

@@ -14,20 +14,7 @@ if [ ! -x "$GET" ]; then
 	exit 1
 fi
 
-find_git() {
-	for g in "$GIT" "$TESTDIR/../../../shared/tools/git" git; do
-		[ -n "$g" ] || continue
-		if "$g" init -q --template= --ref-format=reftable \
-			"$TMP/probe" >/dev/null 2>&1; then
-			rm -rf "$TMP/probe"
-			echo "$g"
-			return
-		fi
-		rm -rf "$TMP/probe"
-	done
-}
-GITBIN=
-[ "$GIT" = none ] || GITBIN=$(find_git)
+GITBIN=$(find_git "$GIT")
 [ -n "$GITBIN" ] || echo "# no reftable-capable Git: checking against Git 2.55's recorded values only"
 
 A=1111111111111111111111111111111111111111

@@ -38,21 +38,7 @@ export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
 HOME=$TMP GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export HOME GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL
 
-find_git() {
-	for g in "$REFTABLE_TEST_GIT" "$TESTDIR/../../../shared/tools/git"; do
-		if [ -n "$g" ] && [ -x "$g" ]; then
-			echo "$g"
-			return
-		fi
-	done
-	if command -v git >/dev/null &&
-		git init -q --template= --ref-format=reftable "$TMP/probe" \
-			>/dev/null 2>&1; then
-		command -v git
-	fi
-}
-GIT=$(find_git)
-[ "$REFTABLE_TEST_GIT" = none ] && GIT=
+GIT=$(find_git "$REFTABLE_TEST_GIT")
 if [ -n "$GIT" ]; then
 	# Git runs helpers from its own directory first.
 	PATH=$(dirname "$GIT"):$PATH
