@@ -75,6 +75,8 @@ void sbuf_reset(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);
 /* Hand the string to the caller (free with free()); never NULL. */
 char *sbuf_detach(struct sbuf *sb);
+/* Append the rest of f; -1 on a read error (errno says which). */
+int sbuf_read_stream(struct sbuf *sb, FILE *f);
 
 /* Allocation that exits on failure: the tool has nothing to salvage. */
 void *xmalloc(size_t n);

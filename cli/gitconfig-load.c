@@ -48,8 +48,6 @@ int config_read_file(struct git_config *cfg, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	struct sbuf text = SBUF_INIT;
-	char buf[8192];
-	size_t n;
 	int err;
 
 	if (!f) {
@@ -60,9 +58,7 @@ int config_read_file(struct git_config *cfg, const char *path)
 		return config_fail(cfg, "unable to access '%s': %s", path,
 				   strerror(errno));
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&text, buf, n);
-	if (ferror(f))
+	if (sbuf_read_stream(&text, f) < 0)
 		err = config_fail(cfg, "error reading %s: %s", path,
 				  strerror(errno));
 	else

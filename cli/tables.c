@@ -24,24 +24,20 @@ static char *read_whole_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
 	struct sbuf text = SBUF_INIT;
-	char buf[8192];
-	size_t n;
 
 	if (!f)
 		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sbuf_add(&text, buf, n);
-	if (ferror(f)) {
-		int e = errno;
+	if (sbuf_read_stream(&text, f) < 0) {
+		int e = errno ? errno : EIO;
 
 		fclose(f);
 		sbuf_release(&text);
-		errno = e ? e : EIO;
+		errno = e;
 		return NULL;
 	}
 	fclose(f);
 	*len = text.len;
-	return text.buf ? sbuf_detach(&text) : xstrdup("");
+	return sbuf_detach(&text);
 }
 
 /* The library's own parser: the tool reads the names the stack reads, and

@@ -212,6 +212,16 @@ void sbuf_release(struct sbuf *sb)
 	sb->len = sb->cap = 0;
 }
 
+int sbuf_read_stream(struct sbuf *sb, FILE *f)
+{
+	char buf[8192];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sbuf_add(sb, buf, n);
+	return ferror(f) ? -1 : 0;
+}
+
 char *sbuf_detach(struct sbuf *sb)
 {
 	char *s;
