@@ -364,31 +364,51 @@ END_TEST
 
 /* --- failures after the commit ------------------------------------------ */
 
-/* A failing directory fsync after the rename: the change is committed,
- * and the caller is told so, not that nothing happened. */
-START_TEST(failure_after_publish_says_committed)
+/* A stack over h, with an empty tables.list, fsyncs on and no
+ * auto-compaction: one commit, one publish. */
+static struct reftable_stack *syncing_stack(const char *dir,
+					    struct hook_fs *h)
 {
-	char *dir = tl_tmpdir();
 	struct reftable_stack_options o = test_options();
-	struct reftable_stack *st, *fresh;
-	struct hook_fs h;
+	struct reftable_stack *st;
 
-	hook_fs_init(&h);
-	h.fail_dir_fsync_after_publish = 1;
-	o.fs = &h.fs;
+	o.fs = &h->fs;
 	o.disable_fsync = 0;
 	o.disable_auto_compact = 1;
 	o.create = 0;
 	test_write_file(test_path(dir, "tables.list"), "");
 	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	return st;
+}
+
+/* A fresh handle on the real filesystem reads refs/heads/a as 1. */
+static void fresh_reads_a(const char *dir)
+{
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *fresh;
+
+	o.create = 0;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	reftable_stack_destroy(fresh);
+}
+
+/* A failing directory fsync after the rename: the change is committed,
+ * and the caller is told so, not that nothing happened. */
+START_TEST(failure_after_publish_says_committed)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack *st;
+	struct hook_fs h;
+
+	hook_fs_init(&h);
+	h.fail_dir_fsync_after_publish = 1;
+	st = syncing_stack(dir, &h);
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/a", 1, 0),
 			 REFTABLE_COMMITTED_ERROR);
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "fsync"));
-	o.fs = NULL;
-	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
-	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	fresh_reads_a(dir);
 	CHECK_NO_LEFTOVERS(dir);
-	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
@@ -402,18 +422,12 @@ END_TEST
 START_TEST(dir_fsync_failing_before_publish_commits_nothing)
 {
 	char *dir = tl_tmpdir();
-	struct reftable_stack_options o = test_options();
-	struct reftable_stack *st, *fresh;
+	struct reftable_stack *st;
 	struct hook_fs h;
 
 	hook_fs_init(&h);
 	h.fail_dir_fsync_before_publish = 1;
-	o.fs = &h.fs;
-	o.disable_fsync = 0;
-	o.disable_auto_compact = 1;
-	o.create = 0;
-	test_write_file(test_path(dir, "tables.list"), "");
-	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	st = syncing_stack(dir, &h);
 	ck_assert_int_eq(test_add_ref(st, "refs/heads/a", 1, 0),
 			 REFTABLE_IO_ERROR);
 	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "fsync"));
@@ -421,11 +435,8 @@ START_TEST(dir_fsync_failing_before_publish_commits_nothing)
 	ck_assert_uint_eq(test_list_lines(dir), 0);
 	h.fail_dir_fsync_before_publish = 0;
 	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
-	o.fs = NULL;
-	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
-	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/a"), 1);
+	fresh_reads_a(dir);
 	CHECK_NO_LEFTOVERS(dir);
-	reftable_stack_destroy(fresh);
 	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
