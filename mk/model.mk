@@ -20,7 +20,8 @@ MODEL_PASS = \
 	git-mixed:-DNW=1:-DNR=1:-DGIT=1 \
 	crash:-DNW=2:-DNR=0:-DCRASH \
 	crash-unordered:-DNW=2:-DNR=0:-DCRASH:-DCRASH_UNORDERED \
-	lock-removed:-DNW=2:-DNR=0:-DFORCE
+	lock-removed:-DNW=2:-DNR=0:-DFORCE \
+	lock-removed-twice:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK
 
 # Historical defects put back: Spin must find each, with a trail.
 MODEL_FAIL = \
@@ -32,7 +33,9 @@ MODEL_FAIL = \
 	publish-unchecked:-DNW=2:-DNR=0:-DFORCE:-DNO_LOCK_END_CHECK:-DBUG_NO_CHECK \
 	clean-unchecked:-DNW=0:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1:-DFORCE:-DNO_LOCK_END_CHECK:-DBUG_CLEAN_NO_RECHECK \
 	unordered-no-dirsync:-DNW=1:-DNR=0:-DCRASH:-DCRASH_UNORDERED:-DBUG_NO_DIRSYNC_BEFORE_SWAP \
-	lock-put-back:-DNW=2:-DNR=0:-DFORCE:-DBUG_NO_WITHDRAW
+	lock-put-back:-DNW=2:-DNR=0:-DFORCE:-DBUG_NO_WITHDRAW \
+	lock-put-back-twice:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK:-DBUG_NO_MARK \
+	undo-by-release:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK:-DBUG_UNDO_BY_RELEASE
 
 # Bigger: make model only.
 MODEL_BIG = \

@@ -398,7 +398,7 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 	struct reftable_stack *st = ch->st;
 	struct list_snapshot r;
 	struct list_change undo;
-	int err;
+	int err, back;
 
 	ch->published = 1; /* until R is back, ours is the list */
 	if (list_read_path(st, tmp, &r) < 0 || !r.ident.exists)
@@ -409,12 +409,12 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 		     !tables_exist(st, r.names, r.len)))
 		err = REFTABLE_LOCK_ERROR;
 	if (!err)
-		err = list_change_publish(&undo, r.names, r.len, NULL);
-	if (!err)
-		err = list_change_end(&undo);
-	else
-		list_change_end(&undo);
-	if (err) {
+		list_change_publish(&undo, r.names, r.len, NULL);
+	/* R is back once the undo is published, even if its lock was then
+	 * lost too (a second removal): which list is in place decides. */
+	back = undo.published;
+	list_change_end(&undo);
+	if (!back) {
 		err = keep_added(ch, &r, ours, ours_len);
 		list_snapshot_release(st, &r);
 		return err;

@@ -160,62 +160,23 @@ int lockfile_is_ours(struct lockfile *lk)
 	return there.st_dev == lk->dev && there.st_ino == lk->ino;
 }
 
-struct aside_search {
-	const struct reftable_fs *fs;
-	const char *dir, *base;
-	dev_t dev;
-	ino_t ino;
-};
-
-static int withdraw_if_ours(void *arg, const char *name)
-{
-	struct aside_search *a = arg;
-	size_t n = strlen(a->base);
-	char path[PATH_MAX];
-	struct stat sb;
-
-	if (strncmp(name, a->base, n) || name[n] != '.' ||
-	    !lock_is_removal_leftover(name))
-		return 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", a->dir, name) >=
-	    sizeof(path))
-		return 0;
-	if (a->fs->stat(a->fs->ctx, path, &sb) == 0 && sb.st_dev == a->dev &&
-	    sb.st_ino == a->ino)
-		a->fs->unlink(a->fs->ctx, path);
-	return 0;
-}
-
 /*
- * Our lock is not at its path: it may be aside, moved by a remover whose
- * pre-stat saw an older lock (removed from outside since, and ours taken)
- * and about to put it back. Put back, our lock would name us while nobody
- * releases it. Remove every aside name of our file, so that its remover
- * cannot put it back, then look at the path again: a put-back that came
- * first is removed there. A second such remover, moving the put-back
- * aside again between those two looks, still can (a known defect: four
- * actors, two of them removing live locks by force).
+ * Our lock is not at its path: a remover whose pre-stat saw an older lock
+ * (removed from outside since, and ours taken) may have moved ours aside,
+ * and will put it back. Put back after we let go, it would name us, alive,
+ * and nobody would release it. So mark the file itself released, through
+ * our descriptor (wherever it is named now): a remover reads the mark
+ * after putting a lock back and removes it again (lock_put_back()), and a
+ * breaker takes a marked lock for stale, as when that remover died in
+ * between. Then look at the path again: a lock put back before the mark
+ * is removed there.
  */
-static int withdraw_aside(struct lockfile *lk)
+static int mark_and_look_again(struct lockfile *lk)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(lk->path, '/');
-	struct aside_search a = { lk->fs, ".", lk->path, lk->dev, lk->ino };
-
-	if (!FS_HAS(lk->fs, list_dir))
-		return 0;
-	if (slash) {
-		size_t n = (size_t)(slash - lk->path);
-
-		if (n >= sizeof(dir))
-			return 0;
-		memcpy(dir, lk->path, n);
-		dir[n] = '\0';
-		a.dir = n ? dir : "/";
-		a.base = slash + 1;
-	}
-	if (lk->fs->list_dir(lk->fs->ctx, a.dir, withdraw_if_ours, &a) < 0)
-		return 0;
+	/* Best effort: should the write fail, a lock put back later names
+	 * us until we exit, as every lock put back did before the mark. */
+	reftable_write_all(lk->fs, lk->fd, OWNER_RELEASED_MARK,
+			   strlen(OWNER_RELEASED_MARK));
 	return lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
 }
 
@@ -231,7 +192,7 @@ int lockfile_release(struct lockfile *lk)
 		/* Gone for a while even if the second look removes it: the
 		 * caller must hear that its lock was lost. */
 		if (r == 0) {
-			int w = withdraw_aside(lk);
+			int w = mark_and_look_again(lk);
 
 			if (w < 0)
 				r = w;
@@ -260,24 +221,42 @@ int lock_is_removal_leftover(const char *name)
 	       strstr(name, ".lock.") != NULL;
 }
 
-/* Put back a file that lock_remove_if_same() moved aside by mistake,
- * unless a new lock took its place meanwhile (then its owner, who lost
- * it, finds out when it checks before publishing). */
-static void put_back(const struct reftable_fs *fs, const char *aside,
-		     const char *path)
+/* Whether the file at path is a lock its owner released (the mark of
+ * mark_and_look_again()). */
+static int released_lock(const struct reftable_fs *fs, const char *path)
+{
+	char data[512];
+	ssize_t n;
+	int fd = fs->open(fs->ctx, path, O_RDONLY, 0);
+
+	if (fd < 0)
+		return 0;
+	n = fs->read(fs->ctx, fd, data, sizeof(data));
+	fs->close(fs->ctx, fd);
+	return n > 0 && owner_released(data, (size_t)n);
+}
+
+void lock_put_back(const struct reftable_fs *fs, const char *aside,
+		   const char *path, dev_t dev, ino_t ino)
 {
 	struct stat sb;
+	int linked = FS_HAS(fs, link) ? fs->link(fs->ctx, aside, path) : -1;
+	int back = linked == 0;
 
-	if (FS_HAS(fs, link)) {
-		if (fs->link(fs->ctx, aside, path) == 0 || errno == EEXIST) {
-			fs->unlink(fs->ctx, aside);
-			return;
-		}
-		/* No hard links here (some FUSE and network filesystems):
-		 * the checked rename below is all that is left. */
-	}
-	if (fs->stat(fs->ctx, path, &sb) < 0 && errno == ENOENT)
-		fs->rename(fs->ctx, aside, path);
+	/* No hard links here (some FUSE and network filesystems): a
+	 * checked rename is all that is left. EEXIST: a new lock. */
+	if (linked < 0 && !(FS_HAS(fs, link) && errno == EEXIST) &&
+	    fs->stat(fs->ctx, path, &sb) < 0 && errno == ENOENT)
+		back = fs->rename(fs->ctx, aside, path) == 0;
+	/* Read after the put-back: an owner that let go before this read
+	 * marked the file before looking at its path once more, and may
+	 * have missed it; one that lets go after finds it there. The aside
+	 * name is ours alone, so it still names the file we put back. */
+	if (back && released_lock(fs, linked == 0 ? aside : path))
+		back = -1;
+	fs->unlink(fs->ctx, aside);
+	if (back < 0)
+		lock_remove_if_same(fs, path, dev, ino);
 }
 
 int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
@@ -316,7 +295,7 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 		return errno == ENOENT ? 1 : reftable_io_fail("stat", aside);
 	}
 	if (sb.st_dev != dev || sb.st_ino != ino) {
-		put_back(fs, aside, path);
+		lock_put_back(fs, aside, path, sb.st_dev, sb.st_ino);
 		return 0;
 	}
 	/* Gone already is fine: the name was ours alone. */

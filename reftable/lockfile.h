@@ -66,6 +66,17 @@ static inline int lockfile_held(const struct lockfile *lk)
 int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 			dev_t dev, ino_t ino);
 
+/*
+ * lock_remove_if_same()'s last step when the file it moved aside is not
+ * the one it judged: put it back from aside to path, unless a new lock
+ * took path meanwhile (its owner, who lost it, finds out when it checks
+ * before publishing). (dev, ino) is the file aside; if its owner has
+ * released it (lockfile_release()'s mark), it is removed again. Tests
+ * play a second remover with it.
+ */
+void lock_put_back(const struct reftable_fs *fs, const char *aside,
+		   const char *path, dev_t dev, ino_t ino);
+
 /* Whether name is what lock_remove_if_same() leaves after a crash. */
 int lock_is_removal_leftover(const char *name);
 

@@ -148,6 +148,17 @@ static int parse_evidence(const char *data, size_t len, struct identity *id)
 	return id->pid > 0 ? 0 : -1;
 }
 
+int owner_released(const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t rest = nl ? len - (size_t)(nl + 1 - data) : 0;
+
+	return nl && len > strlen(OWNER_EVIDENCE_TAG) &&
+	       !memcmp(data, OWNER_EVIDENCE_TAG, strlen(OWNER_EVIDENCE_TAG)) &&
+	       rest == strlen(OWNER_RELEASED_MARK) &&
+	       !memcmp(nl + 1, OWNER_RELEASED_MARK, rest);
+}
+
 /* When this machine booted (seconds since the epoch), 0 if unknown. */
 static time_t boot_time(void)
 {
@@ -267,6 +278,11 @@ enum owner_verdict owner_judge_booted(const char *data, size_t len,
 				    "empty: Git's, an older reftable's, or one "
 				    "being created; only --force removes it");
 		return OWNER_UNKNOWN;
+	}
+	if (owner_released(data, len)) {
+		buf_addf(why, "released by process %ld, its owner, and then "
+			 "put back by someone removing locks", id.pid);
+		return OWNER_DEAD;
 	}
 	self_identity(&me);
 	if (strcmp(id.host, me.host) || !strcmp(id.host, "-")) {

@@ -20,6 +20,19 @@
 /* How every evidence line starts. */
 #define OWNER_EVIDENCE_TAG "reftable-lock v1 "
 
+/*
+ * What a lock's owner appends to its lock, through its descriptor, when
+ * at release the lock was not at its path: a remover had moved it aside
+ * and may put it back. Wherever the file is then, it says that its owner
+ * let go: a remover deletes it instead of putting it back, and a breaker
+ * takes it for stale although its owner still runs.
+ */
+#define OWNER_RELEASED_MARK "released\n"
+
+/* Whether a lock's contents (data, len) are our evidence line followed
+ * by the released mark. */
+int owner_released(const char *data, size_t len);
+
 /* The evidence line of the calling process (NUL-terminated, ends in a
  * newline). Cached; recomputed after fork. */
 const char *owner_evidence(void);

@@ -69,7 +69,16 @@ inline remove_if_same(n, id, r, clear) {
 			if
 			:: hi == 0 -> r = 1 /* a breaker took it */
 			:: hi != 0 && hi != id ->
+				/* lock_put_back(): link, then read the mark; a
+				 * released lock is removed again by identity
+				 * (one step here: see mark_and_look_again) */
 				fs_link(N_P(me, GONE), n, ok);
+				if
+				:: ok && imark[hi] ->
+					printf("P%d: put back a released lock: removes it\n", me);
+					fs_unlink(n)
+				:: else
+				fi;
 				fs_unlink(N_P(me, GONE)); r = 0
 			:: hi != 0 && hi == id ->
 				fs_unlink(N_P(me, GONE)); r = 1
@@ -85,27 +94,22 @@ inline remove_if_same(n, id, r, clear) {
  * COMMITTED_ERROR if we published. Without a lock removed from
  * outside, the lock is always still ours. */
 /*
- * lockfile_release()'s withdraw_aside() (lockfile.c): our lock is not at
+ * lockfile_release()'s mark_and_look_again() (lockfile.c): our lock is not at
  * its path, so it may be aside, about to be put back by a remover that
- * found another file there. Unlink every aside name of our file (one
- * step here: the directory listing and the unlinks; a put-back racing
- * with them is caught by the second look), then look at the path again.
+ * found another file there. Mark the file released (a write through our
+ * descriptor), then look at the path again: a put-back before the mark
+ * is found there; a remover that puts it back later reads the mark and
+ * removes it again. In the model a put-back, its read of the mark and
+ * that removal are one step; in the code they are several, and what
+ * happens between them is the same: our mark (then the read sees it) or
+ * our second look (then it finds the lock at the path and removes it,
+ * and the remover's removal by identity finds nothing).
  */
-inline withdraw_aside(n, id, r) {
+inline mark_and_look_again(n, id, r) {
 #ifndef BUG_NO_WITHDRAW
-	d_step {
-		hi = 1;
-		do
-		:: hi > NPROC -> break
-		:: hi <= NPROC ->
-			if
-			:: dir[N_P(hi, GONE)] == id && id != 0 ->
-				fs_unlink(N_P(hi, GONE))
-			:: else
-			fi;
-			hi++
-		od
-	};
+#ifndef BUG_NO_MARK
+	d_step { imark[id] = 1; printf("P%d: marks lock %d released\n", me, id) };
+#endif
 	remove_if_same(n, id, r, 0)
 #else
 	skip
@@ -115,7 +119,7 @@ inline withdraw_aside(n, id, r) {
 inline lc_end() {
 	remove_if_same(N_LOCK, lockid, r, 1);
 	if
-	:: !r -> withdraw_aside(N_LOCK, lockid, r)
+	:: !r -> mark_and_look_again(N_LOCK, lockid, r)
 	:: else
 	fi;
 	d_step {
@@ -221,9 +225,19 @@ inline restore_replaced() {
 				d_step { fs_close(fd_tmp2) }
 			:: else
 			fi;
-			/* list_change_end(&undo) 406 */
+			/* list_change_end(&undo): R is back if the undo was
+			 * published, whatever the release says (back) */
+			back = ok;
 			remove_if_same(N_LOCK, lockid2, r, 1);
-			d_step { ok = ok && r; fs_close(fd_lock2); lockid2 = 0;
+#ifdef BUG_UNDO_BY_RELEASE
+			/* the older code: a lost undo lock meant R not back */
+			if :: !r -> back = 0 :: else fi;
+#endif
+			if
+			:: !r -> mark_and_look_again(N_LOCK, lockid2, r)
+			:: else
+			fi;
+			d_step { ok = back; fs_close(fd_lock2); lockid2 = 0;
 				 fs_close(fd_base2); baseid2 = 0 }
 		:: else
 		fi;

@@ -29,6 +29,7 @@ byte ifds[NINO + 1];
 byte ikind[NINO + 1];
 byte ival[NINO + 1];
 bit  isync[NINO + 1];      /* content made durable by fsync */
+bit  imark[NINO + 1];      /* a lock's released mark (mark_and_look_again()) */
 
 /* Tables, by id: their update indexes and the transactions they hold
  * (one bit each). Table ids are never reused: a table name is unique
@@ -79,7 +80,7 @@ inline trace2(a, b) {
 inline ifree(i) {
 	if
 	:: ilinks[i] == 0 && ifds[i] == 0 ->
-		ikind[i] = K_FREE; ival[i] = 0; isync[i] = 0
+		ikind[i] = K_FREE; ival[i] = 0; isync[i] = 0; imark[i] = 0
 	:: else
 	fi
 }
@@ -101,7 +102,7 @@ inline fs_create(n, k, v, fd, ok) {
 	:: dir[n] != 0 -> ok = 0
 	:: else ->
 		ialloc(fd);
-		ikind[fd] = k; ival[fd] = v; isync[fd] = 0;
+		ikind[fd] = k; ival[fd] = v; isync[fd] = 0; imark[fd] = 0;
 		ilinks[fd] = 1; ifds[fd] = 1; dir[n] = fd; ok = 1
 	fi;
 	printf("P%d create(", me); trace1(n);

@@ -20,7 +20,7 @@ proctype Writer(byte me; byte tx) {
 	byte fd_lock, lockid, fd_base, baseid, base, fd_tmp, newl, loaded;
 	byte fd_lock2, lockid2, fd_base2, baseid2, base2, fd_tmp2, rmask;
 	byte fd_tab, newt, mt, rn, todo, tries, next, res, i;
-	bit ok, r, pub, fold;
+	bit ok, r, pub, fold, back;
 	{
 		d_step { loaded = ival[dir[N_LIST]] };  /* reftable_stack_new */
 again:
@@ -149,7 +149,7 @@ proctype Compactor(byte me) {
 	byte fd_lock2, lockid2, fd_base2, baseid2, base2, fd_tmp2, rmask;
 	byte fd_tab, mt, rn, todo, got, res, i, u;
 	byte cfd[NT];            /* claims held: descriptor = identity */
-	bit ok, r, pub, fold;
+	bit ok, r, pub, fold, back;
 	{
 		d_step { loaded = ival[dir[N_LIST]] };
 		lc_begin();                             /* compact.c:515 */
@@ -284,7 +284,7 @@ cdone:
 proctype Clean(byte me) {
 	byte fd_lock, lockid, fd_base, baseid, base, fd_tmp, newl, loaded;
 	byte keep, gone, res, i, lo, hi2;
-	bit ok, r, pub;
+	bit ok, r, pub, back;
 	{
 		lc_begin();                              /* 265 */
 		if
@@ -366,10 +366,11 @@ inline break_one(n) {
 	atomic { fs_open(n, fd); stale = 0;
 		 if
 		 :: fd != 0 ->
-#ifdef BUG_AGE_BREAK
+#if defined(BUG_AGE_BREAK) || defined(FORCE_BREAK)
 			stale = 1
 #else
-			stale = (ikind[fd] == K_LOCK && ival[fd] != 0 && killed[ival[fd]])
+			stale = (ikind[fd] == K_LOCK &&
+				 ((ival[fd] != 0 && killed[ival[fd]]) || imark[fd]))
 #endif
 		 :: else
 		 fi };
@@ -380,6 +381,20 @@ inline break_one(n) {
 	skip;
 	d_step { fs_close(fd) }
 }
+
+/*
+ * `reftable unlock --force` run on tables.list.lock alone: the lock it
+ * found is removed by identity whoever holds it (break_one with
+ * REFTABLE_BREAK_FORCE). With FORCE, two removers with stale pre-stats:
+ * the four actors of the put-back race (lockfile.c, mark_and_look_again()).
+ */
+#ifdef FORCE_BREAK
+proctype ForceBreaker(byte me) {
+	byte fd;
+	bit stale, ok, r;
+	break_one(N_LOCK)
+}
+#endif
 
 #if BREAKER
 proctype Breaker(byte me) {

@@ -15,10 +15,12 @@
  * COMPACTOR (0 none, 1 auto, 2 full), CLEANER, BREAKER, GIT, KILL (one
  * process, any, dies at any step), CRASH (the machine, at any step),
  * FORCE (someone removes tables.list.lock once, whoever holds it),
- * CONTENT_READER (readers compare contents, as on Windows).
+ * CONTENT_READER (readers compare contents, as on Windows),
+ * FORCE_BREAK (`reftable unlock --force` of tables.list.lock, once).
  * Reintroduced historical defects, each expected to fail: BUG_CLOSE_FD,
  * BUG_AGE_BREAK, BUG_NO_CHECK, BUG_CLEAN_NO_RECHECK, BUG_NO_DIRSYNC,
- * BUG_REMOVE_BEFORE_DIRSYNC, BUG_NO_TABLE_SYNC, BUG_FOLD_IGNORES_CLAIMS.
+ * BUG_REMOVE_BEFORE_DIRSYNC, BUG_NO_TABLE_SYNC, BUG_FOLD_IGNORES_CLAIMS,
+ * BUG_NO_WITHDRAW, BUG_NO_MARK, BUG_UNDO_BY_RELEASE.
  */
 
 #ifndef NW
@@ -410,6 +412,9 @@ init {
 #endif
 #if BREAKER
 		run Breaker(P_B);
+#endif
+#ifdef FORCE_BREAK
+		run ForceBreaker(P_B);
 #endif
 #if GIT
 		run Git(P_G, 16);

@@ -132,8 +132,8 @@ static void third_takes_while_aside(struct hook_fs *h, const char *from,
  * it back. If we released in between, the put-back lock would name us,
  * alive, and nobody would release it: every writer would fail until we
  * exit (found by the protocol model, Documentation/model, "Findings").
- * Our release removes our file from aside, so the put-back finds
- * nothing to put back.
+ * Our release marks the file released; the remover reads the mark after
+ * putting it back and removes it again.
  */
 static void move_aside(const char *lock, char *aside, size_t size)
 {
@@ -141,38 +141,40 @@ static void move_aside(const char *lock, char *aside, size_t size)
 	ck_assert_int_eq(rename(lock, aside), 0);
 }
 
-START_TEST(release_withdraws_our_lock_from_aside)
+/* Our lock, and the file it is moved aside to. */
+struct aside_race {
+	const char *lock, *aside, *aside2;
+	int done;
+};
+
+START_TEST(release_marks_our_lock_held_aside)
 {
 	char *dir = tl_tmpdir();
 	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
 	struct lockfile lk = LOCKFILE_INIT;
+	struct stat sb;
 
 	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
+	ck_assert_int_eq(stat(lock, &sb), 0);
 	move_aside(lock, aside, sizeof(aside));
 	/* Not at its path: "removed by someone else", as before. */
 	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
-	ck_assert(!test_exists(aside));
-	/* The other remover's put-back (link, never replacing) now fails. */
-	ck_assert_int_eq(link(aside, lock), -1);
-	ck_assert_int_eq(errno, ENOENT);
-	ck_assert(!test_exists(lock));
+	/* The remover puts it back, as the library does: it must not stay. */
+	lock_put_back(reftable_fs_posix(), aside, lock, sb.st_dev, sb.st_ino);
+	ck_assert_msg(!test_exists(lock),
+		      "our released lock is back at its path, naming us");
 	CHECK_NO_LEFTOVERS(dir);
 	tl_rmtree(dir);
 }
 END_TEST
 
-struct put_back_race {
-	const char *lock, *aside;
-	int done;
-};
-
-/* The other remover puts our lock back right before we look aside. */
-static void put_back_first(struct hook_fs *h, const char *dir)
+/* The remover puts our lock back (reading no mark yet) right before we
+ * mark it. */
+static void put_back_before_the_mark(struct hook_fs *h, const char *path)
 {
-	struct put_back_race *r = h->data;
+	struct aside_race *r = h->data;
 
-	(void)dir;
-	if (r->done++)
+	if (strcmp(path, r->lock) || r->done++)
 		return;
 	ck_assert_int_eq(link(r->aside, r->lock), 0);
 	ck_assert_int_eq(unlink(r->aside), 0);
@@ -183,14 +185,14 @@ START_TEST(release_removes_our_lock_put_back_meanwhile)
 	char *dir = tl_tmpdir();
 	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
 	struct lockfile lk = LOCKFILE_INIT;
-	struct put_back_race r = { lock, aside, 0 };
+	struct aside_race r = { lock, aside, NULL, 0 };
 	struct hook_fs h;
 
 	hook_fs_init(&h);
 	h.data = &r;
 	CHECK_OK(lockfile_acquire(&lk, &h.fs, lock, 0666, 0));
 	move_aside(lock, aside, sizeof(aside));
-	h.before_list_dir = put_back_first;
+	h.before_write = put_back_before_the_mark;
 	/* Back at its path when we look again: ours, so removed; but it
 	 * was gone for a while, and the caller is told so (a publish by
 	 * rename may have replaced another writer's list meanwhile). */
@@ -202,53 +204,119 @@ START_TEST(release_removes_our_lock_put_back_meanwhile)
 }
 END_TEST
 
-struct second_remover_race {
-	const char *lock, *aside, *aside2;
-	int done;
-};
-
 /*
  * Two removers whose pre-stats both saw the same old lock (since
- * removed): the first moved our new lock aside; while we withdraw it,
- * the first puts it back (link) and the second, right after, moves it
- * aside again under its own name, which our listing never saw.
- * A known defect (four actors, two of them breaking live locks by
- * force): it runs only with REFTABLE_TEST_KNOWN_DEFECTS=1.
+ * removed): the first moved our new lock aside. Right before we mark
+ * it, the first puts it back and the second moves it aside again, so
+ * our second look finds nothing. The second remover then puts it back:
+ * it reads our mark and removes it again (four actors, found by an
+ * adversarial review of the release).
  */
 static void second_remover_moves_put_back(struct hook_fs *h, const char *path)
 {
-	struct second_remover_race *r = h->data;
+	struct aside_race *r = h->data;
 
-	if (strcmp(path, r->aside) || r->done++)
+	if (strcmp(path, r->lock) || r->done++)
 		return;
 	ck_assert_int_eq(link(r->aside, r->lock), 0);
+	ck_assert_int_eq(unlink(r->aside), 0);
 	ck_assert_int_eq(rename(r->lock, r->aside2), 0);
 }
 
-START_TEST(release_withdraws_from_a_second_remover)
+START_TEST(release_defeats_a_second_remover)
 {
 	char *dir = tl_tmpdir();
 	char *lock = test_path(dir, "tables.list.lock");
 	char aside[4096], aside2[4096];
 	struct lockfile lk = LOCKFILE_INIT;
-	struct second_remover_race r = { lock, aside, aside2, 0 };
+	struct aside_race r = { lock, aside, aside2, 0 };
 	struct hook_fs h;
+	struct stat sb;
 
 	hook_fs_init(&h);
 	h.data = &r;
 	snprintf(aside2, sizeof(aside2), "%s.99998-2-0.gone", lock);
 	CHECK_OK(lockfile_acquire(&lk, &h.fs, lock, 0666, 0));
+	ck_assert_int_eq(stat(lock, &sb), 0);
 	move_aside(lock, aside, sizeof(aside));
-	h.before_unlink = second_remover_moves_put_back;
-	lockfile_release(&lk);
+	h.before_write = second_remover_moves_put_back;
+	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
 	ck_assert_int_eq(r.done, 1);
-	/* The second remover sees another file than its own: it puts it
-	 * back, never replacing. Our lock must not come back. */
-	if (link(aside2, lock) == 0)
-		unlink(aside2);
+	ck_assert(!test_exists(lock));
+	lock_put_back(reftable_fs_posix(), aside2, lock, sb.st_dev, sb.st_ino);
 	ck_assert_msg(!test_exists(lock),
 		      "our released lock is back at its path, naming us");
 	CHECK_NO_LEFTOVERS(dir);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
+ * A remover that died between putting our released lock back and
+ * reading the mark: the lock names us, alive, but it is marked, so a
+ * breaker removes it without --force and the next writer gets the lock.
+ */
+START_TEST(released_lock_left_by_a_dead_remover_is_stale)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	char *lock = test_path(dir, "tables.list.lock");
+	struct lockfile lk = LOCKFILE_INIT;
+	struct reftable_stack *st;
+	struct reftable_addition *add;
+	struct reports rs;
+	char aside[4096];
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
+	move_aside(lock, aside, sizeof(aside));
+	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
+	ck_assert_int_eq(link(aside, lock), 0); /* put back, then killed */
+	ck_assert_int_eq(unlink(aside), 0);
+
+	ck_assert_int_eq(break_locks(st, 0, &rs), 1);
+	ck_assert_int_eq(rs.stale, 1);
+	ck_assert_int_eq(rs.removed, 1);
+	ck_assert_msg(strstr(rs.why[0], "released by process") != NULL,
+		      "%s", rs.why[0]);
+	ck_assert(!test_exists(lock));
+	CHECK_OK(reftable_stack_new_addition(&add, st, 0));
+	reftable_addition_destroy(add);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/* A lock that its live owner still holds stays, whatever a second line
+ * in it says: only the exact mark after the evidence counts. */
+START_TEST(live_lock_with_other_text_is_kept)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	char *lock = test_path(dir, "tables.list.lock");
+	struct lockfile lk = LOCKFILE_INIT;
+	struct reftable_stack *st;
+	struct reports rs;
+	const char *text[] = { "released", "released\nx\n", "releasedx\n" };
+	size_t i;
+
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
+	for (i = 0; i < sizeof(text) / sizeof(*text); i++) {
+		ck_assert_int_eq(ftruncate(lk.fd, 0), 0);
+		ck_assert_int_eq(pwrite(lk.fd, owner_evidence(),
+					strlen(owner_evidence()), 0),
+				 (ssize_t)strlen(owner_evidence()));
+		ck_assert_int_eq(pwrite(lk.fd, text[i], strlen(text[i]),
+					(off_t)strlen(owner_evidence())),
+				 (ssize_t)strlen(text[i]));
+		ck_assert_int_eq(break_locks(st, 0, &rs), 0);
+		ck_assert_int_eq(rs.removed, 0);
+		ck_assert(test_exists(lock));
+	}
+	CHECK_OK(lockfile_release(&lk));
+	reftable_stack_destroy(st);
 	tl_rmtree(dir);
 }
 END_TEST
@@ -471,6 +539,65 @@ START_TEST(first_list_taken_over_before_publish_loses_nothing)
 END_TEST
 
 /*
+ * As above, and the lock W takes to put the taker's list back is removed
+ * too, right after that list is back: W's release of it fails, but the
+ * taker's list is in place and W's ref is not, so W must say that
+ * nothing of its own was published (not that it was, with the taker's
+ * tables kept aside: a caller would count a ref that is not there).
+ */
+static void undo_lock_removed_too(struct hook_fs *h, const char *from,
+				  const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (!has_end(to, "/tables.list"))
+		return;
+	if (sw->armed == 1) {
+		swap_lock(h, sw->lock);
+		commit_taker(sw);
+		sw->armed = 2;
+	} else if (sw->armed == 2) {
+		sw->armed = 0;
+		ck_assert_int_eq(unlink(sw->lock), 0);
+	}
+}
+
+START_TEST(undo_whose_lock_is_removed_publishes_nothing)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = undo_lock_removed_too;
+	h.before_unlink = NULL;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	sw.armed = 1;
+	ck_assert_int_eq(test_add_ref(st, "refs/heads/w", 2, 0),
+			 REFTABLE_LOCK_ERROR);
+	ck_assert_int_eq(sw.armed, 0);
+	ck_assert_msg(strstr(reftable_error_detail(), "back in place"), "%s",
+		      reftable_error_detail());
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/base"), 1);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), 7);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), -1);
+	CHECK_NO_LEFTOVERS(dir);
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
+/*
  * The limit of what a swap can undo: between W's swap and its swap back,
  * a third writer locked and published on top of W's list. W leaves that
  * list in place (it holds W's ref) and says, with a committed error, that
@@ -650,25 +777,19 @@ static Suite *locks_suite(void)
 	tcase_add_test(tc, release_does_not_move_a_lock_that_is_not_ours);
 	tcase_add_test(tc, second_breaker_leaves_the_new_lock);
 	tcase_add_test(tc, putting_back_never_replaces_a_lock_taken_meanwhile);
-	tcase_add_test(tc, release_withdraws_our_lock_from_aside);
+	tcase_add_test(tc, release_marks_our_lock_held_aside);
 	tcase_add_test(tc, release_removes_our_lock_put_back_meanwhile);
 	tcase_add_test(tc, lock_removed_at_publish_loses_nothing);
 	tcase_add_test(tc, lock_lost_before_the_check_publishes_nothing);
 	tcase_add_test(tc, lock_taken_over_before_publish_loses_nothing);
 	tcase_add_test(tc, first_list_taken_over_before_publish_loses_nothing);
+	tcase_add_test(tc, undo_whose_lock_is_removed_publishes_nothing);
 	tcase_add_test(tc, writers_racing_past_a_removed_lock_are_reported);
 	tcase_add_test(tc, clean_whose_lock_was_removed_removes_nothing);
 	tcase_add_test(tc, forked_child_cannot_destroy_the_parents_addition);
-	suite_add_tcase(s, tc);
-	if (!getenv("REFTABLE_TEST_KNOWN_DEFECTS")) {
-		fprintf(stderr, "test-locks-removed: 1 reproducer of a known "
-			"defect skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
-			"it\n");
-		return s;
-	}
-	tc = tcase_create("known defect");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, release_withdraws_from_a_second_remover);
+	tcase_add_test(tc, release_defeats_a_second_remover);
+	tcase_add_test(tc, released_lock_left_by_a_dead_remover_is_stale);
+	tcase_add_test(tc, live_lock_with_other_text_is_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -361,6 +361,8 @@ struct hook_fs {
 	void (*before_unlink)(struct hook_fs *h, const char *path);
 	void (*before_list_dir)(struct hook_fs *h, const char *dir);
 	void (*before_stat)(struct hook_fs *h, const char *path);
+	/* Run before a write to a file opened as path. */
+	void (*before_write)(struct hook_fs *h, const char *path);
 	/* Fail unlinks of paths containing this with EIO. */
 	const char *fail_unlink_substr;
 	/* Run after a successful fsync of a file opened as path. */
@@ -461,6 +463,9 @@ static inline ssize_t hook_write(void *ctx, int fd, const void *buf,
 	ssize_t n;
 	int i;
 
+	for (i = 0; h->before_write && i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd)
+			h->before_write(h, h->fds[i].path);
 	if (h->fail_write_suffix)
 		for (i = 0; i < 64; i++)
 			if (h->fds[i].path[0] && h->fds[i].fd == fd &&
