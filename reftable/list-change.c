@@ -398,6 +398,7 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 	struct reftable_stack *st = ch->st;
 	struct list_snapshot r;
 	struct list_change undo;
+	char also[1024] = "";
 	int err, back;
 
 	ch->published = 1; /* until R is back, ours is the list */
@@ -408,8 +409,10 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 				  ours_len) ||
 		     !tables_exist(st, r.names, r.len)))
 		err = REFTABLE_LOCK_ERROR;
-	if (!err)
-		list_change_publish(&undo, r.names, r.len, NULL);
+	if (!err && list_change_publish(&undo, r.names, r.len, NULL) &&
+	    undo.published) /* R is back, but hid yet another list */
+		snprintf(also, sizeof(also), "; then: %s",
+			 reftable_error_detail());
 	/* R is back once the undo is published, even if its lock was then
 	 * lost too (a second removal): which list is in place decides. */
 	back = undo.published;
@@ -426,8 +429,8 @@ static int restore_replaced(struct list_change *ch, const char *tmp,
 	return reftable_fail(REFTABLE_LOCK_ERROR,
 			     "%s: someone removed our lock and published "
 			     "meanwhile; their list is back in place and ours "
-			     "is not published",
-			     st->lock_path);
+			     "is not published%s",
+			     st->lock_path, also);
 }
 
 /*

@@ -57,6 +57,9 @@ static uint32_t backoff_jitter(uint32_t bound)
 	return bound ? (uint32_t)(state % bound) : 0;
 }
 
+static int let_go(const struct reftable_fs *fs, int fd, const char *path,
+		  dev_t dev, ino_t ino);
+
 /* The new lock's identity, and our evidence into it. On failure the
  * file is removed again, by identity once that is known. */
 static int lock_stamp(struct lockfile *lk, const char *path)
@@ -73,7 +76,7 @@ static int lock_stamp(struct lockfile *lk, const char *path)
 	}
 	if (reftable_write_all(fs, lk->fd, evidence, strlen(evidence)) < 0) {
 		err = reftable_io_fail("write lock", path);
-		lock_remove_if_same(fs, path, sb.st_dev, sb.st_ino);
+		let_go(fs, lk->fd, path, sb.st_dev, sb.st_ino);
 		goto fail;
 	}
 	lk->dev = sb.st_dev;
@@ -140,7 +143,7 @@ int lockfile_acquire(struct lockfile *lk, const struct reftable_fs *fs,
 		return err;
 	lk->path = reftable_strdup(path);
 	if (!lk->path) {
-		lock_remove_if_same(fs, path, lk->dev, lk->ino);
+		let_go(fs, lk->fd, path, lk->dev, lk->ino);
 		fs->close(fs->ctx, lk->fd);
 		lk->fd = -1;
 		return REFTABLE_NOMEM_ERROR;
@@ -161,23 +164,32 @@ int lockfile_is_ours(struct lockfile *lk)
 }
 
 /*
- * Our lock is not at its path: a remover whose pre-stat saw an older lock
- * (removed from outside since, and ours taken) may have moved ours aside,
- * and will put it back. Put back after we let go, it would name us, alive,
- * and nobody would release it. So mark the file itself released, through
- * our descriptor (wherever it is named now): a remover reads the mark
- * after putting a lock back and removes it again (lock_put_back()), and a
- * breaker takes a marked lock for stale, as when that remover died in
- * between. Then look at the path again: a lock put back before the mark
- * is removed there.
+ * Remove our lock (open as fd) by identity: 1 removed, 0 it was not at
+ * its path (maybe removed there by our second look), < 0 an error.
+ *
+ * Not at its path, it may be held aside by a remover whose pre-stat saw
+ * an older lock (removed from outside since, and ours taken), which will
+ * put it back; after we let go, it would name us, alive, and nobody would
+ * release it. So mark the file itself released, through our descriptor
+ * (wherever it is named now): a remover reads the mark after its
+ * put-back and removes the lock again (lock_put_back()), and a breaker
+ * takes a marked lock for stale, as when that remover died in between.
+ * Then look at the path again: a lock put back before the mark is
+ * removed there.
  */
-static int mark_and_look_again(struct lockfile *lk)
+static int let_go(const struct reftable_fs *fs, int fd, const char *path,
+		  dev_t dev, ino_t ino)
 {
+	int r = lock_remove_if_same(fs, path, dev, ino);
+
+	if (r != 0)
+		return r;
 	/* Best effort: should the write fail, a lock put back later names
 	 * us until we exit, as every lock put back did before the mark. */
-	reftable_write_all(lk->fs, lk->fd, OWNER_RELEASED_MARK,
+	reftable_write_all(fs, fd, OWNER_RELEASED_MARK,
 			   strlen(OWNER_RELEASED_MARK));
-	return lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
+	r = lock_remove_if_same(fs, path, dev, ino);
+	return r < 0 ? r : 0;
 }
 
 int lockfile_release(struct lockfile *lk)
@@ -188,15 +200,9 @@ int lockfile_release(struct lockfile *lk)
 		return 0;
 	/* A forked child shares the descriptor, not the ownership. */
 	if (lk->owner == getpid()) {
-		r = lock_remove_if_same(lk->fs, lk->path, lk->dev, lk->ino);
 		/* Gone for a while even if the second look removes it: the
 		 * caller must hear that its lock was lost. */
-		if (r == 0) {
-			int w = mark_and_look_again(lk);
-
-			if (w < 0)
-				r = w;
-		}
+		r = let_go(lk->fs, lk->fd, lk->path, lk->dev, lk->ino);
 		if (r == 0)
 			r = reftable_fail(REFTABLE_LOCK_ERROR,
 					  "%s: our lock was removed by someone "
@@ -221,18 +227,13 @@ int lock_is_removal_leftover(const char *name)
 	       strstr(name, ".lock.") != NULL;
 }
 
-/* Whether the file at path is a lock its owner released (the mark of
- * mark_and_look_again()). */
-static int released_lock(const struct reftable_fs *fs, const char *path)
+/* Whether the file open as fd is a lock its owner released (the mark
+ * of let_go()). */
+static int released_lock(const struct reftable_fs *fs, int fd)
 {
 	char data[512];
-	ssize_t n;
-	int fd = fs->open(fs->ctx, path, O_RDONLY, 0);
+	ssize_t n = fs->read(fs->ctx, fd, data, sizeof(data));
 
-	if (fd < 0)
-		return 0;
-	n = fs->read(fs->ctx, fd, data, sizeof(data));
-	fs->close(fs->ctx, fd);
 	return n > 0 && owner_released(data, (size_t)n);
 }
 
@@ -240,6 +241,10 @@ void lock_put_back(const struct reftable_fs *fs, const char *aside,
 		   const char *path, dev_t dev, ino_t ino)
 {
 	struct stat sb;
+	/* Held open until the end: while we hold it, its inode number
+	 * cannot go to a new lock that our removal by identity would take
+	 * for it, and its mark reaches us whatever becomes of the names. */
+	int fd = fs->open(fs->ctx, aside, O_RDONLY, 0);
 	int linked = FS_HAS(fs, link) ? fs->link(fs->ctx, aside, path) : -1;
 	int back = linked == 0;
 
@@ -250,13 +255,14 @@ void lock_put_back(const struct reftable_fs *fs, const char *aside,
 		back = fs->rename(fs->ctx, aside, path) == 0;
 	/* Read after the put-back: an owner that let go before this read
 	 * marked the file before looking at its path once more, and may
-	 * have missed it; one that lets go after finds it there. The aside
-	 * name is ours alone, so it still names the file we put back. */
-	if (back && released_lock(fs, linked == 0 ? aside : path))
+	 * have missed it; one that lets go after finds it there. */
+	if (back && fd >= 0 && released_lock(fs, fd))
 		back = -1;
 	fs->unlink(fs->ctx, aside);
 	if (back < 0)
 		lock_remove_if_same(fs, path, dev, ino);
+	if (fd >= 0)
+		fs->close(fs->ctx, fd);
 }
 
 int lock_remove_if_same(const struct reftable_fs *fs, const char *path,

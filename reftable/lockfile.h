@@ -71,7 +71,7 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
  * the one it judged: put it back from aside to path, unless a new lock
  * took path meanwhile (its owner, who lost it, finds out when it checks
  * before publishing). (dev, ino) is the file aside; if its owner has
- * released it (lockfile_release()'s mark), it is removed again. Tests
+ * released it (the mark of let_go(), lockfile.c), it is removed again. Tests
  * play a second remover with it.
  */
 void lock_put_back(const struct reftable_fs *fs, const char *aside,

@@ -71,7 +71,7 @@ inline remove_if_same(n, id, r, clear) {
 			:: hi != 0 && hi != id ->
 				/* lock_put_back(): link, then read the mark; a
 				 * released lock is removed again by identity
-				 * (one step here: see mark_and_look_again) */
+				 * (one step here: see mark_and_look_again below) */
 				fs_link(N_P(me, GONE), n, ok);
 				if
 				:: ok && imark[hi] ->
@@ -94,7 +94,7 @@ inline remove_if_same(n, id, r, clear) {
  * COMMITTED_ERROR if we published. Without a lock removed from
  * outside, the lock is always still ours. */
 /*
- * lockfile_release()'s mark_and_look_again() (lockfile.c): our lock is not at
+ * let_go() (lockfile.c), after its first look: our lock is not at
  * its path, so it may be aside, about to be put back by a remover that
  * found another file there. Mark the file released (a write through our
  * descriptor), then look at the path again: a put-back before the mark
@@ -103,7 +103,9 @@ inline remove_if_same(n, id, r, clear) {
  * that removal are one step; in the code they are several, and what
  * happens between them is the same: our mark (then the read sees it) or
  * our second look (then it finds the lock at the path and removes it,
- * and the remover's removal by identity finds nothing).
+ * and the remover's removal by identity finds nothing: it holds the
+ * file open from before its link, so the inode number cannot pass to a
+ * new lock meanwhile).
  */
 inline mark_and_look_again(n, id, r) {
 #ifndef BUG_NO_WITHDRAW

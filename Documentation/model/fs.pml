@@ -29,7 +29,7 @@ byte ifds[NINO + 1];
 byte ikind[NINO + 1];
 byte ival[NINO + 1];
 bit  isync[NINO + 1];      /* content made durable by fsync */
-bit  imark[NINO + 1];      /* a lock's released mark (mark_and_look_again()) */
+bit  imark[NINO + 1];      /* a lock's released mark (let_go()) */
 
 /* Tables, by id: their update indexes and the transactions they hold
  * (one bit each). Table ids are never reused: a table name is unique

@@ -386,7 +386,7 @@ inline break_one(n) {
  * `reftable unlock --force` run on tables.list.lock alone: the lock it
  * found is removed by identity whoever holds it (break_one with
  * REFTABLE_BREAK_FORCE). With FORCE, two removers with stale pre-stats:
- * the four actors of the put-back race (lockfile.c, mark_and_look_again()).
+ * the four actors of the put-back race (lockfile.c, let_go()).
  */
 #ifdef FORCE_BREAK
 proctype ForceBreaker(byte me) {
