@@ -170,13 +170,106 @@ START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 }
 END_TEST
 
+/*
+ * W's swap hands back the taker's list R (someone removed W's lock): W
+ * puts R back as a change of its own, the undo. The undo's lock is
+ * removed too, and a writer Y commits on W's list right before the
+ * undo's swap, which hands back Y's list. The undo cannot put that back
+ * (a third writer Z built on R meanwhile), so Y's acknowledged change
+ * is hidden and its tables kept, and the undo's publish says where. W
+ * then decides "R is back" from undo.published and reports only that
+ * nothing of its own was published: the report of Y's hidden change,
+ * and of the kept list naming its tables, is dropped.
+ */
+static void commit_one(struct reftable_stack *st, const char *name,
+		       uint8_t fill)
+{
+	const char *ref[] = { name };
+	struct reftable_addition *add;
+
+	start_addition(st, &add, ref, fill);
+	CHECK_OK(reftable_addition_commit(add));
+	reftable_addition_destroy(add);
+}
+
+static void writers_at_each_swap(struct hook_fs *h, const char *from,
+				 const char *to)
+{
+	struct swap *sw = h->data;
+
+	if (!has_end(to, "/tables.list") || (sw->armed != 1 && sw->armed != 2))
+		return;
+	ck_assert_int_eq(unlink(sw->lock), 0);
+	if (sw->armed == 1) {
+		CHECK_OK(reftable_stack_new_addition(&sw->taker, sw->other,
+						     REFTABLE_ADDITION_RELOAD));
+		commit_taker(sw);
+	} else {
+		commit_one(sw->other, "refs/heads/y", 5);
+	}
+	sw->armed++;
+}
+
+static void third_before_the_second_undo(struct hook_fs *h, const char *path,
+					 int flags)
+{
+	struct swap *sw = h->data;
+
+	if (sw->armed != 3 || strcmp(path, sw->lock) || !(flags & O_CREAT))
+		return;
+	sw->armed = 0;
+	commit_one(sw->other, "refs/heads/z", 8);
+}
+
+START_TEST(undo_of_an_undo_drops_the_report_of_the_kept_change)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *fresh;
+	struct swap sw = { 0 };
+	struct hook_fs h;
+	int err;
+
+	o.disable_auto_compact = 1;
+	swap_init(&sw, &h, dir, &o);
+	h.before_rename = writers_at_each_swap;
+	h.before_unlink = NULL;
+	h.before_open = third_before_the_second_undo;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/base", 1, 0));
+
+	sw.armed = 1;
+	err = test_add_ref(st, "refs/heads/w", 2, 0);
+	ck_assert_int_eq(sw.armed, 0);
+
+	o.fs = NULL;
+	CHECK_OK(reftable_stack_new(&fresh, dir, &o));
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/taker"), 7);
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/z"), 8);
+	/* W's own change is not in: W says so, rightly. */
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/w"), -1);
+	ck_assert_int_eq(err, REFTABLE_LOCK_ERROR);
+	/* Y's acknowledged change is hidden, its tables kept... */
+	ck_assert_int_eq(test_ref_fill(fresh, "refs/heads/y"), -1);
+	ck_assert_int_eq(test_count_suffix(dir, ".kept"), 1);
+	/* ...and nobody is told where. */
+	ck_assert_msg(strstr(reftable_error_detail(), ".kept") != NULL,
+		      "an acknowledged change was hidden and kept, and W's "
+		      "error does not say so: %s", reftable_error_detail());
+	reftable_stack_destroy(fresh);
+	reftable_stack_destroy(st);
+	reftable_stack_destroy(sw.other);
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review adv2");
 	TCase *tc;
 
 	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review3: 2 reproducers of known "
+		fprintf(stderr, "test-locks-review3: 3 reproducers of known "
 			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
 			"them\n");
 		return s;
@@ -186,6 +279,7 @@ static Suite *review_suite(void)
 	tcase_add_test(tc, put_back_removal_takes_a_new_lock_on_a_reused_inode);
 	tcase_add_test(tc,
 		       breaker_unlinking_the_aside_name_leaves_a_released_lock);
+	tcase_add_test(tc, undo_of_an_undo_drops_the_report_of_the_kept_change);
 	suite_add_tcase(s, tc);
 	return s;
 }
