@@ -12,6 +12,12 @@
 
 #include "test-locks-helpers.h"
 
+/* A lock, and the name a remover moves it aside to. */
+struct aside_of {
+	const char *lock, *aside;
+	int done;
+};
+
 static int known_defects(void)
 {
 	return getenv("REFTABLE_TEST_KNOWN_DEFECTS") != NULL;
@@ -263,13 +269,80 @@ START_TEST(undo_of_an_undo_drops_the_report_of_the_kept_change)
 }
 END_TEST
 
+/*
+ * lockfile_acquire()'s own failure paths remove the new lock with a
+ * bare lock_remove_if_same(), without the mark: if a remover with a
+ * stale pre-stat holds it aside at that moment, it puts it back later,
+ * and the lock names us, alive, with no mark. Staged with the path's
+ * copy failing for lack of memory (the evidence is written, so the lock
+ * names us). No breaker without --force removes it until we exit.
+ */
+static int fail_next_alloc;
+
+static void *failing_malloc(size_t n)
+{
+	if (fail_next_alloc) {
+		fail_next_alloc = 0;
+		return NULL;
+	}
+	return malloc(n);
+}
+
+static void *failing_realloc(void *p, size_t n)
+{
+	return realloc(p, n);
+}
+
+static void moved_aside_at_the_evidence(struct hook_fs *h, const char *path)
+{
+	struct aside_of *a = h->data;
+
+	if (strcmp(path, a->lock) || a->done++)
+		return;
+	ck_assert_int_eq(rename(a->lock, a->aside), 0);
+	fail_next_alloc = 1; /* the copy of the path, right after */
+}
+
+START_TEST(acquire_failing_after_the_evidence_leaves_a_live_lock)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
+	struct aside_of a = { lock, aside, 0 };
+	struct lockfile lk = LOCKFILE_INIT;
+	struct reftable_stack *breaker;
+	struct hook_fs h;
+	struct reports rs;
+	struct stat sb;
+
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
+	hook_fs_init(&h);
+	h.data = &a;
+	h.before_write = moved_aside_at_the_evidence;
+	ck_assert_int_eq(lockfile_acquire(&lk, &h.fs, lock, 0666, 0),
+			 REFTABLE_NOMEM_ERROR);
+	ck_assert_int_eq(a.done, 1);
+	ck_assert_int_eq(stat(aside, &sb), 0);
+	/* The remover, whose pre-stat saw an older lock, puts it back. */
+	lock_put_back(reftable_fs_posix(), aside, lock, sb.st_dev, sb.st_ino);
+	if (test_exists(lock))
+		break_locks(breaker, 0, &rs);
+	ck_assert_msg(!test_exists(lock),
+		      "a lock naming us, alive, with no mark, stays after "
+		      "our acquire failed: every writer fails until we exit");
+	reftable_stack_destroy(breaker);
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review adv2");
 	TCase *tc;
 
 	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review3: 3 reproducers of known "
+		fprintf(stderr, "test-locks-review3: 4 reproducers of known "
 			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
 			"them\n");
 		return s;
@@ -280,14 +353,19 @@ static Suite *review_suite(void)
 	tcase_add_test(tc,
 		       breaker_unlinking_the_aside_name_leaves_a_released_lock);
 	tcase_add_test(tc, undo_of_an_undo_drops_the_report_of_the_kept_change);
+	tcase_add_test(tc, acquire_failing_after_the_evidence_leaves_a_live_lock);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(review_suite());
+	SRunner *sr;
 	int failed;
+
+	/* Before any other library call, as reftable-alloc.h asks. */
+	reftable_set_alloc(failing_malloc, failing_realloc, free);
+	sr = srunner_create(review_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
