@@ -336,13 +336,63 @@ START_TEST(acquire_failing_after_the_evidence_leaves_a_live_lock)
 }
 END_TEST
 
+/*
+ * Without hard links (some FUSE and network filesystems) the put-back is
+ * stat, then rename. A writer W that takes the lock between the two has
+ * its lock replaced by the one put back: W holds a lock that is gone,
+ * while the put-back lock's owner still holds its own (two holders).
+ * W is told at its check; Git, which renames its lock by path, would
+ * publish the put-back lock's owner line as tables.list. Older than the
+ * mark (the checked rename was there before); the mark only changes
+ * what happens when the lock put back was released.
+ */
+static void writer_between_stat_and_rename(struct hook_fs *h, const char *from,
+					   const char *to)
+{
+	struct reuse_race *r = h->data;
+
+	if (strcmp(to, r->lock) || r->done++)
+		return;
+	CHECK_OK(lockfile_acquire(r->w, reftable_fs_posix(), r->lock, 0666, 0));
+}
+
+START_TEST(put_back_by_rename_replaces_a_lock_taken_meanwhile)
+{
+	char *dir = tl_tmpdir();
+	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
+	struct lockfile lk = LOCKFILE_INIT, w = LOCKFILE_INIT;
+	struct reuse_race r = { lock, NULL, &w, 0, 0, 0 };
+	struct hook_fs h;
+	struct stat sb;
+
+	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
+	ck_assert_int_eq(stat(lock, &sb), 0);
+	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
+	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
+
+	hook_fs_init(&h);
+	h.fs.link = NULL;
+	h.data = &r;
+	h.before_rename = writer_between_stat_and_rename;
+	lock_put_back(&h.fs, aside, lock, sb.st_dev, sb.st_ino);
+	ck_assert_int_eq(r.done, 1);
+	ck_assert_int_eq(lockfile_is_ours(&lk), 1);
+	ck_assert_msg(lockfile_is_ours(&w) == 1,
+		      "the put-back replaced the lock a writer took meanwhile: "
+		      "two processes hold the lock");
+	CHECK_OK(lockfile_release(&w));
+	CHECK_OK(lockfile_release(&lk));
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review adv2");
 	TCase *tc;
 
 	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review3: 4 reproducers of known "
+		fprintf(stderr, "test-locks-review3: 5 reproducers of known "
 			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
 			"them\n");
 		return s;
@@ -354,6 +404,7 @@ static Suite *review_suite(void)
 		       breaker_unlinking_the_aside_name_leaves_a_released_lock);
 	tcase_add_test(tc, undo_of_an_undo_drops_the_report_of_the_kept_change);
 	tcase_add_test(tc, acquire_failing_after_the_evidence_leaves_a_live_lock);
+	tcase_add_test(tc, put_back_by_rename_replaces_a_lock_taken_meanwhile);
 	suite_add_tcase(s, tc);
 	return s;
 }
