@@ -73,19 +73,55 @@ inline remove_if_same(n, id, r, clear) {
 				 * released lock is removed again by identity
 				 * (one step here: see mark_and_look_again below) */
 				fs_link(N_P(me, GONE), n, ok);
+#ifdef SPLIT_PUTBACK
+				/* the code: read the mark through the aside name,
+				 * unlink that name, then (a later step) remove the
+				 * file again by identity */
+				if
+				:: ok && imark[hi] -> pbk[me] = hi;
+#ifdef PIN_PUTBACK
+				   ifds[hi]++; /* the fix: a descriptor kept open */
+#endif
+				   skip
+				:: else
+				fi;
+#else
 				if
 				:: ok && imark[hi] ->
 					printf("P%d: put back a released lock: removes it\n", me);
 					fs_unlink(n)
 				:: else
 				fi;
+#endif
 				fs_unlink(N_P(me, GONE)); r = 0
 			:: hi != 0 && hi == id ->
 				fs_unlink(N_P(me, GONE)); r = 1
 			fi
 		:: else
 		fi
-	}
+	};
+#ifdef SPLIT_PUTBACK
+	/* lock_put_back()'s lock_remove_if_same(path, dev, ino) of the
+	 * released lock it put back (one step: generous to the code) */
+	if
+	:: pbk[me] != 0 ->
+		d_step {
+			fs_stat(n, hi);
+			if
+			:: hi == pbk[me] ->
+				printf("P%d: removes lock %d again (marked %d)\n", me, hi, imark[hi]);
+				assert(imark[hi]); /* only a released lock */
+				fs_unlink(n); check_stack()
+			:: else
+			fi;
+#ifdef PIN_PUTBACK
+			hi = pbk[me]; fs_close(hi);
+#endif
+			pbk[me] = 0
+		}
+	:: else
+	fi
+#endif
 }
 
 /* list_change_end() (list-change.c:522): lockfile_release()
