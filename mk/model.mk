@@ -35,7 +35,8 @@ MODEL_FAIL = \
 	unordered-no-dirsync:-DNW=1:-DNR=0:-DCRASH:-DCRASH_UNORDERED:-DBUG_NO_DIRSYNC_BEFORE_SWAP \
 	lock-put-back:-DNW=2:-DNR=0:-DFORCE:-DBUG_NO_WITHDRAW \
 	lock-put-back-twice:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK:-DBUG_NO_MARK \
-	undo-by-release:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK:-DBUG_UNDO_BY_RELEASE
+	undo-by-release:-DNW=2:-DNR=0:-DFORCE:-DFORCE_BREAK:-DBUG_UNDO_BY_RELEASE \
+	put-back-unpinned:-DNW=2:-DNR=0:-DFORCE:-DBUG_PUTBACK_UNPINNED
 
 # Bigger: make model only.
 MODEL_BIG = \

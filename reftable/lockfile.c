@@ -186,8 +186,9 @@ static int let_go(const struct reftable_fs *fs, int fd, const char *path,
 		return r;
 	/* Best effort: should the write fail, a lock put back later names
 	 * us until we exit, as every lock put back did before the mark. */
-	reftable_write_all(fs, fd, OWNER_RELEASED_MARK,
-			   strlen(OWNER_RELEASED_MARK));
+	if (reftable_write_all(fs, fd, OWNER_RELEASED_MARK,
+			       strlen(OWNER_RELEASED_MARK)) == 0)
+		fs->fsync(fs->ctx, fd); /* other hosts see it (NFS) */
 	r = lock_remove_if_same(fs, path, dev, ino);
 	return r < 0 ? r : 0;
 }

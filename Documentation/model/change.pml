@@ -69,30 +69,19 @@ inline remove_if_same(n, id, r, clear) {
 			if
 			:: hi == 0 -> r = 1 /* a breaker took it */
 			:: hi != 0 && hi != id ->
-				/* lock_put_back(): link, then read the mark; a
-				 * released lock is removed again by identity
-				 * (one step here: see mark_and_look_again below) */
+				/* lock_put_back(): open the file aside (held
+				 * until its removal below), link it back, read
+				 * the mark through that descriptor, unlink the
+				 * aside name */
 				fs_link(N_P(me, GONE), n, ok);
-#ifdef SPLIT_PUTBACK
-				/* the code: read the mark through the aside name,
-				 * unlink that name, then (a later step) remove the
-				 * file again by identity */
 				if
 				:: ok && imark[hi] -> pbk[me] = hi;
-#ifdef PIN_PUTBACK
-				   ifds[hi]++; /* the fix: a descriptor kept open */
+#ifndef BUG_PUTBACK_UNPINNED
+				   ifds[hi]++;
 #endif
 				   skip
 				:: else
 				fi;
-#else
-				if
-				:: ok && imark[hi] ->
-					printf("P%d: put back a released lock: removes it\n", me);
-					fs_unlink(n)
-				:: else
-				fi;
-#endif
 				fs_unlink(N_P(me, GONE)); r = 0
 			:: hi != 0 && hi == id ->
 				fs_unlink(N_P(me, GONE)); r = 1
@@ -100,9 +89,9 @@ inline remove_if_same(n, id, r, clear) {
 		:: else
 		fi
 	};
-#ifdef SPLIT_PUTBACK
 	/* lock_put_back()'s lock_remove_if_same(path, dev, ino) of the
-	 * released lock it put back (one step: generous to the code) */
+	 * released lock it put back (one step: generous to the code, whose
+	 * steps are those of any removal by identity) */
 	if
 	:: pbk[me] != 0 ->
 		d_step {
@@ -114,14 +103,13 @@ inline remove_if_same(n, id, r, clear) {
 				fs_unlink(n); check_stack()
 			:: else
 			fi;
-#ifdef PIN_PUTBACK
+#ifndef BUG_PUTBACK_UNPINNED
 			hi = pbk[me]; fs_close(hi);
 #endif
 			pbk[me] = 0
 		}
 	:: else
 	fi
-#endif
 }
 
 /* list_change_end() (list-change.c:522): lockfile_release()
@@ -135,13 +123,12 @@ inline remove_if_same(n, id, r, clear) {
  * found another file there. Mark the file released (a write through our
  * descriptor), then look at the path again: a put-back before the mark
  * is found there; a remover that puts it back later reads the mark and
- * removes it again. In the model a put-back, its read of the mark and
- * that removal are one step; in the code they are several, and what
- * happens between them is the same: our mark (then the read sees it) or
- * our second look (then it finds the lock at the path and removes it,
- * and the remover's removal by identity finds nothing: it holds the
- * file open from before its link, so the inode number cannot pass to a
- * new lock meanwhile).
+ * removes it again. What happens between the remover's link and its
+ * read is our mark (then the read sees it) or our second look (then it
+ * finds the lock at the path and removes it, and the remover's removal
+ * by identity finds nothing: it holds the file open from before its
+ * link, so the inode number cannot pass to a new lock meanwhile;
+ * BUG_PUTBACK_UNPINNED, without that descriptor, fails).
  */
 inline mark_and_look_again(n, id, r) {
 #ifndef BUG_NO_WITHDRAW

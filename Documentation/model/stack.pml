@@ -16,14 +16,11 @@
  * process, any, dies at any step), CRASH (the machine, at any step),
  * FORCE (someone removes tables.list.lock once, whoever holds it),
  * CONTENT_READER (readers compare contents, as on Windows),
- * FORCE_BREAK (`reftable unlock --force` of tables.list.lock, once),
- * SPLIT_PUTBACK (lock_put_back()'s removal of a released lock it put
- * back is a step of its own, as in the code: fails, the inode reused
- * by a new lock; PIN_PUTBACK: with the file held open until then).
+ * FORCE_BREAK (`reftable unlock --force` of tables.list.lock, once).
  * Reintroduced historical defects, each expected to fail: BUG_CLOSE_FD,
  * BUG_AGE_BREAK, BUG_NO_CHECK, BUG_CLEAN_NO_RECHECK, BUG_NO_DIRSYNC,
  * BUG_REMOVE_BEFORE_DIRSYNC, BUG_NO_TABLE_SYNC, BUG_FOLD_IGNORES_CLAIMS,
- * BUG_NO_WITHDRAW, BUG_NO_MARK, BUG_UNDO_BY_RELEASE.
+ * BUG_NO_WITHDRAW, BUG_NO_MARK, BUG_UNDO_BY_RELEASE, BUG_PUTBACK_UNPINNED.
  */
 
 #ifndef NW
@@ -91,9 +88,7 @@ byte tsz[NT];            /* a table's size (what the geometric rule reads) */
 bit killed[NPROC + 1];   /* the process died (kill -9, or the crash) */
 bit believes[NPROC + 1]; /* the process believes it holds tables.list.lock */
 bit crashed;
-#ifdef SPLIT_PUTBACK
 byte pbk[NPROC + 1];     /* a released lock put back, to remove again */
-#endif
 byte acked;              /* transactions whose commit said they happened */
 bit race_lost;           /* a writer reported "their list is lost" */
 

@@ -1,11 +1,12 @@
 /*
- * Adversarial review of the released mark (lockfile.c, lock_put_back()
- * and mark_and_look_again()): reproducers of the windows it leaves.
- * Each is staged at its exact system call by a filesystem hook.
- *
- * All need a lock removed from outside (a user's rm, `unlock --force`)
- * to set up a remover with a stale pre-stat. They fail on the library
- * under review and run only with REFTABLE_TEST_KNOWN_DEFECTS=1.
+ * The second adversarial review of the released mark (lockfile.c,
+ * let_go() and lock_put_back()): the windows it found, each staged at
+ * its exact system call by a filesystem hook, each failing on the
+ * library it reviewed (3d35d19). All need a lock removed from outside
+ * (a user's rm, `unlock --force`) to set up a remover with a stale
+ * pre-stat. The last, older than the mark, is a known limitation of
+ * filesystems without hard links: it runs only with
+ * REFTABLE_TEST_KNOWN_DEFECTS=1.
  */
 
 #include <fcntl.h>
@@ -101,10 +102,10 @@ END_TEST
  * R moved our lock L aside and we released (marked; our second look
  * found nothing). A breaker lists R's aside name as a leftover while the
  * path is empty, and unlinks it after R's link put L back but before
- * R's read of the mark, which R makes through that name: R finds no
- * file, takes L for unreleased, and leaves it at the path, naming us.
- * It is marked, so `reftable unlock` removes it; until then every
- * writer fails, as after a remover killed between its link and its read.
+ * R's read of the mark. R used to read through that name: it found no
+ * file, took L for unreleased and left it at the path, naming us (marked,
+ * so `reftable unlock` removed it; until then every writer failed). R
+ * now reads through a descriptor it opened before its link.
  */
 struct unlinked_aside {
 	const char *lock, *aside;
@@ -114,16 +115,23 @@ struct unlinked_aside {
 	int done;
 };
 
-/* The breaker's unlink of R's aside name lands between R's link and
- * R's open of it. */
-static void breaker_unlinks_at_the_read(struct hook_fs *h, const char *path,
-					int flags)
+/* The breaker's unlink of R's aside name lands right after R's link
+ * put L back: at R's next call on that name, an open or a read. */
+static void breaker_unlinks_after_the_link(struct hook_fs *h,
+					   const char *path)
 {
 	struct unlinked_aside *u = h->data;
 
-	if (strcmp(path, u->aside))
+	if (strcmp(path, u->aside) || !test_exists(u->lock) ||
+	    !test_exists(u->aside))
 		return;
 	ck_assert_int_eq(unlink(u->aside), 0);
+}
+
+static void breaker_unlinks_at_the_open(struct hook_fs *h, const char *path,
+					int flags)
+{
+	breaker_unlinks_after_the_link(h, path);
 }
 
 static void remover_puts_back_at_the_unlink(struct hook_fs *h,
@@ -150,7 +158,8 @@ START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 
 	hook_fs_init(&hr);
 	hr.data = &u;
-	hr.before_open = breaker_unlinks_at_the_read;
+	hr.before_open = breaker_unlinks_at_the_open;
+	hr.before_read = breaker_unlinks_after_the_link;
 	u.remover = &hr.fs;
 	hook_fs_init(&hb);
 	hb.data = &u;
@@ -322,7 +331,7 @@ START_TEST(acquire_failing_after_the_evidence_leaves_a_live_lock)
 	h.before_write = moved_aside_at_the_evidence;
 	ck_assert_int_eq(lockfile_acquire(&lk, &h.fs, lock, 0666, 0),
 			 REFTABLE_NOMEM_ERROR);
-	ck_assert_int_eq(a.done, 1);
+	ck_assert_int_ge(a.done, 1); /* the mark's write comes here too */
 	ck_assert_int_eq(stat(aside, &sb), 0);
 	/* The remover, whose pre-stat saw an older lock, puts it back. */
 	lock_put_back(reftable_fs_posix(), aside, lock, sb.st_dev, sb.st_ino);
@@ -388,22 +397,24 @@ END_TEST
 
 static Suite *review_suite(void)
 {
-	Suite *s = suite_create("locks review adv2");
-	TCase *tc;
+	Suite *s = suite_create("locks review 3");
+	TCase *tc = tcase_create("put-back");
 
-	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review3: 5 reproducers of known "
-			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
-			"them\n");
-		return s;
-	}
-	tc = tcase_create("known defect");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_back_removal_takes_a_new_lock_on_a_reused_inode);
 	tcase_add_test(tc,
 		       breaker_unlinking_the_aside_name_leaves_a_released_lock);
 	tcase_add_test(tc, undo_of_an_undo_drops_the_report_of_the_kept_change);
 	tcase_add_test(tc, acquire_failing_after_the_evidence_leaves_a_live_lock);
+	suite_add_tcase(s, tc);
+	if (!known_defects()) {
+		fprintf(stderr, "test-locks-review3: 1 reproducer of a known "
+			"limitation skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 "
+			"runs it\n");
+		return s;
+	}
+	tc = tcase_create("known limitation");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, put_back_by_rename_replaces_a_lock_taken_meanwhile);
 	suite_add_tcase(s, tc);
 	return s;

@@ -361,7 +361,8 @@ struct hook_fs {
 	void (*before_unlink)(struct hook_fs *h, const char *path);
 	void (*before_list_dir)(struct hook_fs *h, const char *dir);
 	void (*before_stat)(struct hook_fs *h, const char *path);
-	/* Run before a write to a file opened as path. */
+	/* Run before a read or a write of a file opened as path. */
+	void (*before_read)(struct hook_fs *h, const char *path);
 	void (*before_write)(struct hook_fs *h, const char *path);
 	/* Fail unlinks of paths containing this with EIO. */
 	const char *fail_unlink_substr;
@@ -453,6 +454,11 @@ static inline int hook_close(void *ctx, int fd)
 static inline ssize_t hook_read(void *ctx, int fd, void *buf, size_t len)
 {
 	struct hook_fs *h = hook_of(ctx);
+	int i;
+
+	for (i = 0; h->before_read && i < 64; i++)
+		if (h->fds[i].path[0] && h->fds[i].fd == fd)
+			h->before_read(h, h->fds[i].path);
 	return h->real->read(h->real->ctx, fd, buf, len);
 }
 
