@@ -16,9 +16,10 @@ WINE ?= wine
 # printf that __USE_MINGW_ANSI_STDIO selects; the Linux build checks them.
 WIN_CFLAGS = -std=c11 -g -O2 $(WARN) -Wno-format -include compat/win32/compat.h \
 	     -Icompat/win32 -Ireftable -Icli -It/lib -It/win
-# Static: no DLLs to find under Wine. binmode.o opens every file and
-# stdio stream in binary mode, so that "\n" stays "\n".
-WIN_LDFLAGS = -static $(shell $(WIN_CC) -print-file-name=binmode.o 2>/dev/null)
+# Static: no DLLs to find under Wine. compat/win32/binmode.c puts every
+# file and stdio stream of the tool and the tests in binary mode, so that
+# "\n" stays "\n".
+WIN_LDFLAGS = -static $(WIN_B)/compat/win32/binmode.o
 WIN_LIBS = -lz -lpthread
 
 WIN_LIB_OBJS = $(LIB_SRCS:%.c=$(WIN_B)/%.o)
@@ -49,11 +50,12 @@ $(WIN_STATIC_LIB): $(WIN_LIB_OBJS)
 	@rm -f $@
 	$(WIN_AR) rcs $@ $^
 
-$(WIN_TOOL): $(WIN_CLI_OBJS) $(WIN_STATIC_LIB)
+$(WIN_TOOL): $(WIN_CLI_OBJS) $(WIN_STATIC_LIB) $(WIN_B)/compat/win32/binmode.o
 	@mkdir -p $(dir $@)
 	$(WIN_CC) -o $@ $(WIN_CLI_OBJS) $(WIN_STATIC_LIB) $(WIN_LDFLAGS) $(WIN_LIBS)
 
-$(WIN_B)/t/test-%.exe: $(WIN_B)/t/unit/test-%.o $(WIN_TESTLIB_OBJS) $(WIN_STATIC_LIB)
+$(WIN_B)/t/test-%.exe: $(WIN_B)/t/unit/test-%.o $(WIN_TESTLIB_OBJS) $(WIN_STATIC_LIB) \
+		$(WIN_B)/compat/win32/binmode.o
 	@mkdir -p $(dir $@)
 	$(WIN_CC) -o $@ $< $(WIN_TESTLIB_OBJS) $(WIN_STATIC_LIB) $(WIN_LDFLAGS) $(WIN_LIBS)
 

@@ -61,6 +61,11 @@ ssize_t win32_getdelim(char **line, size_t *cap, int delim, FILE *f);
 #define unlink win32_unlink
 #define mkdir win32_mkdir
 #define lstat(path, st) win32_stat(path, st)
+/* The C runtime's fstat knows no file identity and no directory opened
+ * by the Win32 open (stat stays the runtime's: the name is its struct's
+ * too). */
+#undef fstat
+#define fstat win32_fstat
 #define fsync win32_fsync
 #define flock win32_flock
 #define kill(pid, sig) win32_kill((long)(pid), sig)
@@ -118,6 +123,59 @@ static inline char *strchrnul(const char *s, int c)
 	while (*s && *s != (char)c)
 		s++;
 	return (char *)s;
+}
+
+static inline char *strndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static inline void *memmem(const void *hay, size_t hlen, const void *needle,
+			   size_t nlen)
+{
+	const char *h = hay;
+	size_t i;
+
+	if (!nlen)
+		return (void *)h;
+	for (i = 0; i + nlen <= hlen; i++)
+		if (!memcmp(h + i, needle, nlen))
+			return (void *)(h + i);
+	return NULL;
+}
+
+/* The tests' temporary directories. */
+static inline char *mkdtemp(char *tmpl)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		size_t n = strlen(tmpl);
+		size_t i;
+
+		if (n < 6)
+			break;
+		for (i = n - 6; i < n; i++)
+			tmpl[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rand() % 36];
+		if (win32_mkdir(tmpl, 0700) == 0)
+			return tmpl;
+		if (errno != EEXIST)
+			break;
+	}
+	return NULL;
+}
+
+#define _SC_PAGESIZE 30
+static inline long sysconf(int name)
+{
+	return name == _SC_PAGESIZE ? 4096 : -1;
 }
 
 /* struct tm has no tm_gmtoff here: the local zone's offset from UTC, in
