@@ -352,14 +352,30 @@ int win32_fsync(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	DWORD e;
+
 	if (FlushFileBuffers(h))
 		return 0;
+	e = GetLastError();
 	/* A directory cannot be flushed, nor needs to be: NTFS journals
 	 * its metadata, renames included. */
 	if (GetFileInformationByHandle(h, &fi) &&
 	    (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
 		return 0;
-	return fail_with(GetLastError());
+	/* Flushing needs write access, which POSIX's fsync does not (relist
+	 * syncs the tables it opened to read): flush a writable handle of
+	 * the same file. */
+	if (e == ERROR_ACCESS_DENIED) {
+		HANDLE w = ReOpenFile(h, GENERIC_WRITE, SHARE_ALL, 0);
+		BOOL ok;
+
+		if (w == INVALID_HANDLE_VALUE)
+			return fail_with(GetLastError());
+		ok = FlushFileBuffers(w);
+		CloseHandle(w);
+		return ok ? 0 : fail_with(GetLastError());
+	}
+	return fail_with(e);
 }
 
 static int win_fsync(void *ctx, int fd)
@@ -657,7 +673,9 @@ int win32_gethostname(char *name, int len)
 {
 	DWORD n = (DWORD)len;
 
-	if (!GetComputerNameA(name, &n))
+	/* The DNS host name keeps its case, as gethostname(2) gives it;
+	 * GetComputerNameA gives the NetBIOS name, in capitals. */
+	if (!GetComputerNameExA(ComputerNameDnsHostname, name, &n))
 		return fail_with(GetLastError());
 	return 0;
 }
@@ -673,6 +691,17 @@ char *win32_realpath(const char *path, char *resolved)
 		return NULL;
 	}
 	return r;
+}
+
+char *win32_getcwd(char *buf, size_t size)
+{
+	char *cwd = _getcwd(buf, (int)size);
+	char *p;
+
+	for (p = cwd; p && *p; p++)
+		if (*p == '\\')
+			*p = '/';
+	return cwd;
 }
 
 ssize_t win32_getdelim(char **line, size_t *cap, int delim, FILE *f)

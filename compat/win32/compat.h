@@ -55,6 +55,8 @@ int win32_kill(long pid, int sig);
 int win32_gethostname(char *name, int len);
 char *win32_realpath(const char *path, char *resolved);
 ssize_t win32_getdelim(char **line, size_t *cap, int delim, FILE *f);
+/* With '/' for '\\', as the tool splits paths. */
+char *win32_getcwd(char *buf, size_t size);
 
 #define open win32_open
 #define rename win32_rename
@@ -72,6 +74,7 @@ ssize_t win32_getdelim(char **line, size_t *cap, int delim, FILE *f);
 #define gethostname win32_gethostname
 #define realpath win32_realpath
 #define getdelim win32_getdelim
+#define getcwd win32_getcwd
 #define getline(l, c, f) win32_getdelim(l, c, '\n', f)
 
 #define LOCK_SH 1

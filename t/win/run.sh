@@ -22,7 +22,16 @@ WINEPREFIX=${REFTABLE_WINEPREFIX:-$WIN_B/wineprefix}
 WINEDLLOVERRIDES="mscoree,mshtml="
 export WINEDEBUG WINEPREFIX WINEDLLOVERRIDES
 
+out=$(mktemp "${TMPDIR:-/tmp}/reftable-win-run.XXXXXX") || exit 1
+trap 'rm -f "$out"' EXIT
 start=$(date +%s)
+# One wineserver for the whole run, instead of one started (and stopped
+# 3 s after) around each burst of processes; stopped at the end.
+WINESERVER=${WINESERVER:-$(dirname "$(command -v "$WINE")")/wineserver}
+if [ -x "$WINESERVER" ]; then
+	"$WINESERVER" -p >/dev/null 2>&1
+	trap 'rm -f "$out"; "$WINESERVER" -k >/dev/null 2>&1' EXIT
+fi
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
 	echo "== creating the Wine prefix $WINEPREFIX"
 	$WINE wineboot -i >/dev/null 2>&1
@@ -33,8 +42,6 @@ units_run=0
 units_failed=0
 units_skipped=0
 failed=0
-out=$(mktemp "${TMPDIR:-/tmp}/reftable-win-run.XXXXXX") || exit 1
-trap 'rm -f "$out"' EXIT
 
 # --- 1. unit tests ---------------------------------------------------------
 while read -r name rest; do
@@ -67,7 +74,8 @@ printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$WINE" "$WIN_B/bin/reftable.exe" \
 	>"$wrapper"
 chmod +x "$wrapper"
 scripts=$(sed -e '/^#/d' -e '/^$/d' -e 's/ .*//' "$here/cli")
-REFTABLE=$wrapper REFTABLE_WINDOWS=1 sh "$top/t/cli/run-all.sh" $scripts \
+REFTABLE=$wrapper REFTABLE_WINDOWS=1 REFTABLE_TEST_SHOW_MAX=5 \
+	sh "$top/t/cli/run-all.sh" $scripts \
 	>"$out" 2>&1
 rc=$?
 cat "$out"
