@@ -70,3 +70,7 @@ test-windows:
 		$(MAKE) --no-print-directory windows && \
 		WINE=$(WINE) WIN_B=$(CURDIR)/$(WIN_B) sh t/win/run.sh; \
 	fi
+
+# Keep the objects of the test programs (intermediate files of a chain
+# of pattern rules, which make would otherwise remove).
+.SECONDARY: $(WIN_TESTLIB_OBJS) $(WIN_UNITS:%=$(WIN_B)/t/unit/test-%.o)
