@@ -74,3 +74,8 @@ test-windows:
 # Keep the objects of the test programs (intermediate files of a chain
 # of pattern rules, which make would otherwise remove).
 .SECONDARY: $(WIN_TESTLIB_OBJS) $(WIN_UNITS:%=$(WIN_B)/t/unit/test-%.o)
+
+.PHONY: clean-windows
+clean-windows:
+	rm -rf $(WIN_B)
+clean: clean-windows

@@ -173,7 +173,9 @@ static int open_wide(const wchar_t *w, int flags)
 		       acc == O_RDWR ? GENERIC_READ | GENERIC_WRITE :
 				       GENERIC_READ;
 	DWORD attrs = FILE_ATTRIBUTE_NORMAL;
-	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, !(flags & O_CLOEXEC) };
+	/* Never inherited, as the POSIX layer opens everything O_CLOEXEC:
+	 * a child of the embedding program must not keep our files. */
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
 	HANDLE h;
 	int fd, tries = 0;
 
