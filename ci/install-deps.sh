@@ -8,6 +8,10 @@
 # xz-utils and perl: make git-suite unpacks Git's source and runs Git's
 # test scripts (some of them use perl).
 # spin checks the protocol model (Documentation/model, make model-test).
+# mingw-w64, libz-mingw-w64-dev and wine (wine64) cross-compile the
+# library, the tool and the tests for Windows and run them under Wine
+# (make windows, make test-windows; Documentation/windows.md); --no-windows
+# leaves them out (make test-windows then skips, saying so).
 # With --fuzz, also clang and its runtime libraries (libFuzzer, on Debian
 # 12 in libclang-rt-14-dev), which only `make fuzz` needs: make test
 # replays the fuzz corpora with the normal compiler.
@@ -15,7 +19,15 @@ set -e
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 pkgs="build-essential pkg-config zlib1g-dev check libgit2-dev libfuse3-dev fuse3 abigail-tools python3 xz-utils perl spin"
-[ "$1" = --fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
+windows="mingw-w64 libz-mingw-w64-dev wine wine64"
+for a in "$@"; do
+	case $a in
+	--fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+	--no-windows) windows="" ;;
+	--windows) ;; # the default; kept for the documentation's command
+	esac
+done
+pkgs="$pkgs $windows"
 for p in $pkgs; do
 	have "$p" || need="$need $p"
 done

@@ -71,7 +71,11 @@ static int16_t local_tz(time_t now)
 	long off, a;
 	if (!localtime_r(&now, &tm))
 		return 0;
+#ifdef _WIN32
+	off = win32_gmtoff(now) / 60;
+#else
 	off = tm.tm_gmtoff / 60;
+#endif
 	a = off < 0 ? -off : off;
 	/* Git's form: hours and minutes as a decimal, -05:30 is -530 */
 	return (int16_t)((off < 0 ? -1 : 1) * (a / 60 * 100 + a % 60));

@@ -2,11 +2,16 @@
 
 #include "fs.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+
+#ifdef _WIN32
+/* The Win32 calls (reftable/fs-win32.c) stand in for the POSIX ones. */
+#define posix_fs fs_platform
+#else
+#include <dirent.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -157,6 +162,7 @@ static const struct reftable_fs posix_fs = {
 	.link = posix_link,
 	.exchange = posix_exchange,
 };
+#endif /* !_WIN32 */
 
 const struct reftable_fs *reftable_fs_posix(void)
 {

@@ -15,6 +15,11 @@
 	((fs)->size >= offsetof(struct reftable_fs, m) + sizeof((fs)->m) && \
 	 (fs)->m)
 
+#ifdef _WIN32
+/* The real filesystem of this platform (fs-win32.c). */
+extern const struct reftable_fs fs_platform;
+#endif
+
 /* 0 if fs holds at least the members every table has (through munmap),
  * else REFTABLE_API_ERROR with a detail. */
 int fs_check_size(const struct reftable_fs *fs);

@@ -169,7 +169,8 @@ int list_change_is_current(const struct list_change *ch)
 }
 
 /* Keep what was published (fd, its identity, the names) for the reload
- * after it; without a descriptor there is nothing to keep. */
+ * after it; without a descriptor there is nothing to keep. Where lists
+ * are not kept open (Windows), ours would block the next writer. */
 static void keep_published(struct reftable_stack *st, int fd,
 			   const struct buf *data)
 {
@@ -177,7 +178,7 @@ static void keep_published(struct reftable_stack *st, int fd,
 	struct stat sb;
 
 	list_snapshot_release(st, snap);
-	if (st->fs->fstat(st->fs->ctx, fd, &sb) < 0) {
+	if (!LIST_FD_KEPT || st->fs->fstat(st->fs->ctx, fd, &sb) < 0) {
 		st->fs->close(st->fs->ctx, fd);
 		return; /* then the reload reads the list */
 	}

@@ -22,6 +22,10 @@ struct identity {
 	char host[72];  /* the host name; "-" if unknown */
 };
 
+#ifdef _WIN32
+/* The same evidence from Win32 (owner-win32.c). */
+#include "owner-win32.h"
+#else
 static void read_word(const char *path, char *out, size_t cap)
 {
 	FILE *f = fopen(path, "re");
@@ -67,18 +71,27 @@ static int process_start(long pid, char *out, size_t cap, char *state)
 	return *out ? 0 : -1;
 }
 
-static void identity_of_self(struct identity *id)
+static void boot_id(char *out, size_t cap)
+{
+	read_word("/proc/sys/kernel/random/boot_id", out, cap);
+}
+
+static void pid_namespace(char *out, size_t cap)
 {
 	char link[64];
-	ssize_t n;
+	ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
 
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(out, cap, "%.39s", n > 0 ? link : "-");
+}
+#endif
+
+static void identity_of_self(struct identity *id)
+{
 	id->pid = (long)getpid();
 	process_start(id->pid, id->start, sizeof(id->start), NULL);
-	read_word("/proc/sys/kernel/random/boot_id", id->boot,
-		  sizeof(id->boot));
-	n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
-	link[n > 0 ? n : 0] = '\0';
-	snprintf(id->ns, sizeof(id->ns), "%.39s", n > 0 ? link : "-");
+	boot_id(id->boot, sizeof(id->boot));
+	pid_namespace(id->ns, sizeof(id->ns));
 	if (gethostname(id->host, sizeof(id->host)) < 0 || !*id->host)
 		snprintf(id->host, sizeof(id->host), "-");
 	id->host[sizeof(id->host) - 1] = '\0';

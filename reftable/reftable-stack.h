@@ -215,7 +215,10 @@ int reftable_stack_auto_compact(struct reftable_stack *st);
  * lock. Fails, removing nothing, with REFTABLE_FORMAT_ERROR when an
  * unlisted table reaches below what the listed tables cover: tables.list
  * then lost tables (outside damage), and removing it would lose refs. A
- * list lock that could not be released is reported too.
+ * list lock that could not be released is reported too. A file that
+ * cannot be removed (on Windows, one another process holds without
+ * sharing deletion) does not stop the others: the first such failure is
+ * returned after the rest were removed.
  */
 REFTABLE_API
 int reftable_stack_clean(struct reftable_stack *st);

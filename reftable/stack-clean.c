@@ -258,7 +258,7 @@ int reftable_stack_clean_with(struct reftable_stack *st,
 	struct name_list nl = { 0 }, kept = { 0 };
 	unsigned char *verdict;
 	size_t i;
-	int err, end_err;
+	int err, end_err, remove_err = 0;
 
 	if (!opts)
 		opts = &defaults;
@@ -279,13 +279,22 @@ int reftable_stack_clean_with(struct reftable_stack *st,
 	/* Judging took a while; act only on a list that is still ours. */
 	if (!err)
 		err = list_change_check(&ch);
+	/* A file that cannot be removed (on Windows: held open by a
+	 * reader that does not share deletion) stops nothing: the others
+	 * go, and the first failure is returned. */
 	for (i = 0; !err && i < nl.len; i++) {
+		int r = 0;
+
 		if (removable(verdict[i]) &&
 		    !(opts->flags & REFTABLE_CLEAN_DRY_RUN))
-			err = remove_file(st, nl.names[i]);
-		if (!err)
+			r = remove_file(st, nl.names[i]);
+		if (!r)
 			clean_report(opts, nl.names[i], verdict[i]);
+		else if (!remove_err)
+			remove_err = r;
 	}
+	if (!err)
+		err = remove_err;
 	reftable_free(verdict);
 	names_free(nl.names, nl.len);
 	names_free(kept.names, kept.len);

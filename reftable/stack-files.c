@@ -192,6 +192,10 @@ int list_read_path(struct reftable_stack *st, const char *path,
 	if (err)
 		goto fail;
 	buf_release(&data);
+	if (!LIST_FD_KEPT) {
+		fs->close(fs->ctx, snap->fd);
+		snap->fd = -1;
+	}
 	return 0;
 fail:
 	buf_release(&data);

@@ -22,6 +22,20 @@
 /* How long a reader keeps retrying when a listed table vanished. */
 #define RELOAD_DEADLINE_MS 3000
 
+/*
+ * Whether a tables.list that was read stays open (struct list_snapshot's
+ * fd). Here it pins the inode, so that no newer list can be given the
+ * same inode number while we compare against it. On Windows an open
+ * file cannot be renamed over, so a reader holding the list would block
+ * every writer's publish: the list is closed once read, and the reload
+ * compares contents, which needs no pin (Documentation/windows.md).
+ */
+#ifdef _WIN32
+#define LIST_FD_KEPT 0
+#else
+#define LIST_FD_KEPT 1
+#endif
+
 /* Identity of the tables.list that was read, from fstat on its fd. */
 struct list_identity {
 	int exists;

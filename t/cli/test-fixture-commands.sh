@@ -15,9 +15,11 @@ for fdir in "$FIXTURES"/*/; do
 	expect_output "$fixture: list --format=%(record) is the merged refs" \
 		"$TMP/refs.txt"
 
-	# show: every symref and the first 40 other refs (a process each).
+	# show: every symref and the first 40 other refs (a process each;
+	# REFTABLE_TEST_SHOW_MAX lowers that where a process is slow to start,
+	# as under Wine).
 	{ grep ' symref ' "$TMP/refs.txt"; grep -v ' symref ' "$TMP/refs.txt" |
-		head -40; } >"$TMP/some.txt"
+		head -"${REFTABLE_TEST_SHOW_MAX:-40}"; } >"$TMP/some.txt"
 	bad=""
 	while read -r _ name _ type val _; do
 		want=$val

@@ -459,6 +459,46 @@ static void write_table_file(const char *path, uint64_t idx,
 	fclose(f);
 }
 
+/*
+ * A table clean cannot remove (on Windows: a reader of another program
+ * holds it without sharing deletion; here the unlink fails) does not
+ * stop it: the other unlisted tables go, the failure is returned, and
+ * the table stays for the next clean.
+ */
+START_TEST(clean_goes_on_past_a_table_it_cannot_remove)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st;
+	struct hook_fs h;
+	const char *held = "0x000000000001-0x000000000001-0000beef.ref";
+	const char *other = "0x000000000002-0x000000000002-deadbeef.ref";
+
+	hook_fs_init(&h);
+	o.fs = &h.fs;
+	o.disable_auto_compact = 1;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	CHECK_OK(test_add_ref(st, "refs/heads/a", 1, 0));
+	CHECK_OK(test_add_ref(st, "refs/heads/b", 2, 0));
+	write_table_file(test_path(dir, held), 1, "refs/heads/old", 8);
+	write_table_file(test_path(dir, other), 2, "refs/heads/old", 9);
+
+	h.fail_unlink_substr = "0000beef";
+	ck_assert_int_eq(reftable_stack_clean(st), REFTABLE_IO_ERROR);
+	ck_assert_ptr_nonnull(strstr(reftable_error_detail(), "0000beef"));
+	ck_assert(test_exists(test_path(dir, held)));
+	ck_assert(!test_exists(test_path(dir, other)));
+	ck_assert_int_eq(test_count_suffix(dir, ".lock"), 0);
+
+	h.fail_unlink_substr = NULL;
+	CHECK_OK(reftable_stack_clean(st));
+	ck_assert(!test_exists(test_path(dir, held)));
+	ck_assert_int_eq(test_ref_fill(st, "refs/heads/b"), 2);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 START_TEST(race3_clean_spares_addition_in_flight)
 {
 	char *dir = tl_tmpdir();
@@ -723,6 +763,7 @@ static Suite *stack_suite(void)
 	tcase_add_loop_test(tc, race2_table_vanishes_on_reload, 0, 2);
 	tcase_add_loop_test(tc, missing_table_with_unchanged_list_fails, 0, 2);
 	tcase_add_test(tc, race3_clean_spares_addition_in_flight);
+	tcase_add_test(tc, clean_goes_on_past_a_table_it_cannot_remove);
 	tcase_add_test(tc, clean_waits_for_the_list_lock);
 	tcase_add_test(tc, race4_compaction_vs_addition);
 	tcase_add_test(tc, auto_compaction_skips_locked_tables);
