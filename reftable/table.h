@@ -72,6 +72,19 @@ struct reftable_table {
 	_Atomic(struct name_index *) name_index;
 };
 
+/*
+ * Small tables are read into memory: a mapping costs a page fault to use
+ * and, when dropped, a TLB shootdown across CPUs, which dominate a reload
+ * that opens a few freshly written tables. Large ones are mapped, so that
+ * opening a big stack reads nothing it does not touch.
+ */
+#define TABLE_READ_MAX (32u << 10)
+
+/* A table of the bytes in data, which it takes (data is left empty,
+ * also on failure). */
+int table_from_owned(struct reftable_table **out, struct buf *data,
+		     const char *name);
+
 /* REFTABLE_FORMAT_ERROR, with "<table name>: what" as its detail. */
 int table_corrupt(const struct reftable_table *t, const char *what);
 
