@@ -158,56 +158,29 @@ int ref_value_encode(uint8_t *dst, size_t cap,
 	return (int)pos;
 }
 
-/* Object ids have one of two sizes: constant-size copies compile inline. */
-static inline void copy_id(uint8_t *dst, const uint8_t *src, size_t hash_size)
-{
-	if (hash_size == 20)
-		memcpy(dst, src, 20);
-	else
-		memcpy(dst, src, hash_size);
-}
-
-/* Whether any byte of the 8 in w is zero. */
-static inline uint64_t has_zero_byte(uint64_t w)
-{
-	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-}
-
 /*
  * Copy a key into the record's name, refusing NUL bytes (a ref name is a
- * C string). Eight bytes at a time, the last eight overlapping: a scan
- * does this for every record, and names are short.
+ * C string): the fast copy of record.h, or a grown name for short keys
+ * and keys that do not fit.
  */
 static int set_refname(struct reftable_ref_record *ref, const uint8_t *key,
 		       size_t len)
 {
-	uint64_t w, zero = 0;
-	char *dst;
-	size_t i;
+	int r = refname_copy_fast(ref, key, len);
 
-	if (len < 8 || len >= ref->refname_cap) {
-		if (memchr(key, 0, len))
-			return REFTABLE_FORMAT_ERROR;
-		return set_owned_str(&ref->refname, &ref->refname_cap,
-				     (const char *)key, len) < 0 ?
-			       REFTABLE_NOMEM_ERROR :
-			       0;
-	}
-	dst = ref->refname;
-	for (i = 0; i + 8 < len; i += 8) {
-		memcpy(&w, key + i, 8);
-		memcpy(dst + i, &w, 8);
-		zero |= has_zero_byte(w);
-	}
-	memcpy(&w, key + len - 8, 8);
-	memcpy(dst + len - 8, &w, 8);
-	dst[len] = 0;
-	return zero | has_zero_byte(w) ? REFTABLE_FORMAT_ERROR : 0;
+	if (r <= 0)
+		return r;
+	if (memchr(key, 0, len))
+		return REFTABLE_FORMAT_ERROR;
+	return set_owned_str(&ref->refname, &ref->refname_cap,
+			     (const char *)key, len) < 0 ?
+		       REFTABLE_NOMEM_ERROR :
+		       0;
 }
 
-int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
-		     size_t key_len, uint8_t extra, const uint8_t *src,
-		     size_t len, uint64_t min_ui, size_t hash_size)
+int ref_value_decode_any(struct reftable_ref_record *ref, const uint8_t *key,
+			 size_t key_len, uint8_t extra, const uint8_t *src,
+			 size_t len, uint64_t min_ui, size_t hash_size)
 {
 	uint64_t delta, tlen;
 	int n = get_varint(&delta, src, len), m;

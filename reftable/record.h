@@ -97,9 +97,81 @@ static inline int value_len(uint8_t type, uint8_t extra, const uint8_t *src,
 int ref_value_encode(uint8_t *dst, size_t cap,
 		     const struct reftable_ref_record *ref, uint64_t min_ui,
 		     size_t hash_size);
-int ref_value_decode(struct reftable_ref_record *ref, const uint8_t *key,
-		     size_t key_len, uint8_t extra, const uint8_t *src,
-		     size_t len, uint64_t min_ui, size_t hash_size);
+int ref_value_decode_any(struct reftable_ref_record *ref, const uint8_t *key,
+			 size_t key_len, uint8_t extra, const uint8_t *src,
+			 size_t len, uint64_t min_ui, size_t hash_size);
+
+/* Object ids have one of two sizes: constant-size copies compile inline. */
+static inline void copy_id(uint8_t *dst, const uint8_t *src, size_t hash_size)
+{
+	if (hash_size == 20)
+		memcpy(dst, src, 20);
+	else
+		memcpy(dst, src, hash_size);
+}
+
+/* Whether any byte of the 8 in w is zero. */
+static inline uint64_t has_zero_byte(uint64_t w)
+{
+	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
+/*
+ * Copy a key of at least 8 bytes into a name that has room for it, eight
+ * bytes at a time, the last eight overlapping, refusing NUL bytes (a ref
+ * name is a C string): a scan does this for every record, and names are
+ * short. 0 copied, REFTABLE_FORMAT_ERROR on a NUL byte, 1 if the key is
+ * too short or the name too small (nothing copied).
+ */
+static inline int refname_copy_fast(struct reftable_ref_record *ref,
+				    const uint8_t *key, size_t len)
+{
+	uint64_t w, zero = 0;
+	char *dst = ref->refname;
+	size_t i;
+
+	if (len < 8 || len >= ref->refname_cap)
+		return 1;
+	for (i = 0; i + 8 < len; i += 8) {
+		memcpy(&w, key + i, 8);
+		memcpy(dst + i, &w, 8);
+		zero |= has_zero_byte(w);
+	}
+	memcpy(&w, key + len - 8, 8);
+	memcpy(dst + len - 8, &w, 8);
+	dst[len] = 0;
+	return zero | has_zero_byte(w) ? REFTABLE_FORMAT_ERROR : 0;
+}
+
+/*
+ * Decode a ref value (the key is the name): bytes consumed, or < 0. Inline
+ * for what a scan meets at nearly every record, one or two object ids with
+ * a one-byte update index delta into a name with room; the rest, and every
+ * check that fails here, goes to ref_value_decode_any().
+ */
+static inline int ref_value_decode(struct reftable_ref_record *ref,
+				   const uint8_t *key, size_t key_len,
+				   uint8_t extra, const uint8_t *src,
+				   size_t len, uint64_t min_ui,
+				   size_t hash_size)
+{
+	size_t ids = extra == REFTABLE_REF_VAL1 ? 1 :
+		     extra == REFTABLE_REF_VAL2 ? 2 : 0;
+	size_t need = 1 + ids * hash_size;
+
+	if (ids && len >= need && !(src[0] & 0x80) &&
+	    min_ui <= UINT64_MAX - 0x7f &&
+	    refname_copy_fast(ref, key, key_len) == 0) {
+		ref->update_index = min_ui + src[0];
+		ref->value_type = extra;
+		copy_id(ref->value, src + 1, hash_size);
+		if (ids == 2)
+			copy_id(ref->peeled, src + 1 + hash_size, hash_size);
+		return (int)need;
+	}
+	return ref_value_decode_any(ref, key, key_len, extra, src, len,
+				    min_ui, hash_size);
+}
 
 /* Log keys: refname, NUL, then the update index reversed (~ui) big-endian,
  * so that newer entries sort first. */

@@ -11,6 +11,7 @@
 
 #include "reftable-writer.h"
 #include "stack-internal.h"
+#include "table.h"
 
 struct reftable_addition {
 	struct reftable_stack *st;
@@ -23,6 +24,10 @@ struct reftable_addition {
 	 */
 	struct buf held;
 	uint64_t held_min, held_max;
+	/* The bytes of new_names[kept_at], once held (if small), for the
+	 * reload after the commit (stack_keep_fresh). */
+	struct buf kept;
+	size_t kept_at;
 	/* Renamed into place, not yet listed, not yet made durable. */
 	char **new_names;
 	size_t new_len, new_cap;
@@ -213,6 +218,12 @@ static int unhold(struct reftable_addition *add)
 		table_sink_release(&s);
 		return err;
 	}
+	buf_release(&add->kept);
+	if (add->held.len <= TABLE_READ_MAX) {
+		add->kept = add->held;
+		add->kept_at = add->new_len - 1;
+		memset(&add->held, 0, sizeof(add->held));
+	}
 	buf_release(&add->held);
 	return 0;
 }
@@ -383,6 +394,8 @@ int reftable_addition_commit(struct reftable_addition *add)
 		return err; /* nothing visible: commit or destroy again */
 	/* Listed now: destroy must no longer remove them. */
 	close_new_fds(add);
+	if (add->kept.len)
+		stack_keep_fresh(st, add->new_names[add->kept_at], &add->kept);
 	names_free(add->new_names, add->new_len);
 	add->new_names = NULL;
 	add->new_len = add->new_cap = 0;
@@ -437,6 +450,7 @@ void reftable_addition_destroy(struct reftable_addition *add)
 	names_free(add->new_names, add->new_len);
 	reftable_free(add->new_fds);
 	buf_release(&add->held);
+	buf_release(&add->kept);
 	list_change_end(&add->change);
 	reftable_free(add);
 	error_detail_restore(detail);

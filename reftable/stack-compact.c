@@ -11,6 +11,7 @@
 #include "reftable-merged.h"
 #include "reftable-writer.h"
 #include "stack-internal.h"
+#include "table.h"
 
 /* older < newer * factor, without overflowing. */
 static int breaks_sequence(uint64_t older, uint64_t newer, unsigned factor)
@@ -117,6 +118,10 @@ struct compaction {
 
 	struct buf tmp;
 	int tmp_fd;
+	/* The merged table's bytes while it is small (TABLE_READ_MAX), for
+	 * the reload after the publish (stack_keep_fresh). */
+	struct buf kept;
+	int kept_all;
 	uint64_t min, max;
 	uint64_t bytes, entries;
 	char *new_name;
@@ -142,6 +147,7 @@ static void compaction_release(struct compaction *c)
 	if (c->tmp.len)
 		fs->unlink(fs->ctx, (const char *)c->tmp.data);
 	buf_release(&c->tmp);
+	buf_release(&c->kept);
 	for (i = 0; i < c->len; i++) {
 		if (c->locks)
 			stack_release_lock(c->st, &c->locks[i]);
@@ -335,6 +341,25 @@ done:
 	return err < 0 ? err : 0;
 }
 
+/* The merged table goes to its file, and is kept while it is small. */
+struct merged_sink {
+	struct fd_sink file;
+	struct compaction *c;
+};
+
+static ssize_t merged_sink_write(void *arg, const void *data, size_t len)
+{
+	struct merged_sink *s = arg;
+	struct buf *kept = &s->c->kept;
+
+	if (s->c->kept_all && (kept->len + len > TABLE_READ_MAX ||
+			       buf_add(kept, data, len) < 0)) {
+		s->c->kept_all = 0;
+		buf_release(kept);
+	}
+	return fd_sink_write(&s->file, data, len);
+}
+
 /* Step 4: merge the inputs into a temporary file, made durable (in a
  * fold its descriptor stays open instead, for the publish to sync). */
 static int write_merged(struct compaction *c)
@@ -343,19 +368,21 @@ static int write_merged(struct compaction *c)
 	struct reftable_write_options wopts = st->opts.write;
 	struct reftable_merged *m = NULL;
 	struct reftable_writer *w = NULL;
-	struct fd_sink sink = { 0 };
+	struct merged_sink ms = { { 0 }, c };
+	struct fd_sink *sink = &ms.file;
 	int err;
 
 	err = stack_create_temp(st, c->min, c->max, &c->tmp, &c->tmp_fd);
 	if (err)
 		return err;
-	sink.fs = st->fs;
-	sink.fd = c->tmp_fd;
+	sink->fs = st->fs;
+	sink->fd = c->tmp_fd;
+	c->kept_all = 1;
 	wopts.hash_id = st->hash;
 	err = reftable_merged_new(&m, c->tables, c->len, st->hash);
 	if (!err) {
 		reftable_merged_suppress_deletions(m, c->bottom);
-		err = reftable_writer_new(&w, fd_sink_write, &sink, &wopts);
+		err = reftable_writer_new(&w, merged_sink_write, &ms, &wopts);
 	}
 	if (!err)
 		err = reftable_writer_set_limits(w, c->min, c->max);
@@ -363,8 +390,8 @@ static int write_merged(struct compaction *c)
 		err = copy_records(c, m, w);
 	if (!err)
 		err = reftable_writer_close(w);
-	if (err && sink.failed_errno)
-		err = fd_sink_fail(&sink, (const char *)c->tmp.data);
+	if (err && sink->failed_errno)
+		err = fd_sink_fail(sink, (const char *)c->tmp.data);
 	if (!err)
 		c->bytes = reftable_writer_stats(w)->bytes;
 	if (!err && !c->unlisted)
@@ -541,6 +568,8 @@ static int compact(struct reftable_stack *st, enum compact_mode mode,
 		err = publish(&c);
 	if (c.change.published)
 		err = finish_publish(&c, err);
+	if (!err && c.kept_all)
+		stack_keep_fresh(st, c.new_name, &c.kept);
 	if (!err)
 		err = stack_reload_published(st);
 	if (err && c.change.published)
@@ -603,6 +632,9 @@ int compact_with_addition(struct reftable_stack *st, struct list_change *ch,
 		if (!err)
 			err = list_change_end(ch);
 		err = finish_publish(&c, err);
+		/* The addition's commit reloads next. */
+		if (!err && c.kept_all)
+			stack_keep_fresh(st, c.new_name, &c.kept);
 	}
 	if (err < 0)
 		st->stats.failures++;

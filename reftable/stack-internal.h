@@ -79,6 +79,10 @@ struct reftable_stack {
 	/* What our own last publish wrote, with its descriptor, kept until
 	 * the reload that follows it, which then need not read it back. */
 	struct list_snapshot published;
+	/* The same for a small table that publish named, written by this
+	 * handle: its bytes, until that reload opens it from them. */
+	char *fresh_name;
+	struct buf fresh;
 	int loaded; /* a first load happened (on_reload is for later ones) */
 	/* A rename in the directory awaits its directory fsync. A table's
 	 * rename gets it before the list naming the table is renamed in; a
@@ -154,9 +158,16 @@ int stack_create_temp(struct reftable_stack *st, uint64_t min, uint64_t max,
 		      struct buf *path, int *fd);
 
 /* stack.c */
-/* Open table name of the stack's directory. */
+/* Open table name of the stack's directory (from the fresh bytes if they
+ * are its). */
 int stack_open_table(struct reftable_stack *st, const char *name,
 		     struct reftable_table **out);
+/* Keep the bytes of table name, which this handle just wrote, for the
+ * reload after the publish naming it (only small tables: the rest are
+ * mapped). Takes data's bytes. */
+void stack_keep_fresh(struct reftable_stack *st, const char *name,
+		      struct buf *data);
+void stack_drop_fresh(struct reftable_stack *st);
 int stack_reload_now(struct reftable_stack *st);
 /* The reload after a publish: from what it wrote if it could keep it. */
 int stack_reload_published(struct reftable_stack *st);

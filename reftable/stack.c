@@ -17,6 +17,7 @@
 #include "reftable-merged.h"
 #include "reftable-writer.h"
 #include "stack-internal.h"
+#include "table.h"
 
 #if defined(_WIN32)
 /* No inode numbers to compare: always compare contents. */
@@ -187,6 +188,7 @@ void reftable_stack_destroy(struct reftable_stack *st)
 	if (st->opts.close_in_background)
 		closer_drain();
 	list_snapshot_release(st, &st->published);
+	stack_drop_fresh(st);
 	reftable_free(st->dir);
 	reftable_free(st->list_path);
 	reftable_free(st->lock_path);
@@ -216,15 +218,47 @@ static struct reftable_table *loaded_table(struct reftable_stack *st,
 	return NULL;
 }
 
+void stack_drop_fresh(struct reftable_stack *st)
+{
+	reftable_free(st->fresh_name);
+	st->fresh_name = NULL;
+	buf_release(&st->fresh);
+}
+
+void stack_keep_fresh(struct reftable_stack *st, const char *name,
+		      struct buf *data)
+{
+	stack_drop_fresh(st);
+	if (data->len <= TABLE_READ_MAX)
+		st->fresh_name = reftable_strdup(name);
+	if (st->fresh_name) {
+		st->fresh = *data;
+		memset(data, 0, sizeof(*data));
+	} else {
+		buf_release(data);
+	}
+}
+
+/*
+ * A table is never changed once it has its name, and the fresh bytes are
+ * what this handle wrote under that name: reading them back from the file
+ * would cost an open, an fstat, a read and a close for the same bytes.
+ */
 int stack_open_table(struct reftable_stack *st, const char *name,
 		     struct reftable_table **out)
 {
 	struct buf path = BUF_INIT;
-	int err = stack_path(&path, st, name);
+	int err;
 
-	if (!err)
-		err = reftable_table_open_fs(out, st->fs,
-					     (const char *)path.data);
+	if (st->fresh_name && !strcmp(st->fresh_name, name)) {
+		err = table_from_owned(out, &st->fresh, name);
+		stack_drop_fresh(st);
+	} else {
+		err = stack_path(&path, st, name);
+		if (!err)
+			err = reftable_table_open_fs(out, st->fs,
+						     (const char *)path.data);
+	}
 	buf_release(&path);
 	if (!err && st->opts.disable_lookup_index)
 		reftable_table_set_lookup_index(*out, 0);
@@ -354,7 +388,7 @@ static int adopt(struct reftable_stack *st, struct list_snapshot *snap,
 	return err;
 }
 
-int stack_reload_published(struct reftable_stack *st)
+static int reload_published(struct reftable_stack *st)
 {
 	struct list_snapshot snap = st->published;
 	struct reftable_table **tables = NULL;
@@ -372,6 +406,14 @@ int stack_reload_published(struct reftable_stack *st)
 	list_snapshot_release(st, &snap);
 	/* A compaction since our publish removed a table: read it anew. */
 	return err == REFTABLE_NOT_EXIST_ERROR ? stack_reload_now(st) : err;
+}
+
+int stack_reload_published(struct reftable_stack *st)
+{
+	int err = reload_published(st);
+
+	stack_drop_fresh(st); /* not named after all: not to be kept */
+	return err;
 }
 
 /*

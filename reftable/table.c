@@ -183,13 +183,23 @@ int reftable_table_from_buffer(struct reftable_table **out, const void *data,
 	return 0;
 }
 
-/*
- * Small tables are read into memory: a mapping costs a page fault to use
- * and, when dropped, a TLB shootdown across CPUs, which dominate a reload
- * that opens a few freshly written tables. Large ones are mapped, so that
- * opening a big stack reads nothing it does not touch.
- */
-#define TABLE_READ_MAX (32u << 10)
+int table_from_owned(struct reftable_table **out, struct buf *data,
+		     const char *name)
+{
+	size_t len = data->len;
+	uint8_t *bytes = (uint8_t *)buf_detach(data);
+	int err;
+
+	if (!bytes)
+		return REFTABLE_NOMEM_ERROR;
+	err = reftable_table_from_buffer(out, bytes, len, name);
+	if (err < 0) {
+		reftable_free(bytes);
+		return err;
+	}
+	(*out)->owns_data = 1;
+	return 0;
+}
 
 /*
  * A mapping is only safe where a removed file stays readable: on NFS,

@@ -72,6 +72,19 @@ struct reftable_table {
 	_Atomic(struct name_index *) name_index;
 };
 
+/*
+ * Small tables are read into memory: a mapping costs a page fault to use
+ * and, when dropped, a TLB shootdown across CPUs, which dominate a reload
+ * that opens a few freshly written tables. Large ones are mapped, so that
+ * opening a big stack reads nothing it does not touch.
+ */
+#define TABLE_READ_MAX (32u << 10)
+
+/* A table of the bytes in data, which it takes (data is left empty,
+ * also on failure). */
+int table_from_owned(struct reftable_table **out, struct buf *data,
+		     const char *name);
+
 /* REFTABLE_FORMAT_ERROR, with "<table name>: what" as its detail. */
 int table_corrupt(const struct reftable_table *t, const char *what);
 
@@ -98,15 +111,42 @@ void table_cursor_init(struct table_cursor *c, struct reftable_table *t,
 /* Position on the first key >= want. */
 int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
 		      size_t want_len);
-int table_cursor_advance(struct table_cursor *c);
+/* Past the end of the current block: the first record of the next one
+ * that has records (valid = 0 at the end of the section). */
+int table_cursor_next_block(struct table_cursor *c);
+
+/* Inline, as the decoders they call: a scan runs them once per record. */
+static inline int table_cursor_advance(struct table_cursor *c)
+{
+	int err = block_iter_advance(&c->bi);
+
+	if (err < 0)
+		return table_corrupt(c->t, "bad record");
+	return c->bi.valid ? 0 : table_cursor_next_block(c);
+}
 static inline int table_cursor_valid(const struct table_cursor *c)
 {
 	return c->bi.valid;
 }
-int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref);
+static inline int table_cursor_ref(struct table_cursor *c,
+				   struct reftable_ref_record *ref)
+{
+	int n = ref_value_decode(ref, c->bi.key.data, c->bi.key.len,
+				 c->bi.extra, block_iter_value(&c->bi),
+				 c->bi.val_len, c->t->min_ui, c->t->hash_size);
+
+	if (n == REFTABLE_FORMAT_ERROR)
+		return table_corrupt(c->t, "bad ref record");
+	return n < 0 ? n : 0;
+}
 /* table_cursor_ref, then table_cursor_advance: one step of a scan. */
-int table_cursor_next_ref(struct table_cursor *c,
-			  struct reftable_ref_record *ref);
+static inline int table_cursor_next_ref(struct table_cursor *c,
+					struct reftable_ref_record *ref)
+{
+	int err = table_cursor_ref(c, ref);
+
+	return err < 0 ? err : table_cursor_advance(c);
+}
 int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log);
 void table_cursor_release(struct table_cursor *c);
 

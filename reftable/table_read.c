@@ -394,34 +394,10 @@ int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
 	return 0;
 }
 
-int table_cursor_advance(struct table_cursor *c)
+int table_cursor_next_block(struct table_cursor *c)
 {
-	int err = block_iter_advance(&c->bi);
-
-	if (err < 0)
-		return table_corrupt(c->t, "bad record");
-	if (c->bi.valid)
-		return 0;
 	c->block++;
 	return cursor_enter_block(c);
-}
-
-int table_cursor_ref(struct table_cursor *c, struct reftable_ref_record *ref)
-{
-	int n = ref_value_decode(ref, c->bi.key.data, c->bi.key.len,
-				 c->bi.extra, block_iter_value(&c->bi),
-				 c->bi.val_len, c->t->min_ui, c->t->hash_size);
-	if (n == REFTABLE_FORMAT_ERROR)
-		return table_corrupt(c->t, "bad ref record");
-	return n < 0 ? n : 0;
-}
-
-int table_cursor_next_ref(struct table_cursor *c,
-			  struct reftable_ref_record *ref)
-{
-	int err = table_cursor_ref(c, ref);
-
-	return err < 0 ? err : table_cursor_advance(c);
 }
 
 int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log)

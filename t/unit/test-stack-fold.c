@@ -289,6 +289,52 @@ START_TEST(fold_writes_no_addition_file)
 }
 END_TEST
 
+/* Counts opens of finished tables for reading. */
+static void count_table_reads(struct hook_fs *h, const char *path, int flags)
+{
+	if (has_end(path, ".ref") && (flags & O_ACCMODE) == O_RDONLY)
+		(*(int *)h->data)++;
+}
+
+/*
+ * The reload after a commit opens the small tables the commit wrote,
+ * folded or not, from the bytes it wrote instead of reading them back;
+ * what it sees is what a new handle reads from the files.
+ */
+START_TEST(reload_after_commit_reads_back_no_table)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	struct reftable_stack *st, *other;
+	struct hook_fs h;
+	char name[32];
+	int reads = 0, i;
+
+	hook_fs_init(&h);
+	h.before_open = count_table_reads;
+	h.data = &reads;
+	o.fs = &h.fs;
+	CHECK_OK(reftable_stack_new(&st, dir, &o));
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "refs/heads/b%02d", i);
+		CHECK_OK(test_add_ref(st, name, (uint8_t)(i + 1), 0));
+	}
+	ck_assert_int_eq(reads, 0);
+	/* Some additions were folded, the first was not. */
+	ck_assert_uint_gt(reftable_stack_compaction_stats(st)->bytes, 0);
+	CHECK_OK(reftable_stack_new(&other, dir, &o));
+	ck_assert_int_gt(reads, 0);
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "refs/heads/b%02d", i);
+		ck_assert_int_eq(test_ref_fill(st, name), i + 1);
+		ck_assert_int_eq(test_ref_fill(other, name), i + 1);
+	}
+	reftable_stack_destroy(other);
+	reftable_stack_destroy(st);
+	tl_rmtree(dir);
+}
+END_TEST
+
 /* What a commit makes durable, in order: 'w' the writeback asked for of
  * a table or the list, 't' a table's fsync ('T' once the new list is
  * written), 'l' the list's, 'R' the rename of the list into place. */
@@ -591,6 +637,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, fold_skips_locked_tables);
 	tcase_add_test(tc, fold_only_small_runs);
 	tcase_add_test(tc, fold_writes_no_addition_file);
+	tcase_add_test(tc, reload_after_commit_reads_back_no_table);
 	tcase_add_test(tc, held_table_written_when_not_folded);
 	tcase_add_test(tc, held_table_survives_failed_write_to_file);
 	tcase_add_test(tc, tables_synced_before_their_list);
