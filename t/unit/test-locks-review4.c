@@ -1,10 +1,10 @@
 /*
  * The third adversarial review of the released mark (after 846579a and
  * aa53490): windows left by the fixes, each staged at its exact system
- * call by a filesystem hook. Both need a lock removed from outside (a
- * user's rm) to set up the race, as the earlier reviews' did; in both,
- * the process hurt is not the one whose lock was removed. Known
- * defects: they run only with REFTABLE_TEST_KNOWN_DEFECTS=1.
+ * call by a filesystem hook. All need a lock removed from outside (a
+ * user's rm) to set up the race, as the earlier reviews' did; in the
+ * first two, the process hurt is not the one whose lock was removed.
+ * Known defects: they run only with REFTABLE_TEST_KNOWN_DEFECTS=1.
  */
 
 #include <fcntl.h>
@@ -173,13 +173,75 @@ START_TEST(failing_fstat_at_acquire_unlinks_a_lock_by_path)
 }
 END_TEST
 
+/*
+ * let_go() marks the lock only when its first look found nothing (0);
+ * an I/O error there (a stat failing with EIO or ESTALE on a network
+ * filesystem) returns at once, unmarked. If a remover holds the lock
+ * aside at that moment (its pre-stat saw an older lock, removed from
+ * outside), it puts it back later, reads no mark, and leaves a lock
+ * naming us, alive: no breaker without --force removes it while we
+ * run, and every writer fails (the release reported an I/O error, not
+ * where the lock went).
+ */
+struct stat_fails {
+	const char *lock;
+	int fail;
+};
+
+static int stat_failing_once(void *ctx, const char *path, struct stat *sb)
+{
+	struct hook_fs *h = ctx;
+	struct stat_fails *f = h->data;
+
+	if (f->fail && !strcmp(path, f->lock)) {
+		f->fail = 0;
+		errno = EIO;
+		return -1;
+	}
+	return stat(path, sb);
+}
+
+START_TEST(release_failing_its_first_look_leaves_the_lock_unmarked)
+{
+	char *dir = tl_tmpdir();
+	struct reftable_stack_options o = test_options();
+	char *lock = test_path(dir, "tables.list.lock"), aside[4096];
+	struct stat_fails f = { lock, 0 };
+	struct lockfile lk = LOCKFILE_INIT;
+	struct reftable_stack *breaker;
+	struct hook_fs h;
+	struct reports rs = { 0 };
+	struct stat sb;
+
+	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
+	hook_fs_init(&h);
+	h.data = &f;
+	h.fs.stat = stat_failing_once;
+	CHECK_OK(lockfile_acquire(&lk, &h.fs, lock, 0666, 0));
+	ck_assert_int_eq(stat(lock, &sb), 0);
+	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
+	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
+	f.fail = 1;
+	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_IO_ERROR);
+	/* R puts it back (link, read, no mark). */
+	lock_put_back(reftable_fs_posix(), aside, lock, sb.st_dev, sb.st_ino);
+	if (test_exists(lock))
+		break_locks(breaker, 0, &rs);
+	ck_assert_msg(!test_exists(lock),
+		      "a lock naming us, alive, with no mark, stays after our "
+		      "release failed its first look: %s", rs.why[0]);
+	reftable_stack_destroy(breaker);
+	tl_rmtree(dir);
+}
+END_TEST
+
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review 4");
 	TCase *tc;
 
 	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review4: 2 reproducers of known "
+		fprintf(stderr, "test-locks-review4: 3 reproducers of known "
 			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
 			"them\n");
 		return s;
@@ -189,6 +251,8 @@ static Suite *review_suite(void)
 	tcase_add_test(tc,
 		       plain_unlock_removes_a_git_lock_held_aside_by_a_put_back);
 	tcase_add_test(tc, failing_fstat_at_acquire_unlinks_a_lock_by_path);
+	tcase_add_test(tc,
+		       release_failing_its_first_look_leaves_the_lock_unmarked);
 	suite_add_tcase(s, tc);
 	return s;
 }
