@@ -222,7 +222,8 @@ START_TEST(release_failing_its_first_look_leaves_the_lock_unmarked)
 	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
 	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
 	f.fail = 1;
-	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_IO_ERROR);
+	/* An I/O error now; a fixed release may say LOCK_ERROR instead. */
+	ck_assert_int_lt(lockfile_release(&lk), 0);
 	/* R puts it back (link, read, no mark). */
 	lock_put_back(reftable_fs_posix(), aside, lock, sb.st_dev, sb.st_ino);
 	if (test_exists(lock))
