@@ -435,7 +435,20 @@ proctype Breaker(byte me) {
 		:: i >= NPF * 5 || !ok -> break
 		:: i < NPF * 5 && ok ->
 			if
-			:: tmps & (1 << i) -> d_step { fs_unlink(2 + i); check_stack() }
+			:: tmps & (1 << i) -> d_step {
+#ifdef CHECK_BREAKER_TEMPS
+				/* a breaker without --force never removes a
+				 * lock its owner holds: at a .gone name, only
+				 * a releasing, dead or released owner's */
+				hk = dir[2 + i];
+				assert(i % 5 != GONE || hk == 0 ||
+				       !(ikind[hk] == K_LIST ||
+					 (ikind[hk] == K_LOCK &&
+					  (ival[hk] == 0 ||
+					   (!killed[ival[hk]] && !imark[hk] &&
+					    believes[ival[hk]])))));
+#endif
+				fs_unlink(2 + i); check_stack() }
 			:: else
 			fi;
 			i++

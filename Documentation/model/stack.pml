@@ -17,6 +17,9 @@
  * FORCE (someone removes tables.list.lock once, whoever holds it),
  * CONTENT_READER (readers compare contents, as on Windows),
  * FORCE_BREAK (`reftable unlock --force` of tables.list.lock, once).
+ * CHECK_BREAKER_TEMPS: a breaker's removal of a .gone name must not take
+ * a lock its owner holds (a known defect with FORCE and BREAKER: see
+ * t/unit/test-locks-review4.c).
  * Reintroduced historical defects, each expected to fail: BUG_CLOSE_FD,
  * BUG_AGE_BREAK, BUG_NO_CHECK, BUG_CLEAN_NO_RECHECK, BUG_NO_DIRSYNC,
  * BUG_REMOVE_BEFORE_DIRSYNC, BUG_NO_TABLE_SYNC, BUG_FOLD_IGNORES_CLAIMS,
