@@ -60,6 +60,15 @@ static uint32_t backoff_jitter(uint32_t bound)
 static int let_go(const struct reftable_fs *fs, int fd, const char *path,
 		  dev_t dev, ino_t ino);
 
+/* Best effort: should the write fail, a lock put back later names us
+ * until we exit, as every lock put back did before the mark. */
+static void mark_released(const struct reftable_fs *fs, int fd)
+{
+	if (reftable_write_all(fs, fd, OWNER_RELEASED_MARK,
+			       strlen(OWNER_RELEASED_MARK)) == 0)
+		fs->fsync(fs->ctx, fd); /* other hosts see it (NFS) */
+}
+
 /* The new lock's identity, and our evidence into it. On failure the
  * file is removed again, by identity once that is known. */
 static int lock_stamp(struct lockfile *lk, const char *path)
@@ -70,8 +79,13 @@ static int lock_stamp(struct lockfile *lk, const char *path)
 	int err;
 
 	if (fs->fstat(fs->ctx, lk->fd, &sb) < 0) {
+		/* Without its identity it cannot be removed safely (the
+		 * path may name another lock by now): leave it released,
+		 * for a breaker. */
 		err = reftable_io_fail("fstat", path);
-		fs->unlink(fs->ctx, path); /* created a moment ago */
+		if (reftable_write_all(fs, lk->fd, evidence,
+				       strlen(evidence)) == 0)
+			mark_released(fs, lk->fd);
 		goto fail;
 	}
 	if (reftable_write_all(fs, lk->fd, evidence, strlen(evidence)) < 0) {
@@ -180,17 +194,14 @@ int lockfile_is_ours(struct lockfile *lk)
 static int let_go(const struct reftable_fs *fs, int fd, const char *path,
 		  dev_t dev, ino_t ino)
 {
-	int r = lock_remove_if_same(fs, path, dev, ino);
+	int r = lock_remove_if_same(fs, path, dev, ino), again;
 
-	if (r != 0)
-		return r;
-	/* Best effort: should the write fail, a lock put back later names
-	 * us until we exit, as every lock put back did before the mark. */
-	if (reftable_write_all(fs, fd, OWNER_RELEASED_MARK,
-			       strlen(OWNER_RELEASED_MARK)) == 0)
-		fs->fsync(fs->ctx, fd); /* other hosts see it (NFS) */
-	r = lock_remove_if_same(fs, path, dev, ino);
-	return r < 0 ? r : 0;
+	if (r == 1)
+		return 1;
+	/* Also after an error: the lock may be anywhere now. */
+	mark_released(fs, fd);
+	again = lock_remove_if_same(fs, path, dev, ino);
+	return r < 0 ? r : again < 0 ? again : 0;
 }
 
 int lockfile_release(struct lockfile *lk)

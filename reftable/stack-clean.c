@@ -310,17 +310,23 @@ int reftable_stack_clean(struct reftable_stack *st)
 
 /* --- stale locks ------------------------------------------------------ */
 
+/*
+ * A lock moved aside by a remover (LOCK.PID-X-N.gone) is judged as a
+ * lock: it may be a live owner's, moved by a remover whose stat was
+ * stale and about to be put back (Git's, empty, among them), so it goes
+ * only if its owner is dead or let go (the mark), as any lock.
+ */
 static int is_lock(const struct reftable_stack *st, const char *name)
 {
-	return !strcmp(name, TABLES_LIST_LOCK) || str_ends_with(name, ".ref.lock");
+	return !strcmp(name, TABLES_LIST_LOCK) ||
+	       str_ends_with(name, ".ref.lock") ||
+	       lock_is_removal_leftover(name);
 }
 
-/* What dead writers and removers leave: a remover's moved-aside lock
- * lives for microseconds, so with no lock left it is a dead one's. */
+/* What dead writers leave. */
 static int is_temporary(const struct reftable_stack *st, const char *name)
 {
-	return str_ends_with(name, ".ref.tmp") || is_list_leftover(name) ||
-	       lock_is_removal_leftover(name);
+	return str_ends_with(name, ".ref.tmp") || is_list_leftover(name);
 }
 
 struct breaker {

@@ -6,11 +6,11 @@
 /* --- one change of tables.list (list-change.c) ------------------------- */
 
 /*
- * list_change_begin() (list-change.c:140): lockfile_acquire()
- * (lockfile.c:122) creates the lock with O_EXCL, retrying until the
+ * list_change_begin() (list-change.c:136): lockfile_acquire()
+ * (lockfile.c:129) creates the lock with O_EXCL, retrying until the
  * timeout (here: until nothing else can happen); lock_stamp()
- * (lockfile.c:72) writes the evidence in a second call; list_read()
- * (stack-files.c:150) reads the base and keeps its descriptor open.
+ * (lockfile.c:74) writes the evidence in a second call; list_read()
+ * (stack-files.c:206) reads the base and keeps its descriptor open.
  * cross_check_base() lists the directory for NFS caches: with one
  * kernel it finds nothing (README.md).
  */
@@ -41,9 +41,9 @@ inline lc_begin() {
 }
 
 /*
- * lock_remove_if_same() (lockfile.c:214): stat the path (227), move it
- * aside to a name of our own (237), stat that (241), unlink it (255) or
- * put it back by link (249, put_back 203). r = 1: removed. The steps
+ * lock_remove_if_same() (lockfile.c:280): stat the path (295), move it
+ * aside to a name of our own (307), stat that (310), unlink it (320) or
+ * put it back (316, lock_put_back 252). r = 1: removed. The steps
  * are separate only where another process can act between them: a
  * breaker, or someone removing locks.
  */
@@ -112,8 +112,8 @@ inline remove_if_same(n, id, r, clear) {
 	fi
 }
 
-/* list_change_end() (list-change.c:522): lockfile_release()
- * (lockfile.c:161) by identity, then the lock's and the base's
+/* list_change_end() (list-change.c:534): lockfile_release()
+ * (lockfile.c:207) by identity, then the lock's and the base's
  * descriptors close. A lock that is not ours any more: LOCK_ERROR,
  * COMMITTED_ERROR if we published. Without a lock removed from
  * outside, the lock is always still ours. */
@@ -179,14 +179,14 @@ inline assert_alone() {
 
 #ifdef LOCK_REMOVAL
 /*
- * restore_replaced() (list-change.c:387): the swap handed back a list
+ * restore_replaced() (list-change.c:396): the swap handed back a list
  * R that is not our base, so someone published between our check and
  * our swap (their lock was taken after ours was removed from outside).
- * R goes back only as a change of our own (398-406), else the tables it
- * added are kept (keep_added 361, keep_replaced 327).
+ * R goes back only as a change of our own (408-420), else the tables it
+ * added are kept (keep_added 370, keep_replaced 336).
  */
 inline restore_replaced() {
-	d_step { /* list_read_path(tmp) 396 */
+	d_step { /* list_read_path(tmp) 406 */
 		fs_open(N_P(me, TMPL), hi);
 		if
 		:: hi == 0 -> rmask = 255 /* gone: cannot be read back */
@@ -197,7 +197,7 @@ inline restore_replaced() {
 	:: rmask == 255 -> /* keep_replaced(NULL): "their list is lost" */
 		race_lost = 1; res = E_COMMITTED
 	:: else ->
-		/* list_change_begin_within(0) 398: no waiting */
+		/* list_change_begin_within(0) 408: no waiting */
 		d_step {
 			fs_create(N_LOCK, K_LOCK, 0, fd_lock2, ok);
 			lockid2 = fd_lock2;
@@ -211,7 +211,7 @@ inline restore_replaced() {
 			d_step { ival[lockid2] = me };
 			d_step { fs_open(N_LIST, fd_base2); baseid2 = fd_base2;
 				 base2 = ival[fd_base2] };
-			d_step { /* 399-401: still ours, R's tables all there */
+			d_step { /* 409-411: still ours, R's tables all there */
 				ok = (base2 == newl);
 				hj = 0;
 				do
@@ -225,7 +225,7 @@ inline restore_replaced() {
 				od
 			};
 			if
-			:: ok -> /* list_change_publish(&undo) 404 */
+			:: ok -> /* list_change_publish(&undo) 413 */
 				d_step { fs_create(N_P(me, TMPL2), K_LIST, rmask, fd_tmp2, ok);
 					 assert(ok) };
 				d_step { fs_fsync(fd_tmp2) };
@@ -284,13 +284,13 @@ inline restore_replaced() {
 #endif
 
 /*
- * list_change_publish() (list-change.c:470): write_list_file() 483 (an
- * exclusive create of tables.list.XXXXXXXX.tmp), sync_files() 485 (the
- * new tables, then the list, then the directory), list_change_check() 487 (266: the lock
- * still ours 273, tables.list still the base 281), replace_list() 489
- * (434: the swap 453, path_is() 454 of the file swapped out against the
- * base, whose descriptor is open; restore_replaced() 455 if not; unlink
- * 458). The new list's descriptor stays open (keep_published 503).
+ * list_change_publish() (list-change.c:482): write_list_file() 495 (an
+ * exclusive create of tables.list.XXXXXXXX.tmp), sync_files() 497 (the
+ * new tables, then the list, then the directory), list_change_check() 499 (275: the lock
+ * still ours 282, tables.list still the base 290), replace_list() 501
+ * (446: the swap 465, path_is() 466 of the file swapped out against the
+ * base, whose descriptor is open; restore_replaced() 467 if not; unlink
+ * 470). The new list's descriptor stays open (keep_published 515).
  */
 inline lc_publish(ufd) {
 	pub = 0;
@@ -329,7 +329,7 @@ inline lc_publish(ufd) {
 		pub = 1
 #else
 		d_step { assert_alone(); fs_exchange(N_P(me, TMPL), N_LIST, ok);
-			 if :: !ok -> res = E_LOCK :: else fi;  /* an I/O error (462) */
+			 if :: !ok -> res = E_LOCK :: else fi;  /* an I/O error (474) */
 			 check_stack() };
 		if
 		:: res == E_OK ->
@@ -362,7 +362,7 @@ inline lc_publish(ufd) {
 	fi
 }
 
-/* fsync of the directory (stack_fsync_dir(), stack-files.c:231) */
+/* fsync of the directory (stack_fsync_dir(), stack-files.c:246) */
 inline dir_sync() {
 	d_step { fs_fsync_dir() }
 }

@@ -354,12 +354,13 @@ cldone:
 /* --- breaking stale locks ----------------------------------------------- */
 
 /*
- * reftable_stack_break_stale_locks() (stack-clean.c:469): each lock
- * judged by its evidence (break_one 367, owner_judge_booted owner.c:253:
- * a pid that does not rn is dead; an empty lock or other contents are
+ * reftable_stack_break_stale_locks() (stack-clean.c:484): each lock,
+ * and each lock moved aside (.gone), judged by its evidence (break_one
+ * 382, owner_judge_booted owner.c:277: a pid that does not run is dead,
+ * a lock marked released is stale; an empty lock or other contents are
  * kept), removed by identity; then, once no lock is left, the
- * temporaries listed before the check (remove_temporaries 416). The
- * breaker is alone (flock, 440). BUG_AGE_BREAK: a lock old enough is
+ * temporaries listed before the check (remove_temporaries 431). The
+ * breaker is alone (flock, 464). BUG_AGE_BREAK: a lock old enough is
  * taken for dead, whoever holds it (what the rules forbid).
  */
 inline break_one(n) {
@@ -397,6 +398,13 @@ proctype ForceBreaker(byte me) {
 #endif
 
 #if BREAKER
+/* What remove_temporaries() takes for a temporary (is_temporary()). */
+#ifndef BUG_BREAKER_TEMPS_GONE
+#define TEMPORARY(k) ((k) != KEPT && (k) != GONE)
+#else
+#define TEMPORARY(k) ((k) != KEPT)
+#endif
+
 proctype Breaker(byte me) {
 	byte fd, i;
 	int tmps;
@@ -408,16 +416,26 @@ proctype Breaker(byte me) {
 		:: i >= NT -> break
 		:: i < NT -> break_one(N_CLAIM(i)); i++
 		od;
+#ifndef BUG_BREAKER_TEMPS_GONE
+		/* is_lock(): a lock moved aside (.gone) is judged as a lock */
+		i = 1;
+		do
+		:: i > NPF -> break
+		:: i <= NPF -> break_one(N_P(i, GONE)); i++
+		od;
+#endif
 		skip;
 		/* remove_temporaries(): list the temporaries (new lists,
-		 * NAME.ref.tmp, .gone), then the locks; none left: remove them */
+		 * NAME.ref.tmp; BUG_BREAKER_TEMPS_GONE: .gone too, as the
+		 * code did), then the locks; none left: remove them */
 		d_step {
 			tmps = 0; hj = 0;
 			do
 			:: hj >= NPF * 5 -> break
 			:: hj < NPF * 5 ->
 				if
-				:: (hj % 5) != KEPT && dir[2 + hj] != 0 -> tmps = tmps | (1 << hj)
+				:: TEMPORARY(hj % 5) && dir[2 + hj] != 0 ->
+					tmps = tmps | (1 << hj)
 				:: else
 				fi;
 				hj++
@@ -428,7 +446,14 @@ proctype Breaker(byte me) {
 			do
 			:: hj >= NT -> break
 			:: hj < NT -> ok = ok && dir[N_CLAIM(hj)] == 0; hj++
+			od;
+#ifndef BUG_BREAKER_TEMPS_GONE
+			hj = 1;
+			do
+			:: hj > NPF -> break
+			:: hj <= NPF -> ok = ok && dir[N_P(hj, GONE)] == 0; hj++
 			od
+#endif
 		};
 		i = 0;
 		do

@@ -144,6 +144,14 @@ static void remover_puts_back_at_the_unlink(struct hook_fs *h,
 	lock_put_back(u->remover, u->aside, u->lock, u->dev, u->ino);
 }
 
+/* The breaker moves the marked file aside to remove it (it is judged
+ * as a lock): R's put-back comes first. */
+static void remover_puts_back_at_the_rename(struct hook_fs *h,
+					    const char *from, const char *to)
+{
+	remover_puts_back_at_the_unlink(h, from);
+}
+
 START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 {
 	char *dir = tl_tmpdir();
@@ -164,6 +172,7 @@ START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 	hook_fs_init(&hb);
 	hb.data = &u;
 	hb.before_unlink = remover_puts_back_at_the_unlink;
+	hb.before_rename = remover_puts_back_at_the_rename;
 	o.fs = &hb.fs;
 	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
 
@@ -175,7 +184,7 @@ START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
 	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
 
-	/* No lock at the path: the breaker removes R's leftover. */
+	/* No lock at the path: the breaker goes for R's aside name. */
 	ck_assert_int_eq(break_locks(breaker, 0, &rs), 0);
 	ck_assert_int_eq(u.done, 1);
 	ck_assert_msg(!test_exists(lock),

@@ -4,17 +4,13 @@
  * call by a filesystem hook. All need a lock removed from outside (a
  * user's rm) to set up the race, as the earlier reviews' did; in the
  * first two, the process hurt is not the one whose lock was removed.
- * Known defects: they run only with REFTABLE_TEST_KNOWN_DEFECTS=1.
+ * Each failed on the library it reviewed.
  */
 
 #include <fcntl.h>
 
 #include "test-locks-helpers.h"
 
-static int known_defects(void)
-{
-	return getenv("REFTABLE_TEST_KNOWN_DEFECTS") != NULL;
-}
 
 /*
  * Our lock L is removed from outside right after our release's pre-stat,
@@ -239,15 +235,8 @@ END_TEST
 static Suite *review_suite(void)
 {
 	Suite *s = suite_create("locks review 4");
-	TCase *tc;
+	TCase *tc = tcase_create("removers");
 
-	if (!known_defects()) {
-		fprintf(stderr, "test-locks-review4: 3 reproducers of known "
-			"defects skipped; REFTABLE_TEST_KNOWN_DEFECTS=1 runs "
-			"them\n");
-		return s;
-	}
-	tc = tcase_create("known defects");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc,
 		       plain_unlock_removes_a_git_lock_held_aside_by_a_put_back);
