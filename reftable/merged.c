@@ -85,7 +85,10 @@ uint64_t reftable_merged_max_update_index(const struct reftable_merged *m)
  * The merged iterator keeps one cursor per table and, at each step, takes
  * the smallest key (the newest table's record on ties) and steps every
  * cursor past that key. Stacks hold few tables, so a linear scan for the
- * minimum beats a heap.
+ * minimum beats a heap. Most steps of a scan take the next record of the
+ * cursor that won the last step (the big table of a stack): while its key
+ * stays below the smallest key of the others (the rival's), which only
+ * moves when a step goes the long way, one comparison decides the step.
  */
 struct merged_iter {
 	struct reftable_table **tables;
@@ -93,6 +96,8 @@ struct merged_iter {
 	size_t n;
 	uint8_t type;
 	int suppress;
+	ssize_t last;  /* the last winner, -1 after a seek */
+	ssize_t rival; /* the others' smallest key then, -1 if none left */
 	struct buf key;
 };
 
@@ -101,6 +106,7 @@ static int mi_seek(struct merged_iter *mi, const uint8_t *key, size_t len)
 	size_t i;
 	int err;
 
+	mi->last = -1;
 	for (i = 0; i < mi->n; i++)
 		if ((err = table_cursor_seek(&mi->cur[i], key, len)) < 0)
 			return err;
@@ -127,24 +133,36 @@ static int mi_seek_log(void *impl, const char *name, uint64_t update_index)
 	return mi_seek(mi, mi->key.data, mi->key.len);
 }
 
-/* The cursor holding the next key to return, or -1 at the end. */
-static ssize_t mi_pick(struct merged_iter *mi)
+static int cursor_cmp(const struct merged_iter *mi, size_t a, size_t b)
+{
+	const struct buf *ka = &mi->cur[a].bi.key, *kb = &mi->cur[b].bi.key;
+
+	return key_cmp(ka->data, ka->len, kb->data, kb->len);
+}
+
+/* The cursor holding the smallest key, the newest on ties, leaving out
+ * cursor skip (-1: none); -1 if no cursor is left. */
+static ssize_t mi_min(const struct merged_iter *mi, ssize_t skip)
 {
 	ssize_t best = -1;
 	size_t i;
 
 	for (i = 0; i < mi->n; i++) {
-		const struct buf *k = &mi->cur[i].bi.key;
-		if (!table_cursor_valid(&mi->cur[i]))
+		if ((ssize_t)i == skip || !table_cursor_valid(&mi->cur[i]))
 			continue;
-		if (best >= 0) {
-			const struct buf *bk = &mi->cur[best].bi.key;
-			if (key_cmp(k->data, k->len, bk->data, bk->len) > 0)
-				continue;
-		}
-		best = i;
+		if (best >= 0 && cursor_cmp(mi, i, (size_t)best) > 0)
+			continue;
+		best = (ssize_t)i;
 	}
 	return best;
+}
+
+/* Whether the last winner wins again, with no other cursor at its key. */
+static int mi_wins_again(const struct merged_iter *mi)
+{
+	return mi->last >= 0 && table_cursor_valid(&mi->cur[mi->last]) &&
+	       (mi->rival < 0 ||
+		cursor_cmp(mi, (size_t)mi->last, (size_t)mi->rival) < 0);
 }
 
 /* Step every cursor past the key of cursor best (best itself last). */
@@ -177,7 +195,8 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 		return reftable_fail(REFTABLE_API_ERROR,
 				     "wrong record type for this iterator");
 	for (;;) {
-		ssize_t best = mi_pick(mi);
+		int again = mi_wins_again(mi);
+		ssize_t best = again ? mi->last : mi_min(mi, -1);
 
 		if (best < 0)
 			return 1;
@@ -192,8 +211,16 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 		}
 		if (err < 0)
 			return err;
-		if ((err = mi_skip(mi, best)) < 0)
-			return err;
+		if (again) {
+			/* Every other key is larger: nothing to skip. */
+			if ((err = table_cursor_advance(&mi->cur[best])) < 0)
+				return err;
+		} else {
+			if ((err = mi_skip(mi, best)) < 0)
+				return err;
+			mi->last = best;
+			mi->rival = mi_min(mi, best);
+		}
 		if (!mi->suppress || !deleted)
 			return 0;
 	}
@@ -266,6 +293,7 @@ static int merged_iter_new(struct reftable_merged *m, uint8_t type,
 	mi->n = m->n;
 	mi->type = type;
 	mi->suppress = m->suppress_deletions;
+	mi->last = -1;
 	iterator_set(it, &merged_iter_ops, mi);
 	return 0;
 }

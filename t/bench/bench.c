@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 	printf("txn_fsync_time: %.0f us/op\n",
 	       (double)txn_fsync_ns / 1000.0 / TXNS);
 	printf("reload_changed_inline: %.0f us/op\n", reload_changed_inline);
+	extra_scan_stack(&b);
 	printf("workload_rss: %ld KiB\n", workload_rss);
 	baseline_stat(&b);
 	baseline_fsync(&b);

@@ -95,6 +95,8 @@ void phase_reload_noop(struct bench *b);
 void phase_reload_changed(struct bench *b);
 void phase_log_latest(struct bench *b);
 void phase_peak_rss(void);
+/* The scan again, over the stack as the transactions left it. */
+void extra_scan_stack(struct bench *b);
 long max_rss_kib(void);
 
 /* The fsyncs of phase 6 and the time spent inside them. */
