@@ -44,7 +44,12 @@ MODEL_BIG = \
 	auto-compactor:-DNW=2:-DNR=0:-DCOMPACTOR=1 \
 	clean:-DNW=1:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1 \
 	deaths:-DNW=2:-DNR=0:-DBREAKER=1:-DKILL \
-	clean-lock-removed:-DNW=0:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1:-DFORCE
+	clean-lock-removed:-DNW=0:-DNR=0:-DCOMPACTOR=2:-DCLEANER=1:-DFORCE \
+	breaker-lock-removed:-DNW=2:-DNR=0:-DFORCE:-DBREAKER=1:-DCHECK_BREAKER_TEMPS
+
+# Bigger reintroduced defects: make model only.
+MODEL_BIG_FAIL = \
+	breaker-takes-aside-lock:-DNW=2:-DNR=0:-DFORCE:-DBREAKER=1:-DCHECK_BREAKER_TEMPS:-DBUG_BREAKER_TEMPS_GONE
 
 .PHONY: model-test model
 model-test:
@@ -63,6 +68,10 @@ model-test:
 model: model-test
 	@fails=0; for c in $(MODEL_BIG); do \
 		$(MODEL_ENV) MODEL_MEMLIM=6000 $(MODEL_CHECK) $${c%%:*} pass \
+			$(MODEL_OUT) $$(echo $${c#*:} | tr : ' ') || fails=$$((fails + 1)); \
+	done; \
+	for c in $(MODEL_BIG_FAIL); do \
+		$(MODEL_ENV) MODEL_MEMLIM=6000 $(MODEL_CHECK) $${c%%:*} fail \
 			$(MODEL_OUT) $$(echo $${c#*:} | tr : ' ') || fails=$$((fails + 1)); \
 	done; test $$fails = 0
 
