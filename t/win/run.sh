@@ -77,13 +77,29 @@ printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$WINE" "$WIN_B/bin/reftable.exe" \
 	>"$wrapper"
 chmod +x "$wrapper"
 scripts=$(sed -e '/^#/d' -e '/^$/d' -e 's/ .*//' "$here/cli")
-REFTABLE=$wrapper REFTABLE_WINDOWS=1 REFTABLE_TEST_SHOW_MAX=5 \
-	sh "$top/t/cli/run-all.sh" $scripts \
-	>"$out" 2>&1
+cli_run() {
+	REFTABLE=$wrapper REFTABLE_WINDOWS=1 REFTABLE_TEST_SHOW_MAX=5 \
+		sh "$top/t/cli/run-all.sh" "$@" >"$out" 2>&1
+}
+cli_run $scripts
 rc=$?
 cat "$out"
-[ "$rc" -eq 0 ] || failed=$((failed + 1))
 cli_line=$(tail -1 "$out")
+# Wine, loaded, has been seen to run a process that exits with its code
+# but no output at all (once in several hundred runs; never on Linux).
+# A script that fails runs once more: passing then, it is reported as
+# such, and not counted failed; failing again, it fails the run.
+if [ "$rc" -ne 0 ]; then
+	again=$(awk '/^== /{s=$2} /^not ok /{if (s) print s; s=""}' "$out")
+	cli_run $again
+	if [ $? -eq 0 ]; then
+		echo "cli: failed once under Wine, passed on a second run:" $again
+		cli_line="$cli_line; passed on a second run: $again"
+	else
+		cat "$out"
+		failed=$((failed + 1))
+	fi
+fi
 cli_time=$(( $(date +%s) - start - unit_time ))
 
 # --- 3. processes at once --------------------------------------------------
