@@ -70,7 +70,8 @@ static void mark_released(const struct reftable_fs *fs, int fd)
 }
 
 /* The new lock's identity, and our evidence into it. On failure the
- * file is removed again, by identity once that is known. */
+ * file is removed again by identity, or, when its identity cannot be
+ * had, left marked released for a breaker. */
 static int lock_stamp(struct lockfile *lk, const char *path)
 {
 	const struct reftable_fs *fs = lk->fs;
@@ -308,8 +309,8 @@ int lock_remove_if_same(const struct reftable_fs *fs, const char *path,
 		return errno == ENOENT ? 0 :
 					 reftable_io_fail("move aside", path);
 	if (fs->stat(fs->ctx, aside, &sb) < 0) {
-		/* A breaker that found no lock took it for a dead remover's
-		 * leftover: removed, and the pre-stat said it was ours. */
+		/* A breaker removed it (marked released by our let_go(),
+		 * or --force): removed, and the pre-stat said it was ours. */
 		return errno == ENOENT ? 1 : reftable_io_fail("stat", aside);
 	}
 	if (sb.st_dev != dev || sb.st_ino != ino) {
