@@ -90,6 +90,19 @@ static inline void collect_report(void *arg,
 	rs->removed += r->removed;
 }
 
+/* The name a remover (pid 99999) gives a lock it moves aside. */
+static inline void aside_name(const char *lock, char *aside, size_t size)
+{
+	snprintf(aside, size, "%s.99999-1-0.gone", lock);
+}
+
+/* Such a remover moves the lock aside. */
+static inline void move_aside(const char *lock, char *aside, size_t size)
+{
+	aside_name(lock, aside, size);
+	ck_assert_int_eq(rename(lock, aside), 0);
+}
+
 static inline int break_locks(struct reftable_stack *st, unsigned flags,
 		       struct reports *rs)
 {

@@ -135,11 +135,6 @@ static void third_takes_while_aside(struct hook_fs *h, const char *from,
  * Our release marks the file released; the remover reads the mark after
  * putting it back and removes it again.
  */
-static void move_aside(const char *lock, char *aside, size_t size)
-{
-	snprintf(aside, size, "%s.99999-1-0.gone", lock);
-	ck_assert_int_eq(rename(lock, aside), 0);
-}
 
 /* Our lock, and the file it is moved aside to. */
 struct aside_race {

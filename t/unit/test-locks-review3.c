@@ -75,8 +75,7 @@ START_TEST(put_back_removal_takes_a_new_lock_on_a_reused_inode)
 	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
 	ck_assert_int_eq(stat(lock, &sb), 0);
 	r.old = sb.st_ino;
-	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
-	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
+	move_aside(lock, aside, sizeof(aside)); /* R moves it aside */
 	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
 
 	hook_fs_init(&h);
@@ -180,8 +179,7 @@ START_TEST(breaker_unlinking_the_aside_name_leaves_a_released_lock)
 	ck_assert_int_eq(stat(lock, &sb), 0);
 	u.dev = sb.st_dev;
 	u.ino = sb.st_ino;
-	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
-	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
+	move_aside(lock, aside, sizeof(aside)); /* R moves it aside */
 	ck_assert_int_eq(lockfile_release(&lk), REFTABLE_LOCK_ERROR);
 
 	/* No lock at the path: the breaker goes for R's aside name. */
@@ -334,7 +332,7 @@ START_TEST(acquire_failing_after_the_evidence_leaves_a_live_lock)
 	struct stat sb;
 
 	CHECK_OK(reftable_stack_new(&breaker, dir, &o));
-	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
+	aside_name(lock, aside, sizeof(aside));
 	hook_fs_init(&h);
 	h.data = &a;
 	h.before_write = moved_aside_at_the_evidence;
@@ -385,8 +383,7 @@ START_TEST(put_back_by_rename_replaces_a_lock_taken_meanwhile)
 
 	CHECK_OK(lockfile_acquire(&lk, reftable_fs_posix(), lock, 0666, 0));
 	ck_assert_int_eq(stat(lock, &sb), 0);
-	snprintf(aside, sizeof(aside), "%s.99999-1-0.gone", lock);
-	ck_assert_int_eq(rename(lock, aside), 0); /* R moves it aside */
+	move_aside(lock, aside, sizeof(aside)); /* R moves it aside */
 
 	hook_fs_init(&h);
 	h.fs.link = NULL;
