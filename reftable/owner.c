@@ -293,8 +293,9 @@ enum owner_verdict owner_judge_booted(const char *data, size_t len,
 		return OWNER_UNKNOWN;
 	}
 	if (owner_released(data, len)) {
-		buf_addf(why, "released by process %ld, its owner, and then "
-			 "put back by someone removing locks", id.pid);
+		/* Left where a remover put it back or moved it aside, or
+		 * where an acquire that failed could not remove it. */
+		buf_addf(why, "released by process %ld, its owner", id.pid);
 		return OWNER_DEAD;
 	}
 	self_identity(&me);
