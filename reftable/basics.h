@@ -206,13 +206,21 @@ static inline void prefetch_bytes(const void *p, size_t len)
 		__builtin_prefetch(at + off);
 }
 
+/* Whether any byte of the 8 in w is zero. */
+static inline uint64_t has_zero_byte(uint64_t w)
+{
+	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+}
+
 /*
  * memcpy for the short copies of keys and names a scan makes per record:
- * no call, and for most lengths no loop (the last word overlaps).
+ * no call, and for most lengths no loop (the last word overlaps). Nonzero
+ * if a byte copied is NUL, which a ref name must not hold; callers that
+ * copy other bytes ignore it, and the compiler drops the test.
  */
-static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+static inline uint64_t copy_short(uint8_t *dst, const uint8_t *src, size_t n)
 {
-	uint64_t w;
+	uint64_t w, zero = 0;
 	uint32_t a, b;
 	size_t i;
 
@@ -220,19 +228,26 @@ static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
 		for (i = 0; i + 8 < n; i += 8) {
 			memcpy(&w, src + i, 8);
 			memcpy(dst + i, &w, 8);
+			zero |= has_zero_byte(w);
 		}
 		memcpy(&w, src + n - 8, 8);
 		memcpy(dst + n - 8, &w, 8);
-	} else if (n >= 4) {
+		return zero | has_zero_byte(w);
+	}
+	if (n >= 4) {
 		memcpy(&a, src, 4);
 		memcpy(&b, src + n - 4, 4);
 		memcpy(dst, &a, 4);
 		memcpy(dst + n - 4, &b, 4);
-	} else if (n) {
+		return has_zero_byte(a | (uint64_t)b << 32);
+	}
+	if (n) {
 		dst[0] = src[0];
 		dst[n / 2] = src[n / 2];
 		dst[n - 1] = src[n - 1];
+		return !src[0] | !src[n / 2] | !src[n - 1];
 	}
+	return 0;
 }
 
 /* Bytes a and b share at the start; eight at a time where loads allow. */

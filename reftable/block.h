@@ -85,6 +85,8 @@ struct block_iter {
 	int valid;          /* 0: past the end */
 	struct buf key;     /* the current record's key */
 	uint8_t extra;
+	uint32_t prefix;    /* bytes of the key shared with the previous one;
+			     * the rest is stored just before the value */
 	uint32_t val_off, val_len;
 };
 
@@ -101,13 +103,15 @@ static inline int block_iter_decode(struct block_iter *it)
 	uint64_t prefix;
 	int n, v;
 
-	n = decode_key(&it->key, &prefix, &it->extra, b->data + it->off, avail);
+	n = decode_key(&it->key, b->type, &prefix, &it->extra, b->data + it->off,
+		       avail);
 	if (n < 0)
 		return n;
 	v = value_len(b->type, it->extra, b->data + it->off + n, avail - n,
 		      b->hash_size);
 	if (v < 0)
 		return REFTABLE_FORMAT_ERROR;
+	it->prefix = (uint32_t)prefix;
 	it->val_off = it->off + n;
 	it->val_len = v;
 	it->next_off = it->val_off + v;
@@ -125,6 +129,51 @@ static inline int block_iter_advance(struct block_iter *it)
 	}
 	return block_iter_decode(it);
 }
+/* How many object ids a ref record of value type extra holds after its
+ * update index: 1 or 2, 0 for the other types. */
+static inline size_t ref_ids(uint8_t extra)
+{
+	return extra == REFTABLE_REF_VAL1 ? 1 :
+	       extra == REFTABLE_REF_VAL2 ? 2 :
+					    0;
+}
+
+/*
+ * block_iter_advance in a ref block, for the next record if it is what
+ * nearly every one is: in this block, its header two one-byte varints,
+ * one or two ids after a one-byte update index delta, its key fitting
+ * the key buffer. 0 done, 1 if it is not (nothing changed), or
+ * REFTABLE_FORMAT_ERROR on a NUL byte in its name.
+ */
+static inline int block_iter_advance_ref(struct block_iter *it)
+{
+	const struct block *b = &it->blk;
+	const uint8_t *p = b->data + it->next_off;
+	size_t avail = b->records_end - it->next_off, prefix, suffix, ids;
+	struct buf *key = &it->key;
+
+	if (it->next_off >= b->records_end || avail < 2 ||
+	    (p[0] | p[1]) & 0x80)
+		return 1;
+	prefix = p[0];
+	suffix = p[1] >> 3;
+	ids = ref_ids(p[1] & 7);
+	if (!ids || prefix > key->len || prefix + suffix >= key->cap ||
+	    avail - 2 < suffix + 1 + ids * b->hash_size || p[2 + suffix] & 0x80)
+		return 1;
+	if (copy_short(key->data + prefix, p + 2, suffix))
+		return REFTABLE_FORMAT_ERROR;
+	key->len = prefix + suffix;
+	key->data[key->len] = 0;
+	it->off = it->next_off;
+	it->extra = p[1] & 7;
+	it->prefix = (uint32_t)prefix;
+	it->val_off = it->off + 2 + (uint32_t)suffix;
+	it->val_len = 1 + (uint32_t)(ids * b->hash_size);
+	it->next_off = it->val_off + it->val_len;
+	return 0;
+}
+
 /* Where a key search ended: the record's offset (records_end if every key
  * is smaller), whether its key equals want, and how many leading bytes of
  * want its key shares via its prefix (the key is want[0:prefix] + suffix).

@@ -147,7 +147,7 @@ static int build_block(struct builder *bd, const struct reftable_table *t,
 		uint8_t extra;
 		int n, v;
 
-		n = decode_key(key, &prefix, &extra, rec, avail);
+		n = decode_key(key, BLOCK_TYPE_REF, &prefix, &extra, rec, avail);
 		if (n < 0)
 			return n;
 		if (!prefix) /* the first record of a block is always whole */
@@ -183,8 +183,9 @@ static int build_pass(struct builder *bd, struct reftable_table *t)
  * Zeroed slots, on huge pages where the kernel allows: zeroing memory
  * faults it in page by page, and with 4 KiB pages an index of millions
  * of refs takes thousands of faults (measured in this project's VM:
- * 59 ms to zero 16 MB, 1.3 ms on huge pages). Large indexes start on a
- * huge page boundary; the unused head of the allocation is never touched.
+ * 59 ms to zero 16 MB, 1.3 ms on huge pages), and a lookup's probe then
+ * seldom misses the TLB. An index of a huge page or more starts on a huge
+ * page boundary; the unused head of the allocation is never touched.
  */
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
@@ -193,7 +194,7 @@ static int alloc_slots(struct name_index *ix)
 	size_t bytes = ix->size * sizeof(*ix->slots), pad = 0;
 	uint8_t *p;
 
-	if (bytes >= 4 * HUGE_PAGE)
+	if (bytes >= HUGE_PAGE)
 		pad = HUGE_PAGE;
 	if (!(p = reftable_malloc(bytes + pad)))
 		return REFTABLE_NOMEM_ERROR;
@@ -264,10 +265,32 @@ void name_index_free(struct name_index *ix)
 }
 
 /*
- * Is the record at slot called want? Decode from its start, keeping only
- * how many leading bytes of want the current key shares: a record that
- * shares more with its predecessor than that still differs from want
- * where its predecessor did. 0 and *val set to its value if so, 1 if not.
+ * Write a record's suffix (readable bytes from src on) at prefix, the
+ * part of it before want_len. Most suffixes are short: then 16 bytes are
+ * copied whatever their length, as the key has room for them. A byte
+ * past the key is rewritten by a later record if a later key reaches it,
+ * and one past want_len is never compared.
+ */
+#define KEY_SLACK 16
+
+static inline void key_put(uint8_t *key, size_t prefix, const uint8_t *src,
+			   size_t suffix, size_t readable, size_t want_len)
+{
+	if (suffix <= KEY_SLACK && readable >= KEY_SLACK)
+		memcpy(key + prefix, src, KEY_SLACK);
+	else
+		copy_short(key + prefix, src,
+			   suffix < want_len - prefix ? suffix :
+							want_len - prefix);
+}
+
+/*
+ * Is the record at slot called want? Its key is built by decoding from
+ * its start, each record's suffix written at its prefix; only the first
+ * want_len bytes are kept, as a key of any other length is not want.
+ * Position j of the key then holds what the last record with a prefix at
+ * or before j wrote there, as decoding would. 0 and *val set to its value
+ * if so, 1 if not.
  */
 static int record_named(const struct name_index *ix,
 			const struct reftable_table *t, uint64_t slot,
@@ -275,12 +298,12 @@ static int record_named(const struct name_index *ix,
 			const uint8_t **val, uint8_t *extra)
 {
 	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
-	uint64_t start = pos >> ix->delta_bits, prefix, suffix;
-	uint32_t off = 0;
+	uint64_t start = pos >> ix->delta_bits;
 	uint32_t delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
 	const uint8_t *p = t->data + start;
-	size_t avail = t->footer_start - start, match = 0, prev_len = 0;
+	size_t avail = t->footer_start - start, key_len = 0, off = 0;
 	size_t run = (size_t)delta + 65; /* through the record's first line */
+	uint8_t key[NAME_INDEX_NAME_MAX + KEY_SLACK];
 
 	/* The records up to this one are read in turn: ask for them all
 	 * (the first KiB of them: long restart intervals are rare). */
@@ -288,32 +311,49 @@ static int record_named(const struct name_index *ix,
 		run = avail;
 	prefetch_bytes(p, run < 1024 ? run : 1024);
 	for (;;) {
-		int n = decode_key_header(p + off, avail - off, &prefix,
-					  &suffix, extra);
-		const uint8_t *sfx;
+		const uint8_t *rec = p + off;
+		size_t left = avail - off, prefix, suffix, n;
+		uint8_t x;
 		int v;
 
-		if (n < 0 || prefix > prev_len)
+		/* Nearly every header is two one-byte varints. */
+		if (left >= 2 && !((rec[0] | rec[1]) & 0x80)) {
+			prefix = rec[0];
+			suffix = rec[1] >> 3;
+			x = rec[1] & 7;
+			n = 2;
+			if (suffix > left - 2)
+				return REFTABLE_FORMAT_ERROR;
+		} else {
+			uint64_t p64, s64;
+			int m = decode_key_header(rec, left, &p64, &s64, &x);
+
+			if (m < 0)
+				return REFTABLE_FORMAT_ERROR;
+			prefix = p64;
+			suffix = s64;
+			n = (size_t)m;
+		}
+		if (prefix > key_len)
 			return REFTABLE_FORMAT_ERROR;
-		sfx = p + off + n;
-		if (prefix <= match)
-			match = prefix + common_prefix(sfx, suffix,
-						       want + prefix,
-						       want_len - prefix);
+		if (prefix < want_len)
+			key_put(key, prefix, rec + n, suffix, left - n,
+				want_len);
+		key_len = prefix + suffix;
 		if (off >= delta) {
-			*val = sfx + suffix;
+			*val = rec + n + suffix;
+			*extra = x;
 			break;
 		}
-		v = value_len(BLOCK_TYPE_REF, *extra, sfx + suffix,
-			      avail - off - n - suffix, t->hash_size);
+		v = value_len(BLOCK_TYPE_REF, x, rec + n + suffix,
+			      left - n - suffix, t->hash_size);
 		if (v < 0)
 			return REFTABLE_FORMAT_ERROR;
-		prev_len = prefix + suffix;
-		off += n + (uint32_t)suffix + (uint32_t)v;
+		off += n + suffix + (size_t)v;
 	}
 	if (off != delta)
 		return REFTABLE_FORMAT_ERROR;
-	return match == want_len && prefix + suffix == want_len ? 0 : 1;
+	return key_len == want_len && !memcmp(key, want, want_len) ? 0 : 1;
 }
 
 int name_index_lookup(const struct name_index *ix,

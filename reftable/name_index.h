@@ -29,7 +29,12 @@ struct name_index;
 int name_index_build(struct reftable_table *t, struct name_index **out);
 void name_index_free(struct name_index *ix);
 
-/* The ref record named want: 0 found (ref filled), 1 absent, < 0 error. */
+/* The longest name a lookup through the index takes; a longer one goes
+ * through the block directory. Real names are far shorter. */
+#define NAME_INDEX_NAME_MAX 256
+
+/* The ref record named want (at most NAME_INDEX_NAME_MAX bytes): 0 found
+ * (ref filled), 1 absent, < 0 error. */
 int name_index_lookup(const struct name_index *ix,
 		      const struct reftable_table *t, const uint8_t *want,
 		      size_t want_len, struct reftable_ref_record *ref);

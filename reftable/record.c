@@ -158,11 +158,8 @@ int ref_value_encode(uint8_t *dst, size_t cap,
 	return (int)pos;
 }
 
-/*
- * Copy a key into the record's name, refusing NUL bytes (a ref name is a
- * C string): the fast copy of record.h, or a grown name for short keys
- * and keys that do not fit.
- */
+/* Copy a key into the record's name: the fast copy of record.h, or a
+ * grown name for short keys and keys that do not fit. */
 static int set_refname(struct reftable_ref_record *ref, const uint8_t *key,
 		       size_t len)
 {
@@ -170,8 +167,6 @@ static int set_refname(struct reftable_ref_record *ref, const uint8_t *key,
 
 	if (r <= 0)
 		return r;
-	if (memchr(key, 0, len))
-		return REFTABLE_FORMAT_ERROR;
 	return set_owned_str(&ref->refname, &ref->refname_cap,
 			     (const char *)key, len) < 0 ?
 		       REFTABLE_NOMEM_ERROR :

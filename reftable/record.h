@@ -56,12 +56,15 @@ static inline int decode_key_header(const uint8_t *src, size_t len,
 
 /*
  * Decode a key into key, which holds the previous key on entry; *prefix
- * is how much of it the record reused (0: the key is stored whole). Bytes
- * consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR. Inline: it
- * runs once per record of every scan.
+ * is how much of it the record reused (0: the key is stored whole). The
+ * keys of ref records are names, C strings: one with a NUL byte is
+ * refused here, so a name copied from a decoded key needs no check.
+ * Bytes consumed, or REFTABLE_FORMAT_ERROR / REFTABLE_NOMEM_ERROR.
+ * Inline: it runs once per record of every scan.
  */
-static inline int decode_key(struct buf *key, uint64_t *prefix_len,
-			     uint8_t *extra, const uint8_t *src, size_t len)
+static inline int decode_key(struct buf *key, uint8_t type,
+			     uint64_t *prefix_len, uint8_t *extra,
+			     const uint8_t *src, size_t len)
 {
 	uint64_t prefix, suffix;
 	int n = decode_key_header(src, len, &prefix, &suffix, extra);
@@ -70,7 +73,9 @@ static inline int decode_key(struct buf *key, uint64_t *prefix_len,
 		return REFTABLE_FORMAT_ERROR;
 	if (buf_setlen(key, prefix + suffix) < 0)
 		return REFTABLE_NOMEM_ERROR;
-	copy_short(key->data + prefix, src + n, suffix);
+	if (copy_short(key->data + prefix, src + n, suffix) &&
+	    type == BLOCK_TYPE_REF)
+		return REFTABLE_FORMAT_ERROR;
 	*prefix_len = prefix;
 	return n + (int)suffix;
 }
@@ -110,23 +115,17 @@ static inline void copy_id(uint8_t *dst, const uint8_t *src, size_t hash_size)
 		memcpy(dst, src, hash_size);
 }
 
-/* Whether any byte of the 8 in w is zero. */
-static inline uint64_t has_zero_byte(uint64_t w)
-{
-	return (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-}
-
 /*
  * Copy a key of at least 8 bytes into a name that has room for it, eight
- * bytes at a time, the last eight overlapping, refusing NUL bytes (a ref
- * name is a C string): a scan does this for every record, and names are
- * short. 0 copied, REFTABLE_FORMAT_ERROR on a NUL byte, 1 if the key is
- * too short or the name too small (nothing copied).
+ * bytes at a time, the last eight overlapping: a scan does this for every
+ * record, and names are short. The key is a decoded one (decode_key
+ * refused NUL bytes) or a caller's C string. 0 copied, 1 if the key is too
+ * short or the name too small (nothing copied).
  */
 static inline int refname_copy_fast(struct reftable_ref_record *ref,
 				    const uint8_t *key, size_t len)
 {
-	uint64_t w, zero = 0;
+	uint64_t w;
 	char *dst = ref->refname;
 	size_t i;
 
@@ -135,12 +134,11 @@ static inline int refname_copy_fast(struct reftable_ref_record *ref,
 	for (i = 0; i + 8 < len; i += 8) {
 		memcpy(&w, key + i, 8);
 		memcpy(dst + i, &w, 8);
-		zero |= has_zero_byte(w);
 	}
 	memcpy(&w, key + len - 8, 8);
 	memcpy(dst + len - 8, &w, 8);
 	dst[len] = 0;
-	return zero | has_zero_byte(w) ? REFTABLE_FORMAT_ERROR : 0;
+	return 0;
 }
 
 /*

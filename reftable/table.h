@@ -140,12 +140,66 @@ static inline int table_cursor_ref(struct table_cursor *c,
 	return n < 0 ? n : 0;
 }
 /* table_cursor_ref, then table_cursor_advance: one step of a scan. */
-static inline int table_cursor_next_ref(struct table_cursor *c,
+static inline int table_cursor_step_ref(struct table_cursor *c,
 					struct reftable_ref_record *ref)
 {
 	int err = table_cursor_ref(c, ref);
 
 	return err < 0 ? err : table_cursor_advance(c);
+}
+
+/*
+ * The current record into ref if it is what nearly every record of a
+ * scan is: one or two ids after a one-byte update index delta, a name
+ * that fits ref and shares 8 bytes or more with its predecessor. 1 if it
+ * is not (nothing written). The name's shared part comes from the key,
+ * the rest from the block: loading the key's last bytes, stored by the
+ * decode just before, stalls on the store when the words straddle it
+ * (measured: a scan then took 14 or 25 ns/ref by how the buffers lay,
+ * and 15 this way).
+ */
+static inline int cursor_ref_out(const struct table_cursor *c,
+				 struct reftable_ref_record *ref)
+{
+	const struct block_iter *bi = &c->bi;
+	const uint8_t *v = block_iter_value(bi), *key = bi->key.data;
+	size_t ids = ref_ids(bi->extra), len = bi->key.len, shared = bi->prefix;
+	size_t hash_size = c->t->hash_size, i;
+	uint64_t w;
+
+	if (!ids || v[0] & 0x80 || c->t->min_ui > UINT64_MAX - 0x7f ||
+	    shared < 8 || len >= ref->refname_cap)
+		return 1;
+	for (i = 0; i + 8 < shared; i += 8) {
+		memcpy(&w, key + i, 8);
+		memcpy(ref->refname + i, &w, 8);
+	}
+	memcpy(&w, key + shared - 8, 8);
+	memcpy(ref->refname + shared - 8, &w, 8);
+	copy_short((uint8_t *)ref->refname + shared, v - (len - shared),
+		   len - shared);
+	ref->refname[len] = 0;
+	ref->update_index = c->t->min_ui + v[0];
+	ref->value_type = bi->extra;
+	copy_id(ref->value, v + 1, hash_size);
+	if (ids == 2)
+		copy_id(ref->peeled, v + 1 + hash_size, hash_size);
+	return 0;
+}
+
+/* One step of a scan: the current record into ref, then on to the next
+ * record, in straight-line code for the common records. */
+static inline int table_cursor_next_ref(struct table_cursor *c,
+					struct reftable_ref_record *ref)
+{
+	int err;
+
+	if (cursor_ref_out(c, ref))
+		return table_cursor_step_ref(c, ref);
+	err = block_iter_advance_ref(&c->bi);
+	if (err < 0)
+		return table_corrupt(c->t, "bad record");
+	return err ? table_cursor_advance(c) : 0;
 }
 int table_cursor_log(struct table_cursor *c, struct reftable_log_record *log);
 void table_cursor_release(struct table_cursor *c);

@@ -453,7 +453,7 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 
 	if (!t->refs.present)
 		return 1;
-	if (ix) {
+	if (ix && name_len <= NAME_INDEX_NAME_MAX) {
 		err = name_index_lookup(ix, t, want, name_len, ref);
 		return err == REFTABLE_FORMAT_ERROR ?
 			       table_corrupt(t, "bad ref record") : err;

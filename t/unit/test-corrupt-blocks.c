@@ -335,6 +335,155 @@ START_TEST(nul_in_ref_name)
 }
 END_TEST
 
+/*
+ * A NUL byte in the stored name of a record inside a restart run, where a
+ * scan takes its straight-line path (the name comes in part from earlier
+ * records and in part from this one), at a restart, and in the last
+ * record. Read by a scan of the table, of a merged view of two tables
+ * (the general path), and from a seek: a reader hands out only intact
+ * names, in order, and a scan from the start ends in a format error at
+ * the damaged record (or at the step before, which decodes it).
+ */
+#define LATER_NAMES 120
+
+static void later_name(char *out, size_t cap, int k)
+{
+	static const char *const words[] = { "alpha", "bravo", "charlie",
+					     "delta", "echo" };
+
+	snprintf(out, cap, "refs/heads/topic/%03d-%s-%d", k, words[k % 5], k);
+}
+
+static void later_names_table(struct tl_sink *s, const char *only)
+{
+	/* Small blocks: the table has an index, so opening it reads no
+	 * record, and the damaged one is met only where it lies. */
+	struct reftable_write_options o = { .block_size = 512 };
+	struct tl_refs refs = { 0 };
+	char name[64];
+	int k;
+
+	for (k = 0; k < LATER_NAMES; k++) {
+		struct reftable_ref_record ref = { 0 };
+
+		later_name(name, sizeof(name), k);
+		ref.refname = only ? (char *)only : name;
+		ref.update_index = 1;
+		ref.value_type = k % 3 ? REFTABLE_REF_VAL1 : REFTABLE_REF_VAL2;
+		memset(ref.value, k + 1, 20);
+		memset(ref.peeled, k + 2, 20);
+		tl_refs_add(&refs, &ref);
+		if (only)
+			break;
+	}
+	ck_assert_int_eq(tl_write_table(s, &o, 1, 1, &refs, NULL, NULL), 0);
+	tl_refs_free(&refs);
+}
+
+/* Read it all from seek; every name intact and in order. The result of
+ * the last next_ref; *n the names read. */
+static int read_intact(struct reftable_iterator *it, const char *seek,
+		       const char *damaged, const char *ctx, size_t *n)
+{
+	struct reftable_ref_record got = { 0 };
+	char prev[64] = "", name[64];
+	int err = reftable_iterator_seek_ref(it, seek), k;
+
+	*n = 0;
+
+	while (!err && (err = reftable_iterator_next_ref(it, &got)) == 0) {
+		int known = !strcmp(got.refname, "refs/zzz");
+
+		for (k = 0; !known && k < LATER_NAMES; k++) {
+			later_name(name, sizeof(name), k);
+			known = !strcmp(got.refname, name);
+		}
+		TL_CHECK(known && strcmp(got.refname, damaged) &&
+				 strcmp(got.refname, prev) > 0,
+			 "%s: read \"%s\" after \"%s\"", ctx, got.refname,
+			 prev);
+		snprintf(prev, sizeof(prev), "%s", got.refname);
+		(*n)++;
+	}
+	reftable_ref_record_release(&got);
+	return err;
+}
+
+START_TEST(nul_in_later_ref_name)
+{
+	static const int victims[] = { 16, 20, 21, 53, 97, LATER_NAMES - 1 };
+	struct tl_sink other = TL_SINK_INIT;
+	size_t i, at, n;
+
+	later_names_table(&other, "refs/zzz");
+	for (i = 0; i < sizeof(victims) / sizeof(victims[0]); i++) {
+		char name[64], ctx[96];
+		const char *word;
+
+		later_name(name, sizeof(name), victims[i]);
+		word = strrchr(name, '-') - 5; /* its word: in its suffix */
+		for (at = 0; at < 5; at++) {
+			struct tl_sink s = TL_SINK_INIT;
+			struct reftable_table *tables[2];
+			struct reftable_iterator it = { 0 };
+			struct reftable_merged *m;
+			uint8_t *stored;
+			int err;
+
+			later_names_table(&s, NULL);
+			stored = memmem(s.data, s.len, word, strlen(word));
+			ck_assert_ptr_nonnull(stored);
+			stored[at] = 0;
+			tables[0] = tl_open_buffer(s.data, s.len, "a.ref");
+			tables[1] = tl_open_buffer(other.data, other.len,
+						   "b.ref");
+
+			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, scan",
+				 name, at);
+			ck_assert_int_eq(
+				reftable_table_init_ref_iterator(tables[0], &it),
+				0);
+			err = read_intact(&it, "", name, ctx, &n);
+			TL_CHECK(err == REFTABLE_FORMAT_ERROR &&
+					 n + 1 >= (size_t)victims[i] &&
+					 n <= (size_t)victims[i],
+				 "%s: %d after %zu names", ctx, err, n);
+			reftable_iterator_destroy(&it);
+
+			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, merged",
+				 name, at);
+			ck_assert_int_eq(reftable_merged_new(&m, tables, 2,
+							     REFTABLE_HASH_SHA1),
+					 0);
+			ck_assert_int_eq(
+				reftable_merged_init_ref_iterator(m, &it), 0);
+			err = read_intact(&it, "", name, ctx, &n);
+			TL_CHECK(err == REFTABLE_FORMAT_ERROR &&
+					 n + 1 >= (size_t)victims[i] &&
+					 n <= (size_t)victims[i],
+				 "%s: %d after %zu names", ctx, err, n);
+			reftable_iterator_destroy(&it);
+			reftable_merged_free(m);
+
+			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, seek",
+				 name, at);
+			ck_assert_int_eq(
+				reftable_table_init_ref_iterator(tables[0], &it),
+				0);
+			err = read_intact(&it, name, name, ctx, &n);
+			TL_CHECK(err == 1 || err == REFTABLE_FORMAT_ERROR,
+				 "%s: %d", ctx, err);
+			reftable_iterator_destroy(&it);
+
+			reftable_table_decref(tables[0]);
+			reftable_table_decref(tables[1]);
+			tl_sink_release(&s);
+		}
+	}
+	tl_sink_release(&other);
+}
+END_TEST
+
 static Suite *blocks_suite(void)
 {
 	Suite *s = suite_create("corrupt-blocks");
@@ -345,6 +494,7 @@ static Suite *blocks_suite(void)
 	tcase_add_loop_test(tc, overflowing_varint_in_ref, 0, 2);
 	tcase_add_test(tc, log_block_damage);
 	tcase_add_test(tc, nul_in_ref_name);
+	tcase_add_test(tc, nul_in_later_ref_name);
 	tcase_add_loop_test(tc, ref_block_retyped, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;

@@ -112,7 +112,7 @@ static void near_name(char *out, size_t cap, const char *name, int how)
 static void check_lookups(struct fixture *f, const char *ctx)
 {
 	struct reftable_ref_record got = { 0 };
-	char near[512];
+	char near[2 * NAME_INDEX_NAME_MAX + 2];
 	size_t i;
 	int how, err;
 
@@ -240,6 +240,33 @@ START_TEST(index_matches_model_over_layouts)
 		check_lookups(&f, ctx);
 		fixture_free(&f);
 	}
+}
+END_TEST
+
+/*
+ * Names on both sides of the longest one a lookup takes through the
+ * index (longer ones go through the block directory): lookups stay exact,
+ * for names present and absent, whichever way they go.
+ */
+START_TEST(long_names_stay_exact)
+{
+	struct reftable_write_options wo = { 0 };
+	struct fixture f;
+	size_t i, longer = 0, shorter = 0;
+
+	fixture_make(&f, 3000, 2 * NAME_INDEX_NAME_MAX, &wo, 31);
+	for (i = 0; i < f.refs.n; i++) {
+		size_t len = strlen(f.refs.v[i].refname);
+
+		longer += len > NAME_INDEX_NAME_MAX;
+		shorter += len <= NAME_INDEX_NAME_MAX;
+	}
+	ck_assert_msg(longer > 100 && shorter > 100, "%zu longer, %zu not",
+		      longer, shorter);
+	read_every_name(&f);
+	ck_assert(indexed(f.t));
+	check_lookups(&f, "long names");
+	fixture_free(&f);
 }
 END_TEST
 
@@ -374,6 +401,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, disabling_after_build_stops_using_index);
 	tcase_add_test(tc, index_matches_model_over_layouts);
 	tcase_add_test(tc, colliding_hashes_stay_exact);
+	tcase_add_test(tc, long_names_stay_exact);
 	tcase_add_test(tc, threads_race_to_the_index);
 	tcase_add_test(tc, damaged_block_leaves_no_index);
 	suite_add_tcase(s, tc);
