@@ -140,35 +140,45 @@ static inline size_t ref_ids(uint8_t extra)
 
 /*
  * block_iter_advance in a ref block, for the next record if it is what
- * nearly every one is: in this block, its header two one-byte varints,
- * one or two ids after a one-byte update index delta, its key fitting
- * the key buffer. 0 done, 1 if it is not (nothing changed), or
+ * nearly every one is: in this block, its prefix a one-byte varint, its
+ * suffix length and type one or two bytes, one or two ids after a
+ * one-byte update index delta, its key fitting the key buffer. 0 done, 1 if it is not (nothing changed), or
  * REFTABLE_FORMAT_ERROR on a NUL byte in its name.
  */
 static inline int block_iter_advance_ref(struct block_iter *it)
 {
 	const struct block *b = &it->blk;
 	const uint8_t *p = b->data + it->next_off;
-	size_t avail = b->records_end - it->next_off, prefix, suffix, ids;
+	size_t avail = b->records_end - it->next_off, prefix, suffix, ids, n;
 	struct buf *key = &it->key;
+	uint8_t extra;
 
-	if (it->next_off >= b->records_end || avail < 2 ||
-	    (p[0] | p[1]) & 0x80)
+	if (it->next_off >= b->records_end || avail < 3 || p[0] & 0x80)
 		return 1;
 	prefix = p[0];
-	suffix = p[1] >> 3;
-	ids = ref_ids(p[1] & 7);
-	if (!ids || prefix > key->len || prefix + suffix >= key->cap ||
-	    avail - 2 < suffix + 1 + ids * b->hash_size || p[2 + suffix] & 0x80)
+	if (!(p[1] & 0x80)) {
+		suffix = p[1];
+		n = 2;
+	} else if (!(p[2] & 0x80)) { /* a suffix of 16 bytes or more */
+		suffix = ((size_t)(p[1] & 0x7f) + 1) << 7 | p[2];
+		n = 3;
+	} else {
 		return 1;
-	if (copy_short(key->data + prefix, p + 2, suffix))
+	}
+	extra = suffix & 7;
+	suffix >>= 3;
+	ids = ref_ids(extra);
+	if (!ids || prefix > key->len || prefix + suffix >= key->cap ||
+	    avail - n < suffix + 1 + ids * b->hash_size || p[n + suffix] & 0x80)
+		return 1;
+	if (copy_short(key->data + prefix, p + n, suffix))
 		return REFTABLE_FORMAT_ERROR;
 	key->len = prefix + suffix;
 	key->data[key->len] = 0;
 	it->off = it->next_off;
-	it->extra = p[1] & 7;
+	it->extra = extra;
 	it->prefix = (uint32_t)prefix;
-	it->val_off = it->off + 2 + (uint32_t)suffix;
+	it->val_off = it->off + (uint32_t)(n + suffix);
 	it->val_len = 1 + (uint32_t)(ids * b->hash_size);
 	it->next_off = it->val_off + it->val_len;
 	return 0;

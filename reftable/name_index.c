@@ -316,13 +316,19 @@ static int record_named(const struct name_index *ix,
 		uint8_t x;
 		int v;
 
-		/* Nearly every header is two one-byte varints. */
-		if (left >= 2 && !((rec[0] | rec[1]) & 0x80)) {
-			prefix = rec[0];
-			suffix = rec[1] >> 3;
-			x = rec[1] & 7;
+		/* Nearly every header is a one-byte prefix, then the
+		 * suffix length and type in one byte, or two at a restart. */
+		if (left >= 3 && !(rec[0] & 0x80) &&
+		    (!(rec[1] & 0x80) || !(rec[2] & 0x80))) {
+			size_t sv = rec[1];
+
 			n = 2;
-			if (suffix > left - 2)
+			if (sv & 0x80)
+				sv = ((sv & 0x7f) + 1) << 7 | rec[n++];
+			prefix = rec[0];
+			suffix = sv >> 3;
+			x = sv & 7;
+			if (suffix > left - n)
 				return REFTABLE_FORMAT_ERROR;
 		} else {
 			uint64_t p64, s64;

@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 
 	phase_write(&b);
 	phase_lookup(&b);
+	baseline_lookup(&b);
 	phase_scan(&b);
 	phase_prefix_seek(&b);
 	phase_txn(&b);

@@ -109,5 +109,6 @@ extern double reload_changed_inline;
 void baseline_stat(const struct bench *b);
 void baseline_fsync(const struct bench *b);
 void baseline_memread(const struct bench *b);
+void baseline_lookup(const struct bench *b);
 
 #endif
