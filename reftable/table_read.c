@@ -397,6 +397,10 @@ int table_cursor_seek(struct table_cursor *c, const uint8_t *want,
 int table_cursor_next_block(struct table_cursor *c)
 {
 	c->block++;
+	/* A scan: ask for the block after this one while this one is read
+	 * (the hardware's prefetch stops at the page's end). */
+	if (c->s->type != BLOCK_TYPE_LOG && c->block + 1 < c->s->dir_len)
+		prefetch_block(c->t, c->s, c->block + 1);
 	return cursor_enter_block(c);
 }
 
