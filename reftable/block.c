@@ -312,6 +312,7 @@ int block_find(const struct block *b, const uint8_t *want, size_t want_len,
 
 	for (;;) {
 		const uint8_t *sfx;
+		struct ref_head h;
 		uint8_t extra;
 		int n, v, c;
 
@@ -319,6 +320,16 @@ int block_find(const struct block *b, const uint8_t *want, size_t want_len,
 			pos->off = b->records_end;
 			pos->exact = 0;
 			return 0;
+		}
+		/* Most records of the run share more than m bytes: skip them
+		 * in straight-line code. */
+		if (b->type == BLOCK_TYPE_REF &&
+		    ref_head_common(b->data + off, b->records_end - off,
+				    b->hash_size, &h) &&
+		    h.prefix > m && h.prefix <= prev_len) {
+			prev_len = h.prefix + h.suffix;
+			off += (uint32_t)h.len;
+			continue;
 		}
 		n = decode_key_header(b->data + off, b->records_end - off,
 				      &prefix, &suffix, &extra);

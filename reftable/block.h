@@ -139,49 +139,83 @@ static inline size_t ref_ids(uint8_t extra)
 }
 
 /*
- * block_iter_advance in a ref block, for the next record if it is what
- * nearly every one is: in this block, its prefix a one-byte varint, its
- * suffix length and type one or two bytes, one or two ids after a
- * one-byte update index delta, its key fitting the key buffer. 0 done, 1 if it is not (nothing changed), or
- * REFTABLE_FORMAT_ERROR on a NUL byte in its name.
+ * The head of a ref record of the kind nearly every one is: a one-byte
+ * prefix length, a suffix length and type of one or two bytes (two from
+ * 16 bytes of suffix), and after the suffix one or two ids behind a
+ * one-byte update index delta.
+ */
+struct ref_head {
+	size_t prefix, suffix;
+	size_t n;   /* bytes of the head: the suffix starts there */
+	size_t len; /* bytes of the whole record */
+	uint8_t extra;
+};
+
+/* 1 if the record at p (avail bytes before the restart table) is of that
+ * kind, its head in h; 0 if it is to be decoded the general way. */
+static inline int ref_head_common(const uint8_t *p, size_t avail,
+				  size_t hash_size, struct ref_head *h)
+{
+	size_t sv, ids;
+
+	if (avail < 3 || p[0] & 0x80)
+		return 0;
+	if (!(p[1] & 0x80)) {
+		sv = p[1];
+		h->n = 2;
+	} else if (!(p[2] & 0x80)) {
+		sv = ((size_t)(p[1] & 0x7f) + 1) << 7 | p[2];
+		h->n = 3;
+	} else {
+		return 0;
+	}
+	h->prefix = p[0];
+	h->extra = sv & 7;
+	h->suffix = sv >> 3;
+	ids = ref_ids(h->extra);
+	if (!ids || avail - h->n < h->suffix + 1 + ids * hash_size ||
+	    p[h->n + h->suffix] & 0x80)
+		return 0;
+	h->len = h->n + h->suffix + 1 + ids * hash_size;
+	return 1;
+}
+
+/*
+ * block_iter_advance in a ref block, for a next record of the common kind
+ * (ref_head_common) whose key fits the key buffer. 0 done, 1 if it is not
+ * (nothing changed), or REFTABLE_FORMAT_ERROR on a NUL byte in its name.
  */
 static inline int block_iter_advance_ref(struct block_iter *it)
 {
 	const struct block *b = &it->blk;
-	const uint8_t *p = b->data + it->next_off;
-	size_t avail = b->records_end - it->next_off, prefix, suffix, ids, n;
 	struct buf *key = &it->key;
-	uint8_t extra;
+	struct ref_head h;
 
-	if (it->next_off >= b->records_end || avail < 3 || p[0] & 0x80)
+	if (it->next_off >= b->records_end ||
+	    !ref_head_common(b->data + it->next_off,
+			     b->records_end - it->next_off, b->hash_size, &h) ||
+	    h.prefix > key->len || h.prefix + h.suffix >= key->cap)
 		return 1;
-	prefix = p[0];
-	if (!(p[1] & 0x80)) {
-		suffix = p[1];
-		n = 2;
-	} else if (!(p[2] & 0x80)) { /* a suffix of 16 bytes or more */
-		suffix = ((size_t)(p[1] & 0x7f) + 1) << 7 | p[2];
-		n = 3;
-	} else {
-		return 1;
-	}
-	extra = suffix & 7;
-	suffix >>= 3;
-	ids = ref_ids(extra);
-	if (!ids || prefix > key->len || prefix + suffix >= key->cap ||
-	    avail - n < suffix + 1 + ids * b->hash_size || p[n + suffix] & 0x80)
-		return 1;
-	if (copy_short(key->data + prefix, p + n, suffix))
+	if (copy_short(key->data + h.prefix, b->data + it->next_off + h.n,
+		       h.suffix))
 		return REFTABLE_FORMAT_ERROR;
-	key->len = prefix + suffix;
+	key->len = h.prefix + h.suffix;
 	key->data[key->len] = 0;
 	it->off = it->next_off;
-	it->extra = extra;
-	it->prefix = (uint32_t)prefix;
-	it->val_off = it->off + (uint32_t)(n + suffix);
-	it->val_len = 1 + (uint32_t)(ids * b->hash_size);
-	it->next_off = it->val_off + it->val_len;
+	it->extra = h.extra;
+	it->prefix = (uint32_t)h.prefix;
+	it->val_off = it->off + (uint32_t)(h.n + h.suffix);
+	it->val_len = (uint32_t)(h.len - h.n - h.suffix);
+	it->next_off = it->off + (uint32_t)h.len;
 	return 0;
+}
+
+/* block_iter_advance, in straight-line code for the common ref record. */
+static inline int block_iter_next_ref(struct block_iter *it)
+{
+	int err = block_iter_advance_ref(it);
+
+	return err == 1 ? block_iter_advance(it) : err;
 }
 
 /* Where a key search ended: the record's offset (records_end if every key

@@ -76,13 +76,14 @@ static unsigned bit_width(uint64_t v)
 }
 
 /*
- * Building takes two passes over the ref blocks. The first counts the
- * records and finds the largest start and delta, so the slots can be
- * sized and their fields given just the bits they need (a table with
- * huge blocks but short restart runs still fits); the second hashes
- * each name and places it. Placing is a random write into memory the
- * size of the index: the ring keeps PLACE_AHEAD records in flight, their
- * slots asked for before they are written.
+ * Building takes two passes over the ref blocks. The first only counts
+ * the records and finds the largest start and delta, skipping over keys,
+ * so the slots can be sized and their fields given just the bits they
+ * need (a table with huge blocks but short restart runs still fits); the
+ * second decodes each name as a scan does, hashes it and places it.
+ * Placing is a random write into memory the size of the index: the ring
+ * keeps PLACE_AHEAD records in flight, their slots asked for before they
+ * are written.
  */
 #define PLACE_AHEAD 16
 
@@ -90,11 +91,10 @@ struct builder {
 	struct name_index *ix;
 	size_t records;
 	uint64_t max_start, max_delta;
-	int placing; /* 0: counting */
 	struct pending {
 		uint64_t hash, start, delta;
 	} ring[PLACE_AHEAD];
-	size_t ring_len; /* records seen while placing */
+	size_t ring_len; /* records placed or in the ring */
 };
 
 /* Linear probing from the home slot; the table is under half full. */
@@ -109,20 +109,11 @@ static void place(struct name_index *ix, const struct pending *p)
 		       p->delta;
 }
 
-static void add_record(struct builder *bd, const struct buf *key,
-		       uint64_t start, uint64_t delta)
+static void place_record(struct builder *bd, const struct buf *key,
+			 uint64_t start, uint64_t delta)
 {
-	struct pending *p;
+	struct pending *p = &bd->ring[bd->ring_len++ % PLACE_AHEAD];
 
-	if (!bd->placing) {
-		bd->records++;
-		if (start > bd->max_start)
-			bd->max_start = start;
-		if (delta > bd->max_delta)
-			bd->max_delta = delta;
-		return;
-	}
-	p = &bd->ring[bd->ring_len++ % PLACE_AHEAD];
 	if (bd->ring_len > PLACE_AHEAD)
 		place(bd->ix, p); /* the record PLACE_AHEAD back */
 	p->hash = name_hash(key->data, key->len);
@@ -132,50 +123,89 @@ static void add_record(struct builder *bd, const struct buf *key,
 			   1);
 }
 
-/* Pass over the records of one ref block, decoding their keys. */
-static int build_block(struct builder *bd, const struct reftable_table *t,
-		       const struct block *b, struct buf *key)
+/* First pass over one ref block: its records' starts and deltas. Keys
+ * are skipped, not decoded; the second pass checks them. */
+static int count_block(struct builder *bd, const struct block *b,
+		       uint64_t base)
 {
-	uint64_t base = (uint64_t)(b->data - t->data), start = 0;
-	uint32_t off = b->header_off + 4;
+	uint32_t off = b->header_off + 4, start = off;
+	size_t key_len = 0;
 
-	buf_reset(key);
 	while (off < b->records_end) {
 		const uint8_t *rec = b->data + off;
 		size_t avail = b->records_end - off;
-		uint64_t prefix;
-		uint8_t extra;
-		int n, v;
+		struct ref_head h;
 
-		n = decode_key(key, BLOCK_TYPE_REF, &prefix, &extra, rec, avail);
-		if (n < 0)
-			return n;
-		if (!prefix) /* the first record of a block is always whole */
-			start = off;
-		v = value_len(BLOCK_TYPE_REF, extra, rec + n, avail - n,
-			      t->hash_size);
-		if (v < 0)
+		if (!ref_head_common(rec, avail, b->hash_size, &h)) {
+			uint64_t prefix, suffix;
+			int n = decode_key_header(rec, avail, &prefix, &suffix,
+						  &h.extra), v;
+
+			if (n < 0)
+				return REFTABLE_FORMAT_ERROR;
+			v = value_len(BLOCK_TYPE_REF, h.extra,
+				      rec + n + suffix, avail - n - suffix,
+				      b->hash_size);
+			if (v < 0)
+				return REFTABLE_FORMAT_ERROR;
+			h.prefix = (size_t)prefix;
+			h.suffix = (size_t)suffix;
+			h.len = (size_t)n + (size_t)suffix + (size_t)v;
+		}
+		if (h.prefix > key_len)
 			return REFTABLE_FORMAT_ERROR;
-		add_record(bd, key, base + start, off - start);
-		off += (uint32_t)n + (uint32_t)v;
+		if (!h.prefix) /* the first record of a block is always whole */
+			start = off;
+		key_len = h.prefix + h.suffix;
+		bd->records++;
+		if (base + start > bd->max_start)
+			bd->max_start = base + start;
+		if (off - start > bd->max_delta)
+			bd->max_delta = off - start;
+		off += (uint32_t)h.len;
 	}
 	return 0;
 }
 
-static int build_pass(struct builder *bd, struct reftable_table *t)
+/* Second pass over one ref block: each record's name into the index. */
+static int place_block(struct builder *bd, const struct block *b,
+		       uint64_t base, struct block_iter *it)
 {
-	struct buf key = { 0 };
+	uint32_t start = 0;
+	int err;
+
+	for (err = block_iter_start(it, b); !err && it->valid;
+	     err = block_iter_next_ref(it)) {
+		if (!it->prefix)
+			start = it->off;
+		place_record(bd, &it->key, base + start, it->off - start);
+	}
+	return err;
+}
+
+static int build_pass(struct builder *bd, struct reftable_table *t,
+		      int placing)
+{
+	struct block_iter it = { 0 };
 	struct block b;
 	size_t i;
 	int err = 0;
 
+	/* Room for the names a scan step decodes in place. */
+	if (placing && buf_grow(&it.key, NAME_INDEX_NAME_MAX) < 0)
+		return REFTABLE_NOMEM_ERROR;
 	for (i = 0; !err && i < t->refs.dir_len; i++) {
+		uint64_t base;
+
 		err = table_load_block(t, &t->refs, t->refs.dir[i].offset, &b,
 				       NULL);
-		if (!err)
-			err = build_block(bd, t, &b, &key);
+		if (err)
+			break;
+		base = (uint64_t)(b.data - t->data);
+		err = placing ? place_block(bd, &b, base, &it) :
+				count_block(bd, &b, base);
 	}
-	buf_release(&key);
+	block_iter_release(&it);
 	return err;
 }
 
@@ -237,13 +267,11 @@ int name_index_build(struct reftable_table *t, struct name_index **out)
 	bd.ix = reftable_calloc(1, sizeof(*bd.ix));
 	err = bd.ix ? section_dir(t, &t->refs) : REFTABLE_NOMEM_ERROR;
 	if (!err)
-		err = build_pass(&bd, t);
+		err = build_pass(&bd, t, 0);
 	if (!err)
 		err = plan_slots(&bd);
-	if (!err) {
-		bd.placing = 1;
-		err = build_pass(&bd, t);
-	}
+	if (!err)
+		err = build_pass(&bd, t, 1);
 	if (err < 0) {
 		name_index_free(bd.ix);
 		return err;

@@ -8,7 +8,8 @@ workload) at the same N: once durable on both sides (ours fsyncs by
 default; Git's with GIT_ANCHOR_FSYNC=1, as with core.fsync=reference),
 once with fsync off on both (BENCH_NO_FSYNC=1 for ours; Git's library
 does not fsync refs by default), for the txn target. The workload
-digests of every run must agree. Prints each figure's median over the
+digests of every run must agree. The order of the two alternates from
+round to round, and every run starts after a sync. Prints each figure's median over the
 rounds, ours beside Git's with the ratio, and which targets are met.
 """
 
@@ -61,15 +62,30 @@ def run(argv, env_extra, top):
     return parse(p.stdout)
 
 
-def one_round(args, top, fsync):
+def one_round(args, top, fsync, git_first):
+    """Both drivers once, in the given order. Each starts after a sync:
+    without fsyncs, a run leaves its writes for the kernel to flush, and
+    that writeback would slow whichever run came next."""
     ours_env = {} if fsync else {"BENCH_NO_FSYNC": "1"}
     git_env = {"GIT_ANCHOR_FSYNC": "1"} if fsync else {}
-    ours = run([args.ours, str(args.n)], ours_env, top)
-    d = tempfile.mkdtemp(prefix="git-bench.", dir=top)
-    os.rmdir(d)  # git-reftable-bench wants a fresh directory
-    git = run([args.git_bench, d, str(args.n)], git_env, top)
-    shutil.rmtree(d, ignore_errors=True)
-    return ours, git
+
+    def ours_run():
+        os.sync()
+        return run([args.ours, str(args.n)], ours_env, top)
+
+    def git_run():
+        d = tempfile.mkdtemp(prefix="git-bench.", dir=top)
+        os.rmdir(d)  # git-reftable-bench wants a fresh directory
+        os.sync()
+        figures = run([args.git_bench, d, str(args.n)], git_env, top)
+        shutil.rmtree(d, ignore_errors=True)
+        return figures
+
+    if git_first:
+        git = git_run()
+        return ours_run(), git
+    ours = ours_run()
+    return ours, git_run()
 
 
 def median(runs, name):
@@ -126,7 +142,9 @@ def main():
         pairs = [(durable, True)] + ([] if args.no_fsync_off
                                      else [(off, False)])
         for store, fsync in pairs:
-            (of, ow), (gf, gw) = one_round(args, top, fsync)
+            # Who goes first alternates: neither side always runs on a
+            # machine the other has just warmed or left busy.
+            (of, ow), (gf, gw) = one_round(args, top, fsync, r % 2 == 1)
             workloads.update([ow, gw])
             store.append(((of, ow), (gf, gw)))
     if len(workloads) != 1:
