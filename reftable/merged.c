@@ -228,13 +228,16 @@ static int mi_next(struct merged_iter *mi, uint8_t type, void *rec)
 
 static int mi_next_ref(void *impl, struct reftable_ref_record *ref)
 {
+	return mi_next(impl, BLOCK_TYPE_REF, ref);
+}
+
+/* The refs of one table, nothing to merge: a scan of a compacted stack. */
+static int one_table_next_ref(void *impl, struct reftable_ref_record *ref)
+{
 	struct merged_iter *mi = impl;
 	struct table_cursor *c = &mi->cur[0];
 	int err;
 
-	if (mi->n != 1 || mi->type != BLOCK_TYPE_REF)
-		return mi_next(impl, BLOCK_TYPE_REF, ref);
-	/* One table, nothing to merge: a scan of a compacted stack. */
 	do {
 		if (!table_cursor_valid(c))
 			return 1;
@@ -270,6 +273,15 @@ static const struct reftable_iterator_ops merged_iter_ops = {
 	.destroy = mi_destroy,
 };
 
+/* Chosen when the iterator is made, so a step checks nothing more. */
+static const struct reftable_iterator_ops one_table_ref_ops = {
+	.seek_ref = mi_seek_ref,
+	.seek_log = mi_seek_log,
+	.next_ref = one_table_next_ref,
+	.next_log = mi_next_log,
+	.destroy = mi_destroy,
+};
+
 static int merged_iter_new(struct reftable_merged *m, uint8_t type,
 			   struct reftable_iterator *it)
 {
@@ -294,7 +306,8 @@ static int merged_iter_new(struct reftable_merged *m, uint8_t type,
 	mi->type = type;
 	mi->suppress = m->suppress_deletions;
 	mi->last = -1;
-	iterator_set(it, &merged_iter_ops, mi);
+	iterator_set(it, m->n == 1 && type == BLOCK_TYPE_REF ?
+				 &one_table_ref_ops : &merged_iter_ops, mi);
 	return 0;
 }
 

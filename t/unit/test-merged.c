@@ -629,6 +629,51 @@ START_TEST(single_table)
 }
 END_TEST
 
+/* A ref iterator hands out no logs and a log iterator no refs, whether
+ * the view merges several tables or has one (which steps another way). */
+static void check_wrong_type(struct reftable_merged *m, const char *ctx)
+{
+	struct reftable_iterator it = { 0 };
+	struct reftable_ref_record rec = { 0 };
+	struct reftable_log_record log = { 0 };
+
+	ck_assert_int_eq(reftable_merged_init_ref_iterator(m, &it), 0);
+	ck_assert_int_eq(reftable_iterator_seek_ref(&it, ""), 0);
+	ck_assert_msg(reftable_iterator_next_log(&it, &log) ==
+			      REFTABLE_API_ERROR, "%s: log from refs", ctx);
+	ck_assert_msg(reftable_iterator_next_ref(&it, &rec) == 0,
+		      "%s: refs after the refused call", ctx);
+	reftable_iterator_destroy(&it);
+
+	ck_assert_int_eq(reftable_merged_init_log_iterator(m, &it), 0);
+	ck_assert_int_eq(reftable_iterator_seek_log(&it, ""), 0);
+	ck_assert_msg(reftable_iterator_next_ref(&it, &rec) ==
+			      REFTABLE_API_ERROR, "%s: ref from logs", ctx);
+	ck_assert_msg(reftable_iterator_next_log(&it, &log) == 0,
+		      "%s: logs after the refused call", ctx);
+	reftable_iterator_destroy(&it);
+	reftable_ref_record_release(&rec);
+	reftable_log_record_release(&log);
+}
+
+START_TEST(wrong_record_type)
+{
+	struct stackish st = { 0 };
+	struct reftable_merged *m;
+
+	hand_stack(&st);
+	m = merge(&st, 1);
+	check_wrong_type(m, "three tables");
+	reftable_merged_free(m);
+	st.n = 1; /* the first table alone */
+	m = merge(&st, 1);
+	check_wrong_type(m, "one table");
+	reftable_merged_free(m);
+	st.n = 3;
+	stackish_free(&st);
+}
+END_TEST
+
 static Suite *merged_suite(void)
 {
 	Suite *s = suite_create("merged");
@@ -640,6 +685,7 @@ static Suite *merged_suite(void)
 	tcase_add_test(tc, no_tables);
 	tcase_add_test(tc, hash_mismatch);
 	tcase_add_test(tc, single_table);
+	tcase_add_test(tc, wrong_record_type);
 	tcase_add_loop_test(tc, random_stacks, 0, 40);
 	suite_add_tcase(s, tc);
 	return s;
