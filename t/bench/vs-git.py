@@ -9,8 +9,9 @@ default; Git's with GIT_ANCHOR_FSYNC=1, as with core.fsync=reference),
 once with fsync off on both (BENCH_NO_FSYNC=1 for ours; Git's library
 does not fsync refs by default), for the txn target. The workload
 digests of every run must agree. The order of the two alternates from
-round to round, and every run starts after a sync. Prints each figure's median over the
-rounds, ours beside Git's with the ratio, and which targets are met.
+round to round, and every run starts after a sync. Prints each figure's
+median over the rounds, ours beside Git's with the ratio, and which
+targets are met.
 """
 
 import argparse
