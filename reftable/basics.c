@@ -328,21 +328,29 @@ char *buf_detach(struct buf *b)
 	return p;
 }
 
+int owned_str_reserve(char **dst, size_t *cap, size_t want)
+{
+	size_t ncap = *cap ? *cap : 16;
+	char *p;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	/* A record the caller filled points to memory we do not own. */
+	p = reftable_realloc(*cap ? *dst : NULL, ncap);
+	if (!p)
+		return REFTABLE_NOMEM_ERROR;
+	*dst = p;
+	*cap = ncap;
+	return 0;
+}
+
 int set_owned_str_grow(char **dst, size_t *cap, const char *src,
 		       size_t len)
 {
-	if (len + 1 > *cap) {
-		size_t ncap = *cap ? *cap : 16;
-		char *p;
-		while (ncap < len + 1)
-			ncap *= 2;
-		/* A record the caller filled points to memory we do not own. */
-		p = reftable_realloc(*cap ? *dst : NULL, ncap);
-		if (!p)
-			return REFTABLE_NOMEM_ERROR;
-		*dst = p;
-		*cap = ncap;
-	}
+	if (owned_str_reserve(dst, cap, len + 1) < 0)
+		return REFTABLE_NOMEM_ERROR;
 	memcpy(*dst, src, len);
 	(*dst)[len] = 0;
 	return 0;

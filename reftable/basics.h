@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "reftable-alloc.h"
 #include "reftable-error.h"
@@ -250,6 +253,25 @@ static inline uint64_t copy_short(uint8_t *dst, const uint8_t *src, size_t n)
 	return 0;
 }
 
+/*
+ * copy_short for n <= 16 where 16 bytes can be read at src and written
+ * at dst: on SSE2 all 16 are copied, one load and one store, and one
+ * compare finds a NUL. Nonzero if one of the first n bytes is NUL.
+ */
+static inline uint64_t copy_16(uint8_t *dst, const uint8_t *src, size_t n)
+{
+#ifdef __SSE2__
+	__m128i x = _mm_loadu_si128((const __m128i *)src);
+	unsigned nul = (unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+
+	_mm_storeu_si128((__m128i *)dst, x);
+	return nul & ((1u << n) - 1);
+#else
+	return copy_short(dst, src, n);
+#endif
+}
+
 /* Bytes a and b share at the start; eight at a time where loads allow. */
 static inline size_t common_prefix(const uint8_t *a, size_t alen,
 				   const uint8_t *b, size_t blen)
@@ -270,6 +292,9 @@ static inline size_t common_prefix(const uint8_t *a, size_t alen,
 	return i;
 }
 
+/* Room for want bytes in a record's owned string (cap 0: the pointer is
+ * not ours, and is replaced). The contents are kept. */
+int owned_str_reserve(char **dst, size_t *cap, size_t want);
 int set_owned_str_grow(char **dst, size_t *cap, const char *src, size_t len);
 /* Copy a C string into a record's owned string, reusing its storage. */
 static inline int set_owned_str(char **dst, size_t *cap, const char *src,

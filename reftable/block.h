@@ -189,6 +189,7 @@ static inline int block_iter_advance_ref(struct block_iter *it)
 {
 	const struct block *b = &it->blk;
 	struct buf *key = &it->key;
+	const uint8_t *src;
 	struct ref_head h;
 
 	if (it->next_off >= b->records_end ||
@@ -196,8 +197,11 @@ static inline int block_iter_advance_ref(struct block_iter *it)
 			     b->records_end - it->next_off, b->hash_size, &h) ||
 	    h.prefix > key->len || h.prefix + h.suffix >= key->cap)
 		return 1;
-	if (copy_short(key->data + h.prefix, b->data + it->next_off + h.n,
-		       h.suffix))
+	src = b->data + it->next_off + h.n;
+	/* The value follows the suffix: 16 bytes can be read. */
+	if (h.suffix <= 16 && h.prefix + 16 < key->cap ?
+		    copy_16(key->data + h.prefix, src, h.suffix) :
+		    copy_short(key->data + h.prefix, src, h.suffix))
 		return REFTABLE_FORMAT_ERROR;
 	key->len = h.prefix + h.suffix;
 	key->data[key->len] = 0;

@@ -150,38 +150,41 @@ static inline int table_cursor_step_ref(struct table_cursor *c,
 
 /*
  * The current record into ref if it is what nearly every record of a
- * scan is: one or two ids after a one-byte update index delta, a name
- * that fits ref. 1 if it is not (nothing written). The name's shared part comes from the key,
- * the rest from the block: loading the key's last bytes, stored by the
- * decode just before, stalls on the store when the words straddle it
- * (measured: a scan then took 14 or 25 ns/ref by how the buffers lay,
- * and 15 this way).
+ * scan is: one or two ids after a one-byte update index delta. 1 if it
+ * is not (nothing written). The name's shared part comes from the key,
+ * the rest from the block, 16 bytes at a time whatever the lengths: the
+ * name keeps NAME_SLACK bytes of room past its end, the key's room
+ * covers the shared part rounded up, and the value, at least 21 bytes,
+ * follows the suffix. (A scan: 209 -> 191 instructions per ref under
+ * callgrind, with block_iter_advance_ref's copy_16.)
  */
+#define NAME_SLACK 16
+
 static inline int cursor_ref_out(const struct table_cursor *c,
 				 struct reftable_ref_record *ref)
 {
 	const struct block_iter *bi = &c->bi;
 	const uint8_t *v = block_iter_value(bi), *key = bi->key.data;
 	size_t ids = ref_ids(bi->extra), len = bi->key.len, shared = bi->prefix;
-	size_t hash_size = c->t->hash_size, i;
-	uint64_t w;
+	size_t hash_size = c->t->hash_size, suffix = len - shared, i;
+	uint8_t *dst;
 
 	if (!ids || v[0] & 0x80 || c->t->min_ui > UINT64_MAX - 0x7f ||
-	    len >= ref->refname_cap)
+	    (shared | 15) + 1 > bi->key.cap)
 		return 1;
-	if (shared >= 8) {
-		for (i = 0; i + 8 < shared; i += 8) {
-			memcpy(&w, key + i, 8);
-			memcpy(ref->refname + i, &w, 8);
-		}
-		memcpy(&w, key + shared - 8, 8);
-		memcpy(ref->refname + shared - 8, &w, 8);
-	} else {
-		copy_short((uint8_t *)ref->refname, key, shared);
-	}
-	copy_short((uint8_t *)ref->refname + shared, v - (len - shared),
-		   len - shared);
-	ref->refname[len] = 0;
+	if (len + NAME_SLACK >= ref->refname_cap &&
+	    owned_str_reserve(&ref->refname, &ref->refname_cap,
+			      len + NAME_SLACK + 1) < 0)
+		return 1; /* the general step reports it */
+	dst = (uint8_t *)ref->refname;
+	memcpy(dst, key, 16);
+	for (i = 16; i < shared; i += 16)
+		memcpy(dst + i, key + i, 16);
+	if (suffix <= 16)
+		memcpy(dst + shared, v - suffix, 16);
+	else
+		copy_short(dst + shared, v - suffix, suffix);
+	dst[len] = 0;
 	ref->update_index = c->t->min_ui + v[0];
 	ref->value_type = bi->extra;
 	copy_id(ref->value, v + 1, hash_size);

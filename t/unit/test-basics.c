@@ -327,6 +327,40 @@ END_TEST
 
 /* --- public helpers --------------------------------------------------- */
 
+/*
+ * The short copies a scan makes of names: every length, a NUL at every
+ * place or none. The copy must hold the first n bytes and report a NUL
+ * among them, and only among them (the bytes past n, which copy_16 also
+ * reads, belong to the record's value, where zeros are common).
+ */
+START_TEST(short_copies_find_nul)
+{
+	uint8_t src[48], dst[48];
+	size_t n, nul;
+
+	for (n = 0; n <= 40; n++) {
+		for (nul = 0; nul <= sizeof(src); nul++) {
+			int want = nul < n, got16 = -1, got;
+
+			memset(src, 'a', sizeof(src));
+			if (nul < sizeof(src))
+				src[nul] = 0;
+			memset(dst, 'z', sizeof(dst));
+			got = copy_short(dst, src, n) != 0;
+			TL_CHECK(got == want && !memcmp(dst, src, n),
+				 "copy_short(%zu), NUL at %zu: %d", n, nul,
+				 got);
+			if (n > 16)
+				continue;
+			memset(dst, 'z', sizeof(dst));
+			got16 = copy_16(dst, src, n) != 0;
+			TL_CHECK(got16 == want && !memcmp(dst, src, n),
+				 "copy_16(%zu), NUL at %zu: %d", n, nul, got16);
+		}
+	}
+}
+END_TEST
+
 START_TEST(error_strings)
 {
 	int codes[] = {
@@ -443,6 +477,7 @@ static Suite *basics_suite(void)
 	tcase_add_test(tc, big_endian);
 	tcase_add_test(tc, buf_basics);
 	tcase_add_test(tc, buf_detach_empty);
+	tcase_add_test(tc, short_copies_find_nul);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("public helpers");

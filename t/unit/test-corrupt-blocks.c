@@ -413,7 +413,7 @@ START_TEST(nul_in_later_ref_name)
 {
 	static const int victims[] = { 16, 20, 21, 53, 97, LATER_NAMES - 1 };
 	struct tl_sink other = TL_SINK_INIT;
-	size_t i, at, n;
+	size_t i, at, pos, n;
 
 	later_names_table(&other, "refs/zzz");
 	for (i = 0; i < sizeof(victims) / sizeof(victims[0]); i++) {
@@ -422,7 +422,9 @@ START_TEST(nul_in_later_ref_name)
 
 		later_name(name, sizeof(name), victims[i]);
 		word = strrchr(name, '-') - 5; /* its word: in its suffix */
-		for (at = 0; at < 5; at++) {
+		/* At each of the word's first five bytes, and at the name's
+		 * last (where a check of too few bytes would miss it). */
+		for (at = 0; at < 6; at++) {
 			struct tl_sink s = TL_SINK_INIT;
 			struct reftable_table *tables[2];
 			struct reftable_iterator it = { 0 };
@@ -433,13 +435,14 @@ START_TEST(nul_in_later_ref_name)
 			later_names_table(&s, NULL);
 			stored = memmem(s.data, s.len, word, strlen(word));
 			ck_assert_ptr_nonnull(stored);
-			stored[at] = 0;
+			pos = at < 5 ? at : strlen(word) - 1;
+			stored[pos] = 0;
 			tables[0] = tl_open_buffer(s.data, s.len, "a.ref");
 			tables[1] = tl_open_buffer(other.data, other.len,
 						   "b.ref");
 
 			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, scan",
-				 name, at);
+				 name, pos);
 			ck_assert_int_eq(
 				reftable_table_init_ref_iterator(tables[0], &it),
 				0);
@@ -451,7 +454,7 @@ START_TEST(nul_in_later_ref_name)
 			reftable_iterator_destroy(&it);
 
 			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, merged",
-				 name, at);
+				 name, pos);
 			ck_assert_int_eq(reftable_merged_new(&m, tables, 2,
 							     REFTABLE_HASH_SHA1),
 					 0);
@@ -466,7 +469,7 @@ START_TEST(nul_in_later_ref_name)
 			reftable_merged_free(m);
 
 			snprintf(ctx, sizeof(ctx), "%s, NUL at %zu, seek",
-				 name, at);
+				 name, pos);
 			ck_assert_int_eq(
 				reftable_table_init_ref_iterator(tables[0], &it),
 				0);
