@@ -123,6 +123,36 @@ static void place_record(struct builder *bd, const struct buf *key,
 			   1);
 }
 
+/* record_head for the records ref_head_common does not take. */
+static int record_head_any(const uint8_t *rec, size_t avail,
+			   size_t hash_size, struct ref_head *h)
+{
+	uint64_t prefix, suffix;
+	int n = decode_key_header(rec, avail, &prefix, &suffix, &h->extra), v;
+
+	if (n < 0)
+		return REFTABLE_FORMAT_ERROR;
+	v = value_len(BLOCK_TYPE_REF, h->extra, rec + n + suffix,
+		      avail - n - suffix, hash_size);
+	if (v < 0)
+		return REFTABLE_FORMAT_ERROR;
+	h->n = (size_t)n;
+	h->prefix = (size_t)prefix;
+	h->suffix = (size_t)suffix;
+	h->len = (size_t)n + (size_t)suffix + (size_t)v;
+	return 0;
+}
+
+/* The head of the ref record at rec, avail bytes readable: the common
+ * kind in straight-line code. 0, or REFTABLE_FORMAT_ERROR. */
+static inline int record_head(const uint8_t *rec, size_t avail,
+			      size_t hash_size, struct ref_head *h)
+{
+	if (ref_head_common(rec, avail, hash_size, h))
+		return 0;
+	return record_head_any(rec, avail, hash_size, h);
+}
+
 /* First pass over one ref block: its records' starts and deltas. Keys
  * are skipped, not decoded; the second pass checks them. */
 static int count_block(struct builder *bd, const struct block *b,
@@ -132,27 +162,11 @@ static int count_block(struct builder *bd, const struct block *b,
 	size_t key_len = 0;
 
 	while (off < b->records_end) {
-		const uint8_t *rec = b->data + off;
-		size_t avail = b->records_end - off;
 		struct ref_head h;
 
-		if (!ref_head_common(rec, avail, b->hash_size, &h)) {
-			uint64_t prefix, suffix;
-			int n = decode_key_header(rec, avail, &prefix, &suffix,
-						  &h.extra), v;
-
-			if (n < 0)
-				return REFTABLE_FORMAT_ERROR;
-			v = value_len(BLOCK_TYPE_REF, h.extra,
-				      rec + n + suffix, avail - n - suffix,
-				      b->hash_size);
-			if (v < 0)
-				return REFTABLE_FORMAT_ERROR;
-			h.prefix = (size_t)prefix;
-			h.suffix = (size_t)suffix;
-			h.len = (size_t)n + (size_t)suffix + (size_t)v;
-		}
-		if (h.prefix > key_len)
+		if (record_head(b->data + off, b->records_end - off,
+				b->hash_size, &h) < 0 ||
+		    h.prefix > key_len)
 			return REFTABLE_FORMAT_ERROR;
 		if (!h.prefix) /* the first record of a block is always whole */
 			start = off;
@@ -323,7 +337,7 @@ static inline void key_put(uint8_t *key, size_t prefix, const uint8_t *src,
 static int record_named(const struct name_index *ix,
 			const struct reftable_table *t, uint64_t slot,
 			const uint8_t *want, size_t want_len,
-			const uint8_t **val, uint8_t *extra)
+			const uint8_t **val, size_t *val_len, uint8_t *extra)
 {
 	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
 	uint64_t start = pos >> ix->delta_bits;
@@ -340,50 +354,22 @@ static int record_named(const struct name_index *ix,
 	prefetch_bytes(p, run < 1024 ? run : 1024);
 	for (;;) {
 		const uint8_t *rec = p + off;
-		size_t left = avail - off, prefix, suffix, n;
-		uint8_t x;
-		int v;
+		struct ref_head h;
 
-		/* Nearly every header is a one-byte prefix, then the
-		 * suffix length and type in one byte, or two at a restart. */
-		if (left >= 3 && !(rec[0] & 0x80) &&
-		    (!(rec[1] & 0x80) || !(rec[2] & 0x80))) {
-			size_t sv = rec[1];
-
-			n = 2;
-			if (sv & 0x80)
-				sv = ((sv & 0x7f) + 1) << 7 | rec[n++];
-			prefix = rec[0];
-			suffix = sv >> 3;
-			x = sv & 7;
-			if (suffix > left - n)
-				return REFTABLE_FORMAT_ERROR;
-		} else {
-			uint64_t p64, s64;
-			int m = decode_key_header(rec, left, &p64, &s64, &x);
-
-			if (m < 0)
-				return REFTABLE_FORMAT_ERROR;
-			prefix = p64;
-			suffix = s64;
-			n = (size_t)m;
-		}
-		if (prefix > key_len)
+		if (record_head(rec, avail - off, t->hash_size, &h) < 0 ||
+		    h.prefix > key_len)
 			return REFTABLE_FORMAT_ERROR;
-		if (prefix < want_len)
-			key_put(key, prefix, rec + n, suffix, left - n,
-				want_len);
-		key_len = prefix + suffix;
+		if (h.prefix < want_len)
+			key_put(key, h.prefix, rec + h.n, h.suffix,
+				avail - off - h.n, want_len);
+		key_len = h.prefix + h.suffix;
 		if (off >= delta) {
-			*val = rec + n + suffix;
-			*extra = x;
+			*val = rec + h.n + h.suffix;
+			*val_len = h.len - h.n - h.suffix;
+			*extra = h.extra;
 			break;
 		}
-		v = value_len(BLOCK_TYPE_REF, x, rec + n + suffix,
-			      left - n - suffix, t->hash_size);
-		if (v < 0)
-			return REFTABLE_FORMAT_ERROR;
-		off += n + suffix + (size_t)v;
+		off += h.len;
 	}
 	if (off != delta)
 		return REFTABLE_FORMAT_ERROR;
@@ -396,26 +382,23 @@ int name_index_lookup(const struct name_index *ix,
 {
 	uint64_t hash = name_hash(want, want_len);
 	uint64_t fp = fingerprint(ix, hash), fp_mask = fingerprint(ix, ~0ull);
-	const uint8_t *end = t->data + t->footer_start, *val;
-	size_t i = home_slot(hash, ix->size);
+	size_t i = home_slot(hash, ix->size), val_len;
+	const uint8_t *val;
 	uint64_t slot;
 	uint8_t extra;
-	int err, v;
+	int err;
 
 	for (; (slot = ix->slots[i]) != 0; i = i + 1 == ix->size ? 0 : i + 1) {
 		if ((slot & fp_mask) != fp)
 			continue;
-		err = record_named(ix, t, slot, want, want_len, &val, &extra);
+		err = record_named(ix, t, slot, want, want_len, &val, &val_len,
+				   &extra);
 		if (err < 0)
 			return err;
 		if (err)
 			continue;
-		v = value_len(BLOCK_TYPE_REF, extra, val, (size_t)(end - val),
-			      t->hash_size);
-		if (v < 0)
-			return REFTABLE_FORMAT_ERROR;
 		err = ref_value_decode(ref, want, want_len, extra, val,
-				       (size_t)v, t->min_ui, t->hash_size);
+				       val_len, t->min_ui, t->hash_size);
 		return err < 0 ? err : 0;
 	}
 	return 1;
