@@ -398,7 +398,9 @@ END_TEST
  * 16 bytes at a time where the buffers have room past the name's end;
  * here the key and the record's name fill their buffers to every length,
  * so under the sanitizers a copy that misjudged the room fails the test.
- * Read by a table's iterator and by a merged view of the table alone.
+ * Read by a table's iterator and by a merged view of the table alone,
+ * and into a record whose name is the caller's (capacity 0): the scan
+ * must give it a name of its own, never write, grow or free the caller's.
  */
 #define GROWING_NAMES 300
 
@@ -427,12 +429,19 @@ START_TEST(growing_names)
 	t = tl_open_buffer(s.data, s.len, "growing.ref");
 	ck_assert_int_eq(reftable_merged_new(&m, &t, 1, REFTABLE_HASH_SHA1),
 			 0);
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		struct reftable_iterator it = { 0 };
+		char mine[] = "caller's";
 
-		ck_assert_int_eq(pass ? reftable_merged_init_ref_iterator(m,
-									  &it) :
-					reftable_table_init_ref_iterator(t, &it),
+		if (pass == 2) {
+			reftable_ref_record_release(&got);
+			got.refname = mine;
+			got.refname_cap = 0;
+		}
+
+		ck_assert_int_eq(pass == 1 ?
+					 reftable_merged_init_ref_iterator(m, &it) :
+					 reftable_table_init_ref_iterator(t, &it),
 				 0);
 		ck_assert_int_eq(reftable_iterator_seek_ref(&it, ""), 0);
 		for (len = 1; (err = reftable_iterator_next_ref(&it, &got)) == 0;
@@ -442,11 +451,13 @@ START_TEST(growing_names)
 					 strspn(got.refname, "a") == len &&
 					 got.value[0] == (uint8_t)len,
 				 "%s: record %zu is %.20s... (%zu bytes)",
-				 pass ? "merged" : "table", len, got.refname,
-				 strlen(got.refname));
+				 pass == 1 ? "merged" : "table", len,
+				 got.refname, strlen(got.refname));
 		}
 		ck_assert_int_eq(err, 1);
 		ck_assert_uint_eq(len, GROWING_NAMES + 1);
+		ck_assert_str_eq(mine, "caller's");
+		ck_assert_ptr_ne(got.refname, mine);
 		reftable_iterator_destroy(&it);
 	}
 	reftable_ref_record_release(&got);
