@@ -151,12 +151,13 @@ struct ref_head {
 	uint8_t extra;
 };
 
-/* 1 if the record at p (avail bytes before the restart table) is of that
- * kind, its head in h; 0 if it is to be decoded the general way. */
-static inline int ref_head_common(const uint8_t *p, size_t avail,
-				  size_t hash_size, struct ref_head *h)
+/* The key half of that: 1 if the record at p (avail bytes readable, at
+ * least 3) starts so, h's prefix, suffix, extra and n set; 0 if not. The
+ * suffix is not checked against avail. */
+static inline int ref_key_head_common(const uint8_t *p, size_t avail,
+				      struct ref_head *h)
 {
-	size_t sv, ids;
+	size_t sv;
 
 	if (avail < 3 || p[0] & 0x80)
 		return 0;
@@ -172,6 +173,18 @@ static inline int ref_head_common(const uint8_t *p, size_t avail,
 	h->prefix = p[0];
 	h->extra = sv & 7;
 	h->suffix = sv >> 3;
+	return 1;
+}
+
+/* 1 if the record at p (avail bytes before the restart table) is of that
+ * kind, its head in h; 0 if it is to be decoded the general way. */
+static inline int ref_head_common(const uint8_t *p, size_t avail,
+				  size_t hash_size, struct ref_head *h)
+{
+	size_t ids;
+
+	if (!ref_key_head_common(p, avail, h))
+		return 0;
 	ids = ref_ids(h->extra);
 	if (!ids || avail - h->n < h->suffix + 1 + ids * hash_size ||
 	    p[h->n + h->suffix] & 0x80)

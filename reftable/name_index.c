@@ -10,17 +10,30 @@
 #include "table.h"
 
 /*
- * A slot is 8 bytes: a record's position and a fingerprint of its name.
- * The position is where decoding can start (the last record at or before
- * it whose key is stored whole: the block's restart) and how far on the
- * record lies, packed as start << delta_bits | delta; the fingerprint,
- * low bits of the name's hash, fills the bits above. 0 is an empty slot:
- * no record starts at offset 0, the file header does.
+ * A slot is 8 bytes: where a record lies and a fingerprint of its name.
+ *
+ * A record's key is its prefix taken from the key before it, then its
+ * suffix; the record at start (the last one at or before it whose key
+ * is stored whole: the restart) begins a run that decoding reads up to
+ * it, delta bytes on. Few of the records between give it bytes: only
+ * those whose prefix is shorter than that of every record after them up
+ * to it. Most records (94% of a million names of the benchmark) have at
+ * most one such "link" between start and themselves: its offset from
+ * start is kept too, as mid, and a lookup reads those three records and
+ * no others. mid is 0 when there is none, and equal to delta when there
+ * are more (the lookup then decodes the whole run).
+ *
+ * Packed as start << (mid_bits + delta_bits) | mid << delta_bits | delta,
+ * the fingerprint (low bits of the name's hash) above. A table whose
+ * offsets leave too few bits for that has no mid (mid_bits 0): every
+ * lookup decodes its run. 0 is an empty slot: no record starts at offset
+ * 0, the file header does.
  */
 struct name_index {
-	size_t size;           /* slots, more than twice the records */
+	size_t size;           /* slots, a quarter more than the records */
 	unsigned delta_bits;   /* enough for the longest run from a start */
-	unsigned pos_bits;     /* start and delta */
+	unsigned mid_bits;     /* delta_bits, or 0: no links kept */
+	unsigned pos_bits;     /* start, mid and delta */
 	uint64_t *slots;
 	void *alloc;           /* what holds the slots */
 };
@@ -30,29 +43,73 @@ struct name_index {
 
 uint64_t name_index_hash_mask = UINT64_MAX;
 
-/* Multiply-xorshift over 8-byte words; names are short, so no setup.
- * A name of 8 bytes or more ends with its last 8, overlapping. */
+/* The 128-bit product of a and b, its halves folded together. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 p = (unsigned __int128)a * b;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
+#else
+	uint64_t a_lo = a & 0xffffffff, a_hi = a >> 32;
+	uint64_t b_lo = b & 0xffffffff, b_hi = b >> 32;
+	uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo;
+	uint64_t mid = (ll >> 32) + (lh & 0xffffffff) + (hl & 0xffffffff);
+
+	return ((ll & 0xffffffff) | mid << 32) ^
+	       (a_hi * b_hi + (lh >> 32) + (hl >> 32) + (mid >> 32));
+#endif
+}
+
+/* Native order: the hash lives only in this process's memory. */
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint64_t load32(const uint8_t *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/*
+ * 16 bytes per multiply, each step keyed by the one before, so equal
+ * chunks in other places hash apart. The last 16 bytes (or all of a
+ * shorter name, read as two overlapping words) finish it. Names are
+ * short: a 40-byte name is three multiplies in a row.
+ */
 static uint64_t name_hash(const uint8_t *key, size_t len)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w = 0;
+	const uint64_t k1 = 0xa0761d6478bd642full, k2 = 0xe7037ed1a0b428dbull;
+	uint64_t h = 0x8ebc6af09c88c6e3ull ^ len, a, b;
 	size_t i;
 
-	if (len >= 8) {
-		for (i = 0; i + 8 < len; i += 8) {
-			memcpy(&w, key + i, 8);
-			h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-			h ^= h >> 31;
-		}
-		memcpy(&w, key + len - 8, 8);
+	if (len > 16) {
+		for (i = 0; i + 16 < len; i += 16)
+			h = fold_mul(load64(key + i) ^ k1,
+				     load64(key + i + 8) ^ h);
+		a = load64(key + len - 16);
+		b = load64(key + len - 8);
+	} else if (len >= 8) {
+		a = load64(key);
+		b = load64(key + len - 8);
+	} else if (len >= 4) {
+		a = load32(key);
+		b = load32(key + len - 4);
 	} else {
-		for (i = 0; i < len; i++)
-			w |= (uint64_t)key[i] << (8 * i);
+		a = len ? (uint64_t)key[0] << 16 | key[len / 2] << 8 |
+				  key[len - 1] :
+			  0;
+		b = 0;
 	}
-	h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 29;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 32;
-	return h & name_index_hash_mask;
+	h = fold_mul(a ^ k1, b ^ h);
+	return fold_mul(h ^ k2, h ^ k1) & name_index_hash_mask;
 }
 
 /* The home slot of a hash: its high bits scaled to size (< 2^32). */
@@ -80,7 +137,8 @@ static unsigned bit_width(uint64_t v)
  * the records and finds the largest start and delta, skipping over keys,
  * so the slots can be sized and their fields given just the bits they
  * need (a table with huge blocks but short restart runs still fits); the
- * second decodes each name as a scan does, hashes it and places it.
+ * second rebuilds each name from the records' heads and suffixes, hashes
+ * it and places it.
  * Placing is a random write into memory the size of the index: the ring
  * keeps PLACE_AHEAD records in flight, their slots asked for before they
  * are written.
@@ -92,12 +150,12 @@ struct builder {
 	size_t records;
 	uint64_t max_start, max_delta;
 	struct pending {
-		uint64_t hash, start, delta;
+		uint64_t hash, pos;
 	} ring[PLACE_AHEAD];
 	size_t ring_len; /* records placed or in the ring */
 };
 
-/* Linear probing from the home slot; the table is under half full. */
+/* Linear probing from the home slot; the table is at most 4/5 full. */
 static void place(struct name_index *ix, const struct pending *p)
 {
 	size_t i = home_slot(p->hash, ix->size);
@@ -105,20 +163,18 @@ static void place(struct name_index *ix, const struct pending *p)
 	while (ix->slots[i])
 		if (++i == ix->size)
 			i = 0;
-	ix->slots[i] = fingerprint(ix, p->hash) | p->start << ix->delta_bits |
-		       p->delta;
+	ix->slots[i] = fingerprint(ix, p->hash) | p->pos;
 }
 
-static void place_record(struct builder *bd, const struct buf *key,
-			 uint64_t start, uint64_t delta)
+static void place_record(struct builder *bd, const uint8_t *key,
+			 size_t key_len, uint64_t pos)
 {
 	struct pending *p = &bd->ring[bd->ring_len++ % PLACE_AHEAD];
 
 	if (bd->ring_len > PLACE_AHEAD)
 		place(bd->ix, p); /* the record PLACE_AHEAD back */
-	p->hash = name_hash(key->data, key->len);
-	p->start = start;
-	p->delta = delta;
+	p->hash = name_hash(key, key_len);
+	p->pos = pos;
 	__builtin_prefetch(&bd->ix->slots[home_slot(p->hash, bd->ix->size)],
 			   1);
 }
@@ -153,61 +209,123 @@ static inline int record_head(const uint8_t *rec, size_t avail,
 	return record_head_any(rec, avail, hash_size, h);
 }
 
-/* First pass over one ref block: its records' starts and deltas. Keys
- * are skipped, not decoded; the second pass checks them. */
-static int count_block(struct builder *bd, const struct block *b,
-		       uint64_t base)
+/*
+ * Write a record's suffix (readable bytes from src on) at prefix, the
+ * part of it before want_len. Most suffixes are short: then 16 bytes are
+ * copied whatever their length, as the key has room for them. A byte
+ * past the key is rewritten by a later record if a later key reaches it,
+ * and one past want_len is never compared.
+ */
+#define KEY_SLACK 16
+
+static inline void key_put(uint8_t *key, size_t prefix, const uint8_t *src,
+			   size_t suffix, size_t readable, size_t want_len)
 {
-	uint32_t off = b->header_off + 4, start = off;
-	size_t key_len = 0;
-
-	while (off < b->records_end) {
-		struct ref_head h;
-
-		if (record_head(b->data + off, b->records_end - off,
-				b->hash_size, &h) < 0 ||
-		    h.prefix > key_len)
-			return REFTABLE_FORMAT_ERROR;
-		if (!h.prefix) /* the first record of a block is always whole */
-			start = off;
-		key_len = h.prefix + h.suffix;
-		bd->records++;
-		if (base + start > bd->max_start)
-			bd->max_start = base + start;
-		if (off - start > bd->max_delta)
-			bd->max_delta = off - start;
-		off += (uint32_t)h.len;
-	}
-	return 0;
+	if (suffix <= KEY_SLACK && readable >= KEY_SLACK)
+		memcpy(key + prefix, src, KEY_SLACK);
+	else
+		copy_short(key + prefix, src,
+			   suffix < want_len - prefix ? suffix :
+							want_len - prefix);
 }
 
-/* Second pass over one ref block: each record's name into the index. */
-static int place_block(struct builder *bd, const struct block *b,
-		       uint64_t base, struct block_iter *it)
-{
-	uint32_t start = 0;
-	int err;
+/*
+ * The links of the records of a run, as the second pass meets them: the
+ * links of the last record and that record itself form a chain whose
+ * prefixes grow, and a new record keeps those of them with a shorter
+ * prefix than its own. Only the prefixes of the first two after start
+ * are kept, and the offset of the first: a slot names one link at most,
+ * and the chain is cut from its end, so a record keeping the second
+ * keeps the first.
+ */
+struct links {
+	uint32_t start, first;
+	size_t prefix[2];
+	unsigned n; /* links kept, up to 2 */
+};
 
-	for (err = block_iter_start(it, b); !err && it->valid;
-	     err = block_iter_next_ref(it)) {
-		if (!it->prefix)
-			start = it->off;
-		place_record(bd, &it->key, base + start, it->off - start);
+/* The mid of the record at off with this prefix (see struct name_index),
+ * which then joins the chain. */
+static uint32_t link_record(struct links *l, uint32_t off, size_t prefix)
+{
+	uint32_t mid;
+
+	if (!prefix) {
+		l->start = off;
+		l->n = 0;
+		return 0;
 	}
-	return err;
+	if (l->n > 0 && l->prefix[0] >= prefix)
+		l->n = 0;
+	else if (l->n > 1 && l->prefix[1] >= prefix)
+		l->n = 1;
+	mid = l->n == 0 ? 0 : l->n == 1 ? l->first - l->start : off - l->start;
+	if (l->n == 0)
+		l->first = off;
+	if (l->n < 2)
+		l->prefix[l->n++] = prefix;
+	return mid;
+}
+
+/*
+ * One pass over a ref block. The first (placing 0) counts its records
+ * and finds the largest start and delta, skipping over keys; the second
+ * rebuilds each name and places it. Names longer than a lookup through
+ * the index takes are left out, and only as much of each key is kept as
+ * the others need.
+ */
+static int pass_block(struct builder *bd, const struct block *b,
+		      uint64_t base, int placing)
+{
+	const struct name_index *ix = bd->ix;
+	uint32_t off = b->header_off + 4;
+	size_t key_len = 0;
+	struct links l = { 0 };
+	uint8_t key[NAME_INDEX_NAME_MAX + KEY_SLACK];
+
+	while (off < b->records_end) {
+		const uint8_t *rec = b->data + off;
+		size_t avail = b->records_end - off;
+		uint64_t mid, delta;
+		struct ref_head h;
+
+		/* The first record of a block is always whole. */
+		if (record_head(rec, avail, b->hash_size, &h) < 0 ||
+		    h.prefix > key_len)
+			return REFTABLE_FORMAT_ERROR;
+		mid = link_record(&l, off, h.prefix);
+		delta = off - l.start;
+		key_len = h.prefix + h.suffix;
+		off += (uint32_t)h.len;
+		if (!placing) {
+			bd->records++;
+			if (base + l.start > bd->max_start)
+				bd->max_start = base + l.start;
+			if (delta > bd->max_delta)
+				bd->max_delta = delta;
+			continue;
+		}
+		if (h.prefix < NAME_INDEX_NAME_MAX)
+			key_put(key, h.prefix, rec + h.n, h.suffix,
+				avail - h.n, NAME_INDEX_NAME_MAX);
+		if (!ix->mid_bits)
+			mid = 0;
+		if (key_len <= NAME_INDEX_NAME_MAX)
+			place_record(bd, key, key_len,
+				     ((base + l.start) << ix->mid_bits | mid)
+						     << ix->delta_bits |
+					     delta);
+	}
+	return 0;
 }
 
 static int build_pass(struct builder *bd, struct reftable_table *t,
 		      int placing)
 {
-	struct block_iter it = { 0 };
 	struct block b;
 	size_t i;
 	int err = 0;
 
-	/* Room for the names a scan step decodes in place. */
-	if (placing && buf_grow(&it.key, NAME_INDEX_NAME_MAX) < 0)
-		return REFTABLE_NOMEM_ERROR;
 	for (i = 0; !err && i < t->refs.dir_len; i++) {
 		uint64_t base;
 
@@ -216,10 +334,8 @@ static int build_pass(struct builder *bd, struct reftable_table *t,
 		if (err)
 			break;
 		base = (uint64_t)(b.data - t->data);
-		err = placing ? place_block(bd, &b, base, &it) :
-				count_block(bd, &b, base);
+		err = pass_block(bd, &b, base, placing);
 	}
-	block_iter_release(&it);
 	return err;
 }
 
@@ -263,12 +379,19 @@ static int plan_slots(struct builder *bd)
 	struct name_index *ix = bd->ix;
 
 	ix->delta_bits = bit_width(bd->max_delta);
-	ix->pos_bits = ix->delta_bits + bit_width(bd->max_start);
+	ix->mid_bits = ix->delta_bits;
+	ix->pos_bits = 2 * ix->delta_bits + bit_width(bd->max_start);
+	if (ix->pos_bits + MIN_FINGERPRINT_BITS > 64) {
+		ix->mid_bits = 0;
+		ix->pos_bits -= ix->delta_bits;
+	}
 	/* Fingerprints need their bits; home_slot needs size < 2^32. */
 	if (ix->pos_bits + MIN_FINGERPRINT_BITS > 64 ||
 	    bd->records >= UINT32_MAX / 2)
 		return REFTABLE_UNSUPPORTED_ERROR;
-	ix->size = 2 * bd->records + 1;
+	/* Probes stay short at four fifths full, and the slots fewer: a
+	 * lookup's probe misses the cache less in a smaller index. */
+	ix->size = bd->records + bd->records / 4 + 1;
 	return alloc_slots(ix);
 }
 
@@ -306,45 +429,32 @@ void name_index_free(struct name_index *ix)
 	reftable_free(ix);
 }
 
-/*
- * Write a record's suffix (readable bytes from src on) at prefix, the
- * part of it before want_len. Most suffixes are short: then 16 bytes are
- * copied whatever their length, as the key has room for them. A byte
- * past the key is rewritten by a later record if a later key reaches it,
- * and one past want_len is never compared.
- */
-#define KEY_SLACK 16
-
-static inline void key_put(uint8_t *key, size_t prefix, const uint8_t *src,
-			   size_t suffix, size_t readable, size_t want_len)
-{
-	if (suffix <= KEY_SLACK && readable >= KEY_SLACK)
-		memcpy(key + prefix, src, KEY_SLACK);
-	else
-		copy_short(key + prefix, src,
-			   suffix < want_len - prefix ? suffix :
-							want_len - prefix);
-}
+/* A candidate record and what a lookup takes from it. */
+struct candidate {
+	const uint8_t *run; /* its start */
+	size_t avail;       /* bytes readable from there */
+	uint32_t mid, delta;
+	size_t hash_size;
+	const uint8_t *val;
+	size_t val_len;
+	uint8_t extra;
+};
 
 /*
- * Is the record at slot called want? Its key is built by decoding from
- * its start, each record's suffix written at its prefix; only the first
- * want_len bytes are kept, as a key of any other length is not want.
- * Position j of the key then holds what the last record with a prefix at
- * or before j wrote there, as decoding would. 0 and *val set to its value
- * if so, 1 if not.
+ * Is the run's record at delta called want? Its key is built by decoding
+ * from the start, each record's suffix written at its prefix; only the
+ * first want_len bytes are kept, as a key of any other length is not
+ * want. Position j of the key then holds what the last record with a
+ * prefix at or before j wrote there, as decoding would. 0 and its value
+ * in c if so, 1 if not.
  */
-static int record_named(const struct name_index *ix,
-			const struct reftable_table *t, uint64_t slot,
-			const uint8_t *want, size_t want_len,
-			const uint8_t **val, size_t *val_len, uint8_t *extra)
+static int run_named(struct candidate *c, const uint8_t *want,
+		     size_t want_len)
 {
-	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
-	uint64_t start = pos >> ix->delta_bits;
-	uint32_t delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
-	const uint8_t *p = t->data + start;
-	size_t avail = t->footer_start - start, key_len = 0, off = 0;
-	size_t run = (size_t)delta + 65; /* through the record's first line */
+	const uint8_t *p = c->run;
+	size_t avail = c->avail, key_len = 0, off = 0;
+	size_t run = (size_t)c->delta + 65; /* through the record's first line */
+	uint32_t delta = c->delta;
 	uint8_t key[NAME_INDEX_NAME_MAX + KEY_SLACK];
 
 	/* The records up to this one are read in turn: ask for them all
@@ -356,7 +466,7 @@ static int record_named(const struct name_index *ix,
 		const uint8_t *rec = p + off;
 		struct ref_head h;
 
-		if (record_head(rec, avail - off, t->hash_size, &h) < 0 ||
+		if (record_head(rec, avail - off, c->hash_size, &h) < 0 ||
 		    h.prefix > key_len)
 			return REFTABLE_FORMAT_ERROR;
 		if (h.prefix < want_len)
@@ -364,9 +474,9 @@ static int record_named(const struct name_index *ix,
 				avail - off - h.n, want_len);
 		key_len = h.prefix + h.suffix;
 		if (off >= delta) {
-			*val = rec + h.n + h.suffix;
-			*val_len = h.len - h.n - h.suffix;
-			*extra = h.extra;
+			c->val = rec + h.n + h.suffix;
+			c->val_len = h.len - h.n - h.suffix;
+			c->extra = h.extra;
 			break;
 		}
 		off += h.len;
@@ -376,29 +486,154 @@ static int record_named(const struct name_index *ix,
 	return key_len == want_len && !memcmp(key, want, want_len) ? 0 : 1;
 }
 
+/* Whether the n bytes at a and b are equal: names' parts are short, and
+ * a call to memcmp costs more than the compare. Reads only those bytes. */
+static inline int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n >= 8 && n <= 16)
+		return !((load64(a) ^ load64(b)) |
+			 (load64(a + n - 8) ^ load64(b + n - 8)));
+	if (n >= 4 && n < 8)
+		return !((load32(a) ^ load32(b)) |
+			 (load32(a + n - 4) ^ load32(b + n - 4)));
+	return !memcmp(a, b, n);
+}
+
+/*
+ * The link at off gives the key's bytes from its prefix up to *upto (the
+ * prefix of the record after it in the chain): 0 if they are want's, and
+ * *upto lowered to its prefix; 1 if not. Only its key is read.
+ */
+static int link_named(const struct candidate *c, uint32_t off,
+		      const uint8_t *want, size_t *upto)
+{
+	const uint8_t *rec = c->run + off;
+	size_t avail = c->avail - off;
+	struct ref_head h;
+
+	if (!ref_key_head_common(rec, avail, &h)) {
+		uint64_t prefix, suffix;
+		int n = decode_key_header(rec, avail, &prefix, &suffix,
+					  &h.extra);
+
+		if (n < 0)
+			return REFTABLE_FORMAT_ERROR;
+		h.n = (size_t)n;
+		h.prefix = (size_t)prefix;
+		h.suffix = (size_t)suffix;
+	}
+	if (h.suffix > avail - h.n || h.prefix >= *upto ||
+	    *upto - h.prefix > h.suffix)
+		return REFTABLE_FORMAT_ERROR;
+	if (!same_bytes(rec + h.n, want + h.prefix, *upto - h.prefix))
+		return 1;
+	*upto = h.prefix;
+	return 0;
+}
+
+/*
+ * Is the record at delta called want, reading only it, its link at mid
+ * (if any) and the record at the start (if it is not that one)? 0 and
+ * its value in c if so, 1 if not.
+ */
+static int links_named(struct candidate *c, const uint8_t *want,
+		       size_t want_len)
+{
+	const uint8_t *rec = c->run + c->delta;
+	struct ref_head h;
+	size_t upto;
+	int err;
+
+	__builtin_prefetch(c->run);
+	__builtin_prefetch(c->run + c->mid);
+	if (c->mid >= c->delta && c->mid)
+		return REFTABLE_FORMAT_ERROR;
+	if (record_head(rec, c->avail - c->delta, c->hash_size, &h) < 0)
+		return REFTABLE_FORMAT_ERROR;
+	if (h.prefix + h.suffix != want_len ||
+	    !same_bytes(rec + h.n, want + h.prefix, h.suffix))
+		return 1;
+	upto = h.prefix;
+	if (c->mid && (err = link_named(c, c->mid, want, &upto)) != 0)
+		return err;
+	if (c->delta && (err = link_named(c, 0, want, &upto)) != 0)
+		return err;
+	if (upto) /* the start's key is not whole */
+		return REFTABLE_FORMAT_ERROR;
+	c->val = rec + h.n + h.suffix;
+	c->val_len = h.len - h.n - h.suffix;
+	c->extra = h.extra;
+	return 0;
+}
+
+/* Is the record at slot called want? As run_named and links_named. */
+static int record_named(const struct name_index *ix,
+			const struct reftable_table *t, uint64_t slot,
+			const uint8_t *want, size_t want_len,
+			struct candidate *c)
+{
+	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
+	uint64_t start = pos >> (ix->delta_bits + ix->mid_bits);
+
+	c->delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
+	c->mid = (uint32_t)(pos >> ix->delta_bits) &
+		 ((1u << ix->mid_bits) - 1);
+	c->run = t->data + start;
+	c->avail = t->footer_start - start;
+	c->hash_size = t->hash_size;
+	if (c->delta >= c->avail)
+		return REFTABLE_FORMAT_ERROR;
+	if (ix->mid_bits && (c->mid != c->delta || !c->delta))
+		return links_named(c, want, want_len);
+	return run_named(c, want, want_len);
+}
+
+void name_index_get_stats(const struct name_index *ix,
+			  struct name_index_stats *st)
+{
+	uint64_t delta_mask = ((uint64_t)1 << ix->delta_bits) - 1;
+	uint64_t mid_mask = ((uint64_t)1 << ix->mid_bits) - 1;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	st->slots = ix->size;
+	for (i = 0; i < ix->size; i++) {
+		uint64_t slot = ix->slots[i], delta = slot & delta_mask;
+		uint64_t mid = slot >> ix->delta_bits & mid_mask;
+
+		if (!slot)
+			continue;
+		st->records++;
+		if (!ix->mid_bits || (mid == delta && delta))
+			st->run++;
+		else if (mid)
+			st->one_link++;
+		else
+			st->no_link++;
+	}
+}
+
 int name_index_lookup(const struct name_index *ix,
 		      const struct reftable_table *t, const uint8_t *want,
 		      size_t want_len, struct reftable_ref_record *ref)
 {
 	uint64_t hash = name_hash(want, want_len);
 	uint64_t fp = fingerprint(ix, hash), fp_mask = fingerprint(ix, ~0ull);
-	size_t i = home_slot(hash, ix->size), val_len;
-	const uint8_t *val;
+	size_t i = home_slot(hash, ix->size);
+	struct candidate c;
 	uint64_t slot;
-	uint8_t extra;
 	int err;
 
 	for (; (slot = ix->slots[i]) != 0; i = i + 1 == ix->size ? 0 : i + 1) {
 		if ((slot & fp_mask) != fp)
 			continue;
-		err = record_named(ix, t, slot, want, want_len, &val, &val_len,
-				   &extra);
+		err = record_named(ix, t, slot, want, want_len, &c);
 		if (err < 0)
 			return err;
 		if (err)
 			continue;
-		err = ref_value_decode(ref, want, want_len, extra, val,
-				       val_len, t->min_ui, t->hash_size);
+		err = ref_value_decode(ref, want, want_len, c.extra, c.val,
+				       c.val_len, t->min_ui, t->hash_size);
 		return err < 0 ? err : 0;
 	}
 	return 1;

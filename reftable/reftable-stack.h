@@ -44,7 +44,7 @@ struct reftable_stack_options {
 	 * program can drop caches. A non-zero return is passed on. */
 	int (*on_reload)(void *arg);
 	void *on_reload_arg;
-	/* Never build the hash index of frequent lookups (16 bytes per
+	/* Never build the hash index of frequent lookups (10 bytes per
 	 * ref; see reftable_table_set_lookup_index). */
 	int disable_lookup_index;
 	/* Close a replaced tables.list, and remove the tables a compaction

@@ -69,7 +69,7 @@ int reftable_table_read_ref(struct reftable_table *t, const char *name,
 
 /*
  * Lookups on a table with 64 KiB of refs or more switch to a hash index
- * after one lookup per KiB of refs; it costs 16 bytes per ref, built in
+ * after one lookup per KiB of refs; it costs 10 bytes per ref, built in
  * two passes over the refs. enable = 0 keeps this table to its block
  * index (an index already built stays unused until the table is freed);
  * enable = 1 counts lookups afresh. Set it before sharing the table

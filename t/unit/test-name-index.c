@@ -136,6 +136,47 @@ static void check_lookups(struct fixture *f, const char *ctx)
 	reftable_ref_record_release(&got);
 }
 
+/*
+ * Every every-th name with one byte changed, at each place in turn: each
+ * byte of a key comes from one record of its run (the record itself, a
+ * link, or the start), so a lookup that left any of them unchecked would
+ * find a name one byte away. With colliding hashes every record a probe
+ * passes is checked against such names.
+ */
+static void check_changed_bytes(struct fixture *f, size_t every,
+				const char *ctx)
+{
+	struct reftable_ref_record got = { 0 };
+	char name[2 * NAME_INDEX_NAME_MAX + 2];
+	size_t i, j;
+
+	for (i = 0; i < f->refs.n; i += every) {
+		size_t len = strlen(f->refs.v[i].refname);
+
+		if (len >= sizeof(name))
+			continue;
+		for (j = 0; j < len; j++) {
+			int err;
+
+			memcpy(name, f->refs.v[i].refname, len + 1);
+			name[j] = (char)(name[j] ^ (name[j] == 1 ? 2 : 1));
+			err = reftable_table_read_ref(f->t, name, &got);
+			TL_CHECK(err == (in_model(f, name) ? 0 : 1),
+				 "%s: read %s (byte %zu of %s changed): %d",
+				 ctx, name, j, f->refs.v[i].refname, err);
+		}
+	}
+	reftable_ref_record_release(&got);
+}
+
+static void index_stats(struct reftable_table *t, struct name_index_stats *st)
+{
+	const struct name_index *ix = atomic_load(&t->name_index);
+
+	ck_assert_ptr_nonnull(ix);
+	name_index_get_stats(ix, st);
+}
+
 START_TEST(large_table_builds_index_after_enough_lookups)
 {
 	struct reftable_write_options wo = { 0 };
@@ -225,6 +266,7 @@ START_TEST(index_matches_model_over_layouts)
 
 	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
 		struct reftable_write_options wo = { 0 };
+		struct name_index_stats st;
 		struct fixture f;
 		char ctx[64];
 
@@ -237,6 +279,17 @@ START_TEST(index_matches_model_over_layouts)
 		fixture_make(&f, 5000, 100, &wo, 10 + i);
 		read_every_name(&f);
 		ck_assert_msg(indexed(f.t), "%s: no index", ctx);
+		index_stats(f.t, &st);
+		ck_assert_uint_eq(st.records, f.refs.n);
+		/* Runs of up to 64 KiB leave no room in a slot for a link,
+		 * and runs of one record need none: every lookup decodes its
+		 * run. */
+		if (layouts[i].restart == 65535 || layouts[i].restart == 1)
+			ck_assert_uint_eq(st.run, st.records);
+		else
+			ck_assert_msg(st.one_link && st.no_link,
+				      "%s: %zu one link, %zu none", ctx,
+				      st.one_link, st.no_link);
 		check_lookups(&f, ctx);
 		fixture_free(&f);
 	}
@@ -291,9 +344,137 @@ START_TEST(colliding_hashes_stay_exact)
 		read_every_name(&f);
 		ck_assert_msg(indexed(f.t), "%s: no index", ctx);
 		check_lookups(&f, ctx);
+		check_changed_bytes(&f, 40, ctx);
 		fixture_free(&f);
 	}
 	name_index_hash_mask = UINT64_MAX;
+}
+END_TEST
+
+/*
+ * Names whose runs hold each kind of record: one stored whole or whose
+ * bytes come from the start alone ("refs/heads/x-N"), one link between
+ * (a name's variants under a shared directory), and chains of names each
+ * extending the last, whose lookups decode the run. Lookups of names one
+ * byte away from each are checked against every record a probe passes.
+ */
+static void make_chained(struct fixture *f)
+{
+	struct reftable_write_options wo = { 0 };
+	struct tl_logs logs = { 0 };
+	char name[128];
+	size_t i;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->hash_size = 20;
+	for (i = 0; i < 3000; i++) {
+		struct reftable_ref_record r = { 0 };
+		size_t k = i / 3;
+
+		if (i % 3 == 0)
+			snprintf(name, sizeof(name), "refs/heads/x-%05zu", i);
+		else if (i % 3 == 1)
+			snprintf(name, sizeof(name), "refs/pull/%zu/%s", k / 2,
+				 k % 2 ? "merge" : "head");
+		else
+			snprintf(name, sizeof(name), "refs/tags/t%zu/%.*s",
+				 k / 12, (int)(k % 12) + 1, "abcdefghijkl");
+		r.refname = name;
+		r.update_index = 1;
+		r.value_type = REFTABLE_REF_VAL1;
+		memcpy(r.value, &i, sizeof(i));
+		tl_refs_add(&f->refs, &r);
+	}
+	tl_refs_sort(&f->refs);
+	err = tl_write_table(&f->sink, &wo, 1, 1, &f->refs, &logs, NULL);
+	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
+	f->t = tl_open_buffer(f->sink.data, f->sink.len, "chained.ref");
+}
+
+START_TEST(links_and_runs_stay_exact)
+{
+	static const uint64_t masks[] = { UINT64_MAX, 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		struct name_index_stats st;
+		struct fixture f;
+
+		name_index_hash_mask = masks[i];
+		make_chained(&f);
+		read_every_name(&f);
+		index_stats(f.t, &st);
+		ck_assert_uint_eq(st.records, f.refs.n);
+		ck_assert_msg(st.no_link > 100 && st.one_link > 100 &&
+				      st.run > 100,
+			      "%zu none, %zu one link, %zu runs", st.no_link,
+			      st.one_link, st.run);
+		check_lookups(&f, "chained");
+		check_changed_bytes(&f, i ? 7 : 1, "chained");
+		fixture_free(&f);
+	}
+	name_index_hash_mask = UINT64_MAX;
+}
+END_TEST
+
+/*
+ * One run, record by record: what each lookup reads. "refs/abc" takes
+ * bytes from "refs/ab" (its link) and the start; "refs/abd" too, as
+ * "refs/abc" gives it nothing it keeps; "refs/abda" takes from
+ * "refs/abd", "refs/ab" and the start, two links, so its lookup decodes
+ * the run; "refs/b" takes from the start alone.
+ */
+START_TEST(links_of_a_known_run)
+{
+	static const char *names[] = { "refs/a",    "refs/ab",   "refs/abc",
+				       "refs/abd",  "refs/abda", "refs/b" };
+	struct reftable_write_options wo = { 0 };
+	struct reftable_ref_record got = { 0 };
+	struct tl_logs logs = { 0 };
+	struct name_index_stats st;
+	struct name_index *ix = NULL;
+	struct fixture f;
+	size_t i;
+	int err;
+
+	memset(&f, 0, sizeof(f));
+	f.hash_size = 20;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct reftable_ref_record r = { 0 };
+
+		r.refname = (char *)names[i];
+		r.update_index = 1;
+		r.value_type = REFTABLE_REF_VAL1;
+		r.value[0] = (uint8_t)(i + 1);
+		tl_refs_add(&f.refs, &r);
+	}
+	err = tl_write_table(&f.sink, &wo, 1, 1, &f.refs, &logs, NULL);
+	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
+	f.t = tl_open_buffer(f.sink.data, f.sink.len, "run.ref");
+	ck_assert_int_eq(name_index_build(f.t, &ix), 0);
+	name_index_get_stats(ix, &st);
+	ck_assert_uint_eq(st.records, 6);
+	ck_assert_uint_eq(st.no_link, 3);
+	ck_assert_uint_eq(st.one_link, 2);
+	ck_assert_uint_eq(st.run, 1);
+	for (i = 0; i < f.refs.n; i++) {
+		const char *want = f.refs.v[i].refname;
+		char near[16];
+
+		err = name_index_lookup(ix, f.t, (const uint8_t *)want,
+					strlen(want), &got);
+		ck_assert_int_eq(err, 0);
+		tl_assert_ref_eq(&f.refs.v[i], &got, 20, "run");
+		snprintf(near, sizeof(near), "%s", want);
+		near[strlen(near) - 1] ^= 1;
+		err = name_index_lookup(ix, f.t, (const uint8_t *)near,
+					strlen(near), &got);
+		ck_assert_int_eq(err, in_model(&f, near) ? 0 : 1);
+	}
+	reftable_ref_record_release(&got);
+	name_index_free(ix);
+	fixture_free(&f);
 }
 END_TEST
 
@@ -390,12 +571,20 @@ START_TEST(damaged_block_leaves_no_index)
 }
 END_TEST
 
+/* A failed check leaves the mask as it was: with every hash equal, the
+ * tests after it (in one process, CK_FORK=no) would crawl. */
+static void reset_mask(void)
+{
+	name_index_hash_mask = UINT64_MAX;
+}
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("name-index");
 	TCase *tc = tcase_create("index");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, NULL, reset_mask);
 	tcase_add_test(tc, large_table_builds_index_after_enough_lookups);
 	tcase_add_test(tc, small_or_disabled_tables_build_none);
 	tcase_add_test(tc, disabling_after_build_stops_using_index);
@@ -404,6 +593,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, long_names_stay_exact);
 	tcase_add_test(tc, threads_race_to_the_index);
 	tcase_add_test(tc, damaged_block_leaves_no_index);
+	tcase_add_test(tc, links_and_runs_stay_exact);
+	tcase_add_test(tc, links_of_a_known_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
