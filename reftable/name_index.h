@@ -49,6 +49,7 @@ extern uint64_t name_index_hash_mask;
 struct name_index_stats {
 	size_t slots, records;
 	size_t no_link, one_link, run; /* records by what a lookup reads */
+	int mapped; /* the slots are a mapping of their own */
 };
 void name_index_get_stats(const struct name_index *ix,
 			  struct name_index_stats *st);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "name_index.h"
 #include "table.h"
@@ -478,6 +479,30 @@ START_TEST(links_of_a_known_run)
 }
 END_TEST
 
+/*
+ * An index of a huge page or more has a mapping of its own (on huge
+ * pages where the kernel allows), not memory from the allocator.
+ */
+START_TEST(large_index_is_mapped)
+{
+	struct reftable_write_options wo = { 0 };
+	struct name_index_stats st;
+	struct fixture f;
+
+	fixture_make(&f, 240000, 40, &wo, 50);
+	read_every_name(&f);
+	index_stats(f.t, &st);
+	ck_assert_uint_ge(st.slots * 8, (size_t)2 << 20);
+#ifdef MAP_ANONYMOUS
+	ck_assert(st.mapped);
+#else
+	ck_assert(!st.mapped);
+#endif
+	check_changed_bytes(&f, 4001, "mapped");
+	fixture_free(&f);
+}
+END_TEST
+
 struct racer {
 	struct fixture *f;
 	size_t start;
@@ -595,6 +620,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, damaged_block_leaves_no_index);
 	tcase_add_test(tc, links_and_runs_stay_exact);
 	tcase_add_test(tc, links_of_a_known_run);
+	tcase_add_test(tc, large_index_is_mapped);
 	suite_add_tcase(s, tc);
 	return s;
 }
