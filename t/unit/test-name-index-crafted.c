@@ -398,70 +398,6 @@ START_TEST(crafted_tables_agree_with_directory)
 }
 END_TEST
 
-/*
- * A name may not hold a NUL byte. The index's build no longer decodes
- * keys as a scan does (a scan refuses such a name), so it now indexes a
- * block holding one; lookups through it must still answer as the
- * directory does, which compares keys without refusing the byte.
- */
-START_TEST(nul_in_a_name_answers_as_the_directory)
-{
-	struct reftable_write_options wo = { 0 };
-	struct tl_gen_opts o = { 0 };
-	struct tl_logs logs = { 0 };
-	struct tl_refs refs = { 0 };
-	struct tl_sink sink = { 0 };
-	struct reftable_ref_record a = { 0 }, b = { 0 };
-	struct reftable_table *t;
-	struct name_index *ix = NULL;
-	struct tl_rng r;
-	uint8_t *copy;
-	size_t i, off, differ = 0;
-	int err;
-
-	o.nrefs = 6000;
-	o.hash_size = 20;
-	o.min = 1;
-	o.max = 9;
-	o.max_name = 60;
-	tl_rng_init(&r, 7);
-	tl_gen_model(&r, &o, &refs, &logs);
-	ck_assert_int_eq(tl_write_table(&sink, &wo, 1, 9, &refs, &logs, NULL),
-			 0);
-	copy = malloc(sink.len);
-	ck_assert_ptr_nonnull(copy);
-	memcpy(copy, sink.data, sink.len);
-	/* A letter of a name in the middle of the third block. */
-	for (off = 2 * 4096 + 2048; !(copy[off] >= 'a' && copy[off] <= 'z');
-	     off++)
-		;
-	copy[off] = 0;
-	t = tl_open_buffer(copy, sink.len, "nul.ref");
-	reftable_table_set_lookup_index(t, 0);
-	err = name_index_build(t, &ix);
-	for (i = 0; !err && i < refs.n; i++) {
-		const char *name = refs.v[i].refname;
-		int d = table_lookup_ref(t, name, strlen(name), &a);
-		int x = name_index_lookup(ix, t, (const uint8_t *)name,
-					  strlen(name), &b);
-
-		if (d != x && differ++ < 3)
-			fprintf(stderr, "byte %zu set to NUL: %s: directory "
-				"%d, index %d\n", off, name, d, x);
-	}
-	ck_assert_int_eq(err, 0);
-	ck_assert_uint_eq(differ, 0);
-	name_index_free(ix);
-	reftable_ref_record_release(&a);
-	reftable_ref_record_release(&b);
-	reftable_table_decref(t);
-	free(copy);
-	tl_sink_release(&sink);
-	tl_refs_free(&refs);
-	tl_logs_free(&logs);
-}
-END_TEST
-
 /* A failed check leaves the mask as it was: with every hash equal, the
  * tests after it (in one process, CK_FORK=no) would crawl. */
 static void reset_mask(void)
@@ -479,7 +415,6 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_checked_fixture(tc, NULL, reset_mask);
 	tcase_add_test(tc, crafted_tables_agree_with_directory);
-	tcase_add_test(tc, nul_in_a_name_answers_as_the_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

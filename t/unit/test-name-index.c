@@ -596,6 +596,61 @@ START_TEST(damaged_block_leaves_no_index)
 }
 END_TEST
 
+/*
+ * A name may not hold a NUL byte. The index's build does not decode keys
+ * as a scan does (a scan refuses such a name), so it indexes a block
+ * holding one; lookups through it must still answer as the directory
+ * does, which compares keys without refusing the byte.
+ */
+START_TEST(nul_in_a_name_answers_as_the_directory)
+{
+	struct reftable_write_options wo = { 0 };
+	struct reftable_ref_record a = { 0 }, b = { 0 };
+	struct name_index *ix = NULL;
+	struct reftable_table *t;
+	struct fixture f;
+	uint8_t *copy;
+	size_t i, off, differ = 0, missing = 0;
+	uint64_t suffix;
+
+	fixture_make(&f, 6000, 60, &wo, 7);
+	copy = malloc(f.sink.len);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, f.sink.data, f.sink.len);
+	/* A byte in the middle of the first name of the third block, which
+	 * is stored whole after the block's 4-byte header. */
+	off = 2 * 4096 + 4;
+	ck_assert_uint_eq(copy[2 * 4096], 'r');
+	ck_assert_uint_eq(copy[off], 0);
+	ck_assert_int_gt(get_varint(&suffix, copy + off + 1, 8), 0);
+	off += 1 + (size_t)varint_len(suffix) + (suffix >> 3) / 2;
+	copy[off] = 0;
+	t = tl_open_buffer(copy, f.sink.len, "nul.ref");
+	reftable_table_set_lookup_index(t, 0);
+	ck_assert_int_eq(name_index_build(t, &ix), 0);
+	for (i = 0; i < f.refs.n; i++) {
+		const char *name = f.refs.v[i].refname;
+		int d = table_lookup_ref(t, name, strlen(name), &a);
+		int x = name_index_lookup(ix, t, (const uint8_t *)name,
+					  strlen(name), &b);
+
+		missing += d == 1;
+		if (d != x && differ++ < 3)
+			fprintf(stderr, "byte %zu set to NUL: %s: directory "
+				"%d, index %d\n", off, name, d, x);
+	}
+	ck_assert_uint_eq(differ, 0);
+	/* The byte was a name's: that name is gone. */
+	ck_assert_uint_gt(missing, 0);
+	name_index_free(ix);
+	reftable_ref_record_release(&a);
+	reftable_ref_record_release(&b);
+	reftable_table_decref(t);
+	free(copy);
+	fixture_free(&f);
+}
+END_TEST
+
 /* A failed check leaves the mask as it was: with every hash equal, the
  * tests after it (in one process, CK_FORK=no) would crawl. */
 static void reset_mask(void)
@@ -621,6 +676,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, links_and_runs_stay_exact);
 	tcase_add_test(tc, links_of_a_known_run);
 	tcase_add_test(tc, large_index_is_mapped);
+	tcase_add_test(tc, nul_in_a_name_answers_as_the_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }
