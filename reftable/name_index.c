@@ -124,6 +124,37 @@ static uint64_t fingerprint(const struct name_index *ix, uint64_t hash)
 	return hash << ix->pos_bits;
 }
 
+/* A slot's position fields (see struct name_index). */
+struct slot_pos {
+	uint64_t start;
+	uint32_t mid, delta;
+};
+
+static uint64_t pack_pos(const struct name_index *ix, uint64_t start,
+			 uint32_t mid, uint32_t delta)
+{
+	return (start << ix->mid_bits | mid) << ix->delta_bits | delta;
+}
+
+static struct slot_pos unpack_pos(const struct name_index *ix, uint64_t slot)
+{
+	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
+	struct slot_pos sp;
+
+	sp.start = pos >> (ix->delta_bits + ix->mid_bits);
+	sp.delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
+	sp.mid = (uint32_t)(pos >> ix->delta_bits) &
+		 ((1u << ix->mid_bits) - 1);
+	return sp;
+}
+
+/* Whether a lookup of this record decodes its whole run: the table keeps
+ * no links, or the record has more than one. */
+static int reads_run(const struct name_index *ix, const struct slot_pos *sp)
+{
+	return !ix->mid_bits || (sp->mid == sp->delta && sp->delta);
+}
+
 static unsigned bit_width(uint64_t v)
 {
 	unsigned n = 0;
@@ -231,6 +262,26 @@ static inline void key_put(uint8_t *key, size_t prefix, const uint8_t *src,
 }
 
 /*
+ * One record of a run, whose key so far is *key_len bytes long: its head
+ * into h and its suffix into key at its prefix (the first keep bytes of
+ * the key only; keep 0: none), and *key_len its key's length. 0,
+ * or REFTABLE_FORMAT_ERROR if it is bad or claims more of the key before
+ * it than there is (the first record of a block is always whole).
+ */
+static inline int run_record(const uint8_t *rec, size_t avail,
+			     size_t hash_size, uint8_t *key, size_t keep,
+			     size_t *key_len, struct ref_head *h)
+{
+	if (record_head(rec, avail, hash_size, h) < 0 || h->prefix > *key_len)
+		return REFTABLE_FORMAT_ERROR;
+	if (h->prefix < keep)
+		key_put(key, h->prefix, rec + h->n, h->suffix, avail - h->n,
+			keep);
+	*key_len = h->prefix + h->suffix;
+	return 0;
+}
+
+/*
  * The links of the records of a run, as the second pass meets them: the
  * links of the last record and that record itself form a chain whose
  * prefixes grow, and a new record keeps those of them with a shorter
@@ -285,18 +336,16 @@ static int pass_block(struct builder *bd, const struct block *b,
 	uint8_t key[NAME_INDEX_NAME_MAX + KEY_SLACK];
 
 	while (off < b->records_end) {
-		const uint8_t *rec = b->data + off;
-		size_t avail = b->records_end - off;
-		uint64_t mid, delta;
+		uint32_t mid, delta;
 		struct ref_head h;
 
-		/* The first record of a block is always whole. */
-		if (record_head(rec, avail, b->hash_size, &h) < 0 ||
-		    h.prefix > key_len)
+		if (run_record(b->data + off, b->records_end - off,
+			       b->hash_size, key,
+			       placing ? NAME_INDEX_NAME_MAX : 0, &key_len,
+			       &h) < 0)
 			return REFTABLE_FORMAT_ERROR;
 		mid = link_record(&l, off, h.prefix);
 		delta = off - l.start;
-		key_len = h.prefix + h.suffix;
 		off += (uint32_t)h.len;
 		if (!placing) {
 			bd->records++;
@@ -306,16 +355,11 @@ static int pass_block(struct builder *bd, const struct block *b,
 				bd->max_delta = delta;
 			continue;
 		}
-		if (h.prefix < NAME_INDEX_NAME_MAX)
-			key_put(key, h.prefix, rec + h.n, h.suffix,
-				avail - h.n, NAME_INDEX_NAME_MAX);
 		if (!ix->mid_bits)
 			mid = 0;
 		if (key_len <= NAME_INDEX_NAME_MAX)
 			place_record(bd, key, key_len,
-				     ((base + l.start) << ix->mid_bits | mid)
-						     << ix->delta_bits |
-					     delta);
+				     pack_pos(ix, base + l.start, mid, delta));
 	}
 	return 0;
 }
@@ -502,13 +546,9 @@ static int run_named(struct candidate *c, const uint8_t *want,
 		const uint8_t *rec = p + off;
 		struct ref_head h;
 
-		if (record_head(rec, avail - off, c->hash_size, &h) < 0 ||
-		    h.prefix > key_len)
+		if (run_record(rec, avail - off, c->hash_size, key, want_len,
+			       &key_len, &h) < 0)
 			return REFTABLE_FORMAT_ERROR;
-		if (h.prefix < want_len)
-			key_put(key, h.prefix, rec + h.n, h.suffix,
-				avail - off - h.n, want_len);
-		key_len = h.prefix + h.suffix;
 		if (off >= delta) {
 			c->val = rec + h.n + h.suffix;
 			c->val_len = h.len - h.n - h.suffix;
@@ -608,18 +648,16 @@ static int record_named(const struct name_index *ix,
 			const uint8_t *want, size_t want_len,
 			struct candidate *c)
 {
-	uint64_t pos = slot & (((uint64_t)1 << ix->pos_bits) - 1);
-	uint64_t start = pos >> (ix->delta_bits + ix->mid_bits);
+	struct slot_pos sp = unpack_pos(ix, slot);
 
-	c->delta = (uint32_t)(pos & ((1u << ix->delta_bits) - 1));
-	c->mid = (uint32_t)(pos >> ix->delta_bits) &
-		 ((1u << ix->mid_bits) - 1);
-	c->run = t->data + start;
-	c->avail = t->footer_start - start;
+	c->delta = sp.delta;
+	c->mid = sp.mid;
+	c->run = t->data + sp.start;
+	c->avail = t->footer_start - sp.start;
 	c->hash_size = t->hash_size;
 	if (c->delta >= c->avail)
 		return REFTABLE_FORMAT_ERROR;
-	if (ix->mid_bits && (c->mid != c->delta || !c->delta))
+	if (!reads_run(ix, &sp))
 		return links_named(c, want, want_len);
 	return run_named(c, want, want_len);
 }
@@ -627,23 +665,21 @@ static int record_named(const struct name_index *ix,
 void name_index_get_stats(const struct name_index *ix,
 			  struct name_index_stats *st)
 {
-	uint64_t delta_mask = ((uint64_t)1 << ix->delta_bits) - 1;
-	uint64_t mid_mask = ((uint64_t)1 << ix->mid_bits) - 1;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
 	st->slots = ix->size;
 	st->mapped = ix->mapped != 0;
 	for (i = 0; i < ix->size; i++) {
-		uint64_t slot = ix->slots[i], delta = slot & delta_mask;
-		uint64_t mid = slot >> ix->delta_bits & mid_mask;
+		struct slot_pos sp;
 
-		if (!slot)
+		if (!ix->slots[i])
 			continue;
+		sp = unpack_pos(ix, ix->slots[i]);
 		st->records++;
-		if (!ix->mid_bits || (mid == delta && delta))
+		if (reads_run(ix, &sp))
 			st->run++;
-		else if (mid)
+		else if (sp.mid)
 			st->one_link++;
 		else
 			st->no_link++;
