@@ -114,28 +114,12 @@ static void make_names(struct crafted *c, struct tl_rng *r, size_t n)
 	c->n = out;
 }
 
-struct out {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void out_grow(struct out *o, size_t n)
+static void out_bytes(struct buf *o, const void *p, size_t n)
 {
-	if (o->len + n > o->cap) {
-		o->cap = 2 * (o->len + n);
-		o->p = realloc(o->p, o->cap);
-		ck_assert_ptr_nonnull(o->p);
-	}
+	ck_assert_int_eq(buf_add(o, p, n), 0);
 }
 
-static void out_bytes(struct out *o, const void *p, size_t n)
-{
-	out_grow(o, n);
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
-
-static void out_varint(struct out *o, uint64_t v)
+static void out_varint(struct buf *o, uint64_t v)
 {
 	uint8_t b[VARINT_MAX_LEN];
 	int n = put_varint(b, sizeof(b), v);
@@ -145,7 +129,7 @@ static void out_varint(struct out *o, uint64_t v)
 }
 
 /* The low bytes of v, big-endian. */
-static void out_be(struct out *o, uint64_t v, int bytes)
+static void out_be(struct buf *o, uint64_t v, int bytes)
 {
 	uint8_t b[8];
 
@@ -162,7 +146,7 @@ static size_t shared(const struct rec *a, const struct rec *b)
 	return n;
 }
 
-static void out_record(struct out *o, const struct crafted *c,
+static void out_record(struct buf *o, const struct crafted *c,
 		       const struct rec *e, size_t prefix)
 {
 	size_t k;
@@ -179,7 +163,7 @@ static void out_record(struct out *o, const struct crafted *c,
 	}
 }
 
-static void out_header(struct out *o, const struct crafted *c)
+static void out_header(struct buf *o, const struct crafted *c)
 {
 	out_bytes(o, "REFT", 4);
 	out_be(o, (uint64_t)c->version, 1);
@@ -195,7 +179,7 @@ static void out_header(struct out *o, const struct crafted *c)
 static void write_table(struct crafted *c, const struct layout *lo,
 			struct tl_rng *r)
 {
-	struct out o = { 0 };
+	struct buf o = BUF_INIT;
 	uint32_t *restarts = calloc(c->n + 1, sizeof(*restarts));
 	size_t i = 0, hsize, footer;
 
@@ -232,20 +216,20 @@ static void write_table(struct crafted *c, const struct layout *lo,
 		for (k = 0; k < nr; k++)
 			out_be(&o, restarts[k], 3);
 		out_be(&o, nr, 2);
-		put_be24(o.p + block + (block ? 1 : hsize + 1),
+		put_be24(o.data + block + (block ? 1 : hsize + 1),
 			 (uint32_t)(o.len - block));
 	}
 	footer = o.len;
 	out_header(&o, c);
 	for (i = 0; i < 5; i++)
 		out_be(&o, 0, 8);
-	out_be(&o, crc32(0, o.p + footer, (uInt)(o.len - footer)), 4);
+	out_be(&o, crc32(0, o.data + footer, (uInt)(o.len - footer)), 4);
 	/* Exactly the table's bytes: a read past them is caught by ASan. */
 	c->data = malloc(o.len);
 	ck_assert_ptr_nonnull(c->data);
-	memcpy(c->data, o.p, o.len);
+	memcpy(c->data, o.data, o.len);
 	c->len = o.len;
-	free(o.p);
+	buf_release(&o);
 	free(restarts);
 	c->t = tl_open_buffer(c->data, c->len, "crafted.ref");
 }
