@@ -25,13 +25,26 @@ struct fixture {
 	size_t hash_size;
 };
 
+/* f's refs and logs as one table of update indexes 1 to max_ui, opened
+ * from memory. */
+static void fixture_write(struct fixture *f,
+			  const struct reftable_write_options *wo,
+			  uint64_t max_ui, struct tl_logs *logs,
+			  const char *file)
+{
+	int err = tl_write_table(&f->sink, wo, 1, max_ui, &f->refs, logs,
+				 NULL);
+
+	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
+	f->t = tl_open_buffer(f->sink.data, f->sink.len, file);
+}
+
 static void fixture_make(struct fixture *f, size_t nrefs, size_t max_name,
 			 const struct reftable_write_options *wo, uint64_t seed)
 {
 	struct tl_gen_opts o = { 0 };
 	struct tl_logs logs = { 0 };
 	struct tl_rng r;
-	int err;
 
 	memset(f, 0, sizeof(*f));
 	f->hash_size = wo->hash_id == REFTABLE_HASH_SHA256 ? 32 : 20;
@@ -43,10 +56,33 @@ static void fixture_make(struct fixture *f, size_t nrefs, size_t max_name,
 	o.with_deletions = 1;
 	tl_rng_init(&r, seed);
 	tl_gen_model(&r, &o, &f->refs, &logs);
-	err = tl_write_table(&f->sink, wo, 1, 9, &f->refs, &logs, NULL);
-	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
+	fixture_write(f, wo, 9, &logs, "indexed.ref");
 	tl_logs_free(&logs);
-	f->t = tl_open_buffer(f->sink.data, f->sink.len, "indexed.ref");
+}
+
+/* A table of refs with these names (sorted here), each an id of its own:
+ * its position in names, plus one. */
+static void fixture_of_names(struct fixture *f, char *const *names,
+			     size_t n, const char *file)
+{
+	struct reftable_write_options wo = { 0 };
+	struct tl_logs logs = { 0 };
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->hash_size = 20;
+	for (i = 0; i < n; i++) {
+		struct reftable_ref_record r = { 0 };
+		size_t id = i + 1;
+
+		r.refname = names[i];
+		r.update_index = 1;
+		r.value_type = REFTABLE_REF_VAL1;
+		memcpy(r.value, &id, sizeof(id));
+		tl_refs_add(&f->refs, &r);
+	}
+	tl_refs_sort(&f->refs);
+	fixture_write(f, &wo, 1, &logs, file);
 }
 
 static void fixture_free(struct fixture *f)
@@ -359,38 +395,30 @@ END_TEST
  * extending the last, whose lookups decode the run. Lookups of names one
  * byte away from each are checked against every record a probe passes.
  */
+#define CHAINED 3000
+
 static void make_chained(struct fixture *f)
 {
-	struct reftable_write_options wo = { 0 };
-	struct tl_logs logs = { 0 };
-	char name[128];
+	static char names[CHAINED][40];
+	char *v[CHAINED];
 	size_t i;
-	int err;
 
-	memset(f, 0, sizeof(*f));
-	f->hash_size = 20;
-	for (i = 0; i < 3000; i++) {
-		struct reftable_ref_record r = { 0 };
+	for (i = 0; i < CHAINED; i++) {
 		size_t k = i / 3;
 
 		if (i % 3 == 0)
-			snprintf(name, sizeof(name), "refs/heads/x-%05zu", i);
+			snprintf(names[i], sizeof(names[i]),
+				 "refs/heads/x-%05zu", i);
 		else if (i % 3 == 1)
-			snprintf(name, sizeof(name), "refs/pull/%zu/%s", k / 2,
-				 k % 2 ? "merge" : "head");
+			snprintf(names[i], sizeof(names[i]), "refs/pull/%zu/%s",
+				 k / 2, k % 2 ? "merge" : "head");
 		else
-			snprintf(name, sizeof(name), "refs/tags/t%zu/%.*s",
-				 k / 12, (int)(k % 12) + 1, "abcdefghijkl");
-		r.refname = name;
-		r.update_index = 1;
-		r.value_type = REFTABLE_REF_VAL1;
-		memcpy(r.value, &i, sizeof(i));
-		tl_refs_add(&f->refs, &r);
+			snprintf(names[i], sizeof(names[i]),
+				 "refs/tags/t%zu/%.*s", k / 12,
+				 (int)(k % 12) + 1, "abcdefghijkl");
+		v[i] = names[i];
 	}
-	tl_refs_sort(&f->refs);
-	err = tl_write_table(&f->sink, &wo, 1, 1, &f->refs, &logs, NULL);
-	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
-	f->t = tl_open_buffer(f->sink.data, f->sink.len, "chained.ref");
+	fixture_of_names(f, v, CHAINED, "chained.ref");
 }
 
 START_TEST(links_and_runs_stay_exact)
@@ -428,31 +456,17 @@ END_TEST
  */
 START_TEST(links_of_a_known_run)
 {
-	static const char *names[] = { "refs/a",    "refs/ab",   "refs/abc",
-				       "refs/abd",  "refs/abda", "refs/b" };
-	struct reftable_write_options wo = { 0 };
+	static char *names[] = { "refs/a",    "refs/ab",   "refs/abc",
+				 "refs/abd",  "refs/abda", "refs/b" };
 	struct reftable_ref_record got = { 0 };
-	struct tl_logs logs = { 0 };
 	struct name_index_stats st;
 	struct name_index *ix = NULL;
 	struct fixture f;
 	size_t i;
 	int err;
 
-	memset(&f, 0, sizeof(f));
-	f.hash_size = 20;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		struct reftable_ref_record r = { 0 };
-
-		r.refname = (char *)names[i];
-		r.update_index = 1;
-		r.value_type = REFTABLE_REF_VAL1;
-		r.value[0] = (uint8_t)(i + 1);
-		tl_refs_add(&f.refs, &r);
-	}
-	err = tl_write_table(&f.sink, &wo, 1, 1, &f.refs, &logs, NULL);
-	ck_assert_msg(err == 0, "write: %s", reftable_error_str(err));
-	f.t = tl_open_buffer(f.sink.data, f.sink.len, "run.ref");
+	fixture_of_names(&f, names, sizeof(names) / sizeof(names[0]),
+			 "run.ref");
 	ck_assert_int_eq(name_index_build(f.t, &ix), 0);
 	name_index_get_stats(ix, &st);
 	ck_assert_uint_eq(st.records, 6);
