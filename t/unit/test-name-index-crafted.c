@@ -393,16 +393,10 @@ int main(void)
 {
 	Suite *s = suite_create("name-index-crafted");
 	TCase *tc = tcase_create("crafted");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_checked_fixture(tc, NULL, reset_mask);
 	tcase_add_test(tc, crafted_tables_agree_with_directory);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tl_run_suite(s);
 }
