@@ -193,6 +193,37 @@ static inline int ref_head_common(const uint8_t *p, size_t avail,
 	return 1;
 }
 
+/* ref_head for the records ref_head_common does not take. */
+static inline int ref_head_any(const uint8_t *rec, size_t avail,
+			       size_t hash_size, struct ref_head *h)
+{
+	uint64_t prefix, suffix;
+	int n = decode_key_header(rec, avail, &prefix, &suffix, &h->extra), v;
+
+	if (n < 0)
+		return REFTABLE_FORMAT_ERROR;
+	v = value_len(BLOCK_TYPE_REF, h->extra, rec + n + suffix,
+		      avail - n - suffix, hash_size);
+	if (v < 0)
+		return REFTABLE_FORMAT_ERROR;
+	h->n = (size_t)n;
+	h->prefix = (size_t)prefix;
+	h->suffix = (size_t)suffix;
+	h->len = (size_t)n + (size_t)suffix + (size_t)v;
+	return 0;
+}
+
+/* The head of the ref record at rec, avail bytes before the restart
+ * table, whatever its kind: the common one in straight-line code. 0, or
+ * REFTABLE_FORMAT_ERROR. */
+static inline int ref_head(const uint8_t *rec, size_t avail,
+			   size_t hash_size, struct ref_head *h)
+{
+	if (ref_head_common(rec, avail, hash_size, h))
+		return 0;
+	return ref_head_any(rec, avail, hash_size, h);
+}
+
 /*
  * block_iter_advance in a ref block, for a next record of the common kind
  * (ref_head_common) whose key fits the key buffer. 0 done, 1 if it is not

@@ -211,36 +211,6 @@ static void place_record(struct builder *bd, const uint8_t *key,
 			   1);
 }
 
-/* record_head for the records ref_head_common does not take. */
-static int record_head_any(const uint8_t *rec, size_t avail,
-			   size_t hash_size, struct ref_head *h)
-{
-	uint64_t prefix, suffix;
-	int n = decode_key_header(rec, avail, &prefix, &suffix, &h->extra), v;
-
-	if (n < 0)
-		return REFTABLE_FORMAT_ERROR;
-	v = value_len(BLOCK_TYPE_REF, h->extra, rec + n + suffix,
-		      avail - n - suffix, hash_size);
-	if (v < 0)
-		return REFTABLE_FORMAT_ERROR;
-	h->n = (size_t)n;
-	h->prefix = (size_t)prefix;
-	h->suffix = (size_t)suffix;
-	h->len = (size_t)n + (size_t)suffix + (size_t)v;
-	return 0;
-}
-
-/* The head of the ref record at rec, avail bytes readable: the common
- * kind in straight-line code. 0, or REFTABLE_FORMAT_ERROR. */
-static inline int record_head(const uint8_t *rec, size_t avail,
-			      size_t hash_size, struct ref_head *h)
-{
-	if (ref_head_common(rec, avail, hash_size, h))
-		return 0;
-	return record_head_any(rec, avail, hash_size, h);
-}
-
 /*
  * Write a record's suffix (readable bytes from src on) at prefix, the
  * part of it before want_len. Most suffixes are short: then 16 bytes are
@@ -272,7 +242,7 @@ static inline int run_record(const uint8_t *rec, size_t avail,
 			     size_t hash_size, uint8_t *key, size_t keep,
 			     size_t *key_len, struct ref_head *h)
 {
-	if (record_head(rec, avail, hash_size, h) < 0 || h->prefix > *key_len)
+	if (ref_head(rec, avail, hash_size, h) < 0 || h->prefix > *key_len)
 		return REFTABLE_FORMAT_ERROR;
 	if (h->prefix < keep)
 		key_put(key, h->prefix, rec + h->n, h->suffix, avail - h->n,
@@ -629,7 +599,7 @@ static int links_named(struct candidate *c, const uint8_t *want,
 	__builtin_prefetch(c->run + c->mid);
 	if (c->mid >= c->delta && c->mid)
 		return REFTABLE_FORMAT_ERROR;
-	if (record_head(rec, c->avail - c->delta, c->hash_size, &h) < 0)
+	if (ref_head(rec, c->avail - c->delta, c->hash_size, &h) < 0)
 		return REFTABLE_FORMAT_ERROR;
 	if (h.prefix + h.suffix != want_len ||
 	    !same_bytes(rec + h.n, want + h.prefix, h.suffix))

@@ -450,10 +450,9 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 	struct block_pos pos;
 	struct block b;
 	const uint8_t *rec;
-	uint64_t prefix, suffix;
-	uint8_t extra;
+	struct ref_head h;
 	size_t i;
-	int err, n, v;
+	int err;
 
 	if (!t->refs.present)
 		return 1;
@@ -476,17 +475,11 @@ int table_lookup_ref(struct reftable_table *t, const char *name,
 	if (!pos.exact)
 		return 1;
 	rec = b.data + pos.off;
-	n = decode_key_header(rec, b.records_end - pos.off, &prefix, &suffix,
-			      &extra);
-	if (n < 0)
+	if (ref_head(rec, b.records_end - pos.off, t->hash_size, &h) < 0)
 		return table_corrupt(t, "bad ref record");
-	rec += n + suffix;
-	v = value_len(BLOCK_TYPE_REF, extra, rec,
-		      b.records_end - pos.off - n - suffix, t->hash_size);
-	if (v < 0)
-		return table_corrupt(t, "bad ref record");
-	err = ref_value_decode(ref, want, name_len, extra, rec, v, t->min_ui,
-			       t->hash_size);
+	err = ref_value_decode(ref, want, name_len, h.extra,
+			       rec + h.n + h.suffix, h.len - h.n - h.suffix,
+			       t->min_ui, t->hash_size);
 	if (err == REFTABLE_FORMAT_ERROR)
 		return table_corrupt(t, "bad ref record");
 	return err < 0 ? err : 0;
